@@ -1,0 +1,58 @@
+"""Command-line options shared by the sub-commands that build run configurations."""
+
+from __future__ import annotations
+
+import argparse
+
+from spcl_diag.curriculum.arms import ARMS
+from spcl_diag.models import BACKBONES
+from spcl_diag.runs.config import BALANCING_METHODS, RunConfig
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The plain flags of the common config fields, plus ``--set key=value`` overrides."""
+    defaults = RunConfig()
+    parser.add_argument("--dataset", default=defaults.dataset, help="benchmark name or feature file (default: %(default)s)")
+    parser.add_argument("--backbone", default=defaults.backbone, choices=sorted(BACKBONES), help="(default: %(default)s)")
+    parser.add_argument("--modalities", default=defaults.modalities, help="modality set, e.g. tav, ta, v (default: %(default)s)")
+    parser.add_argument("--curriculum", default=defaults.curriculum, choices=ARMS, help="curriculum arm (default: %(default)s)")
+    parser.add_argument("--balancing", default=defaults.balancing, choices=BALANCING_METHODS, help="(default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="run seed (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=None, help=f"training epochs (default: {defaults.train.epochs})")
+    parser.add_argument("--data-dir", default=None, help="folder of the shared data (else $SPCL_DIAG_DATA, else ../shared/data)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (default: %(default)s)")
+
+
+def split_overrides(extra: list[str]) -> list[str]:
+    """Turn leftover ``--train.lr=3e-4`` / ``--train.lr 3e-4`` arguments into ``key=value``."""
+    overrides, i = [], 0
+    while i < len(extra):
+        token = extra[i]
+        if not token.startswith("--") or len(token) == 2:
+            raise SystemExit(f"spcl-diag: unexpected argument {token!r}; overrides look like --train.lr=3e-4")
+        token = token[2:]
+        if "=" not in token:
+            if i + 1 >= len(extra):
+                raise SystemExit(f"spcl-diag: override --{token} needs a value")
+            token, i = f"{token}={extra[i + 1]}", i + 1
+        overrides.append(token)
+        i += 1
+    return overrides
+
+
+def config_from_args(args: argparse.Namespace, overrides: list[str]) -> RunConfig:
+    """A :class:`RunConfig` from the plain flags and the dotted overrides."""
+    values: dict[str, object] = {
+        "dataset": args.dataset,
+        "backbone": args.backbone,
+        "modalities": args.modalities,
+        "curriculum": args.curriculum,
+        "balancing": args.balancing,
+        "seed": args.seed,
+    }
+    if args.epochs is not None:
+        values["train.epochs"] = args.epochs
+    if args.data_dir is not None:
+        values["data.data_dir"] = args.data_dir
+    config = RunConfig().with_overrides(values)
+    return config.with_overrides(overrides) if overrides else config

@@ -1,0 +1,282 @@
+"""Conversations in memory: the one dataset type every loader and benchmark produces.
+
+A :class:`ConversationDataset` stores the utterances of all dialogues in flat, column-wise
+arrays (``[U, d_m]`` features per modality, ``[U]`` speakers and labels) plus ``offsets``:
+dialogue ``k`` owns rows ``offsets[k]:offsets[k + 1]``. This is the layout of the shared
+``.npz`` bundles and of the cached conversions, and it makes batching a matter of indexing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spcl_diag.errors import DataFormatError
+from spcl_diag.modalities import MODALITIES, parse_modalities
+
+Split = Literal["train", "dev", "test"]
+SPLITS: tuple[Split, ...] = ("train", "dev", "test")
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One dialogue: a view into a :class:`ConversationDataset`."""
+
+    dialogue_id: str
+    split: str
+    features: dict[str, NDArray[np.float32]]  # m -> [n_utt, d_m]
+    speakers: NDArray[np.int64]  # [n_utt]
+    labels: NDArray[np.int64]  # [n_utt]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True, eq=False)
+class ConversationDataset:
+    """A set of dialogues with per-modality utterance features, speakers, labels and splits.
+
+    Parameters
+    ----------
+    features
+        Modality letter -> float32 array ``[U, d_m]`` over all utterances, dialogue-major.
+    offsets
+        int64 ``[D + 1]``; dialogue ``k`` owns utterance rows ``offsets[k]:offsets[k + 1]``.
+    dialogue_ids
+        ``[D]`` dialogue identifiers (strings).
+    splits
+        ``[D]`` split of each dialogue: ``"train"``, ``"dev"`` or ``"test"``.
+    speakers
+        int64 ``[U]`` speaker index of each utterance, ``0 <= s < n_speakers``.
+    labels
+        int64 ``[U]`` emotion class of each utterance, ``0 <= y < len(label_names)``.
+    label_names
+        Class names in label order.
+    name
+        Short name used in messages (a benchmark name or a file name).
+    source_format
+        The format the data was read from (``"synthetic"``, ``"npz"``, ...).
+    """
+
+    features: dict[str, NDArray[np.float32]]
+    offsets: NDArray[np.int64]
+    dialogue_ids: NDArray[np.str_]
+    splits: NDArray[np.str_]
+    speakers: NDArray[np.int64]
+    labels: NDArray[np.int64]
+    label_names: tuple[str, ...]
+    name: str = "dataset"
+    source_format: str = "memory"
+    n_speakers: int = field(default=0)
+
+    def __post_init__(self) -> None:
+        if self.n_speakers == 0 and len(self.speakers):
+            object.__setattr__(self, "n_speakers", int(self.speakers.max()) + 1)
+        self.validate()
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def modalities(self) -> str:
+        """The modalities present, in canonical order (e.g. ``"tav"``)."""
+        return "".join(m for m in MODALITIES if m in self.features)
+
+    @property
+    def dims(self) -> dict[str, int]:
+        """Feature width of each modality."""
+        return {m: int(self.features[m].shape[1]) for m in self.modalities}
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.label_names)
+
+    @property
+    def n_dialogues(self) -> int:
+        return len(self.dialogue_ids)
+
+    @property
+    def n_utterances(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def lengths(self) -> NDArray[np.int64]:
+        """Utterances per dialogue, ``[D]``."""
+        return np.diff(self.offsets)
+
+    def dialogue_indices(self, split: str) -> NDArray[np.int64]:
+        """Indices of the dialogues of ``split``, in dataset order."""
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}.")
+        return np.flatnonzero(self.splits == split).astype(np.int64)
+
+    def utterance_rows(self, dialogues: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Flat utterance rows of the given dialogues, concatenated in the given order."""
+        starts, ends = self.offsets[dialogues], self.offsets[dialogues + 1]
+        lengths = ends - starts
+        # row r of dialogue k is starts[k] + (r - first position of k in the output)
+        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        return np.repeat(starts, lengths) + within
+
+    def conversation(self, index: int) -> Conversation:
+        """The dialogue at ``index`` as a :class:`Conversation` of array views."""
+        lo, hi = int(self.offsets[index]), int(self.offsets[index + 1])
+        return Conversation(
+            dialogue_id=str(self.dialogue_ids[index]),
+            split=str(self.splits[index]),
+            features={m: x[lo:hi] for m, x in self.features.items()},
+            speakers=self.speakers[lo:hi],
+            labels=self.labels[lo:hi],
+        )
+
+    def __len__(self) -> int:
+        return self.n_dialogues
+
+    # ------------------------------------------------------------- derived sets
+    def select_modalities(self, modalities: str) -> ConversationDataset:
+        """The same dialogues restricted to ``modalities`` (a subset of those present)."""
+        wanted = parse_modalities(modalities)
+        missing = [m for m in wanted if m not in self.features]
+        if missing:
+            raise DataFormatError(
+                f"{self.name}: modality {', '.join(missing)} requested but the dataset only has "
+                f"{self.modalities!r}."
+            )
+        return replace(self, features={m: self.features[m] for m in wanted})
+
+    def with_splits(self, splits: NDArray[np.str_]) -> ConversationDataset:
+        """The same dialogues with a new split assignment."""
+        return replace(self, splits=np.asarray(splits, dtype=str))
+
+    def fingerprint(self) -> str:
+        """A short content hash of everything that affects training (16 hex digits)."""
+        h = hashlib.sha256()
+        for m in self.modalities:
+            h.update(m.encode())
+            h.update(np.ascontiguousarray(self.features[m]).tobytes())
+        for arr in (self.offsets, self.speakers, self.labels):
+            h.update(np.ascontiguousarray(arr).tobytes())
+        h.update("\0".join(map(str, self.dialogue_ids)).encode())
+        h.update("\0".join(map(str, self.splits)).encode())
+        h.update("\0".join(self.label_names).encode())
+        return h.hexdigest()[:16]
+
+    def summary(self) -> dict[str, object]:
+        """Counts per split, dimensions and label histogram, for reports and ``data inspect``."""
+        per_split = {}
+        for split in SPLITS:
+            dialogues = self.dialogue_indices(split)
+            per_split[split] = {
+                "dialogues": int(len(dialogues)),
+                "utterances": int(self.lengths[dialogues].sum()),
+            }
+        histogram = np.bincount(self.labels, minlength=self.n_classes)
+        return {
+            "name": self.name,
+            "format": self.source_format,
+            "modalities": self.modalities,
+            "dims": self.dims,
+            "splits": per_split,
+            "labels": {name: int(n) for name, n in zip(self.label_names, histogram)},
+            "n_speakers": self.n_speakers,
+            "max_dialogue_length": int(self.lengths.max()) if self.n_dialogues else 0,
+        }
+
+    # --------------------------------------------------------------- validation
+    def validate(self) -> None:
+        """Check the invariants; raise one :class:`DataFormatError` listing every problem."""
+        problems: list[str] = []
+        offsets = np.asarray(self.offsets)
+        n_dialogues = len(self.dialogue_ids)
+        if offsets.ndim != 1 or len(offsets) != n_dialogues + 1 or (len(offsets) and offsets[0] != 0):
+            raise DataFormatError(
+                f"{self.name}: field 'offsets': expected {n_dialogues + 1} increasing offsets "
+                f"starting at 0 for {n_dialogues} dialogues, found shape {offsets.shape}."
+            )
+        n_utt = int(offsets[-1])
+        lengths = np.diff(offsets)
+        for k in np.flatnonzero(lengths <= 0):
+            problems.append(f"dialogue {self.dialogue_ids[k]}: empty dialogue (no utterances)")
+        if len(self.splits) != n_dialogues:
+            problems.append(f"field 'splits': expected {n_dialogues} entries, found {len(self.splits)}")
+        else:
+            for k in np.flatnonzero(~np.isin(self.splits, SPLITS)):
+                problems.append(
+                    f"dialogue {self.dialogue_ids[k]}, field 'split': expected one of "
+                    f"{', '.join(SPLITS)}, found {self.splits[k]!r}"
+                )
+        if not self.features:
+            problems.append("no modality features")
+        for m, x in self.features.items():
+            if m not in MODALITIES:
+                problems.append(f"unknown modality {m!r}; valid letters are {', '.join(MODALITIES)}")
+                continue
+            if x.ndim != 2 or x.shape[0] != n_utt:
+                problems.append(
+                    f"field '{m}': expected an array [{n_utt}, d] (one row per utterance), "
+                    f"found shape {x.shape}"
+                )
+                continue
+            if x.dtype != np.float32:
+                problems.append(f"field '{m}': expected float32, found {x.dtype}")
+            bad_rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
+            if len(bad_rows):
+                dialogues = np.unique(np.searchsorted(offsets, bad_rows, side="right") - 1)
+                ids = ", ".join(str(self.dialogue_ids[k]) for k in dialogues[:5])
+                problems.append(
+                    f"dialogue {ids}, field '{m}': expected finite values, found NaN or inf in "
+                    f"{len(bad_rows)} utterance(s)"
+                )
+        for field_name, values in (("speakers", self.speakers), ("labels", self.labels)):
+            if values.shape != (n_utt,):
+                problems.append(
+                    f"field '{field_name}': expected {n_utt} entries (one per utterance), "
+                    f"found shape {values.shape}"
+                )
+        if self.labels.shape == (n_utt,) and n_utt:
+            out = np.flatnonzero((self.labels < 0) | (self.labels >= len(self.label_names)))
+            if len(out):
+                k = int(np.searchsorted(offsets, out[0], side="right") - 1)
+                problems.append(
+                    f"dialogue {self.dialogue_ids[k]}, field 'labels': expected classes in "
+                    f"0..{len(self.label_names) - 1}, found {self.labels[out[0]]} "
+                    f"({len(out)} utterance(s) out of range)"
+                )
+        if self.speakers.shape == (n_utt,) and n_utt and self.speakers.min() < 0:
+            k = int(np.searchsorted(offsets, np.argmin(self.speakers), side="right") - 1)
+            problems.append(
+                f"dialogue {self.dialogue_ids[k]}, field 'speakers': expected non-negative "
+                f"speaker indices, found {self.speakers.min()}"
+            )
+        if len(set(map(str, self.dialogue_ids))) != n_dialogues:
+            problems.append("field 'dialogue_ids': dialogue ids are not unique")
+        if problems:
+            listing = "\n  - ".join(problems)
+            raise DataFormatError(f"{self.name}: {len(problems)} problem(s):\n  - {listing}")
+
+
+def concatenate_dialogues(
+    dialogues: list[Conversation], *, label_names: tuple[str, ...], name: str, source_format: str
+) -> ConversationDataset:
+    """Build a :class:`ConversationDataset` from per-dialogue pieces (used by loaders)."""
+    if not dialogues:
+        raise DataFormatError(f"{name}: no dialogues.")
+    modalities = list(dialogues[0].features)
+    lengths = np.array([len(c.labels) for c in dialogues], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return ConversationDataset(
+        features={
+            m: np.concatenate([np.asarray(c.features[m], dtype=np.float32) for c in dialogues])
+            for m in modalities
+        },
+        offsets=offsets,
+        dialogue_ids=np.array([c.dialogue_id for c in dialogues], dtype=str),
+        splits=np.array([c.split for c in dialogues], dtype=str),
+        speakers=np.concatenate([np.asarray(c.speakers, dtype=np.int64) for c in dialogues]),
+        labels=np.concatenate([np.asarray(c.labels, dtype=np.int64) for c in dialogues]),
+        label_names=tuple(label_names),
+        name=name,
+        source_format=source_format,
+    )

@@ -1,0 +1,56 @@
+"""Modality disparity ratio (Ada2I) computed from gold-class probabilities."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.typing import NDArray
+
+from spcl_diag.metrics.classification import gold_probability
+
+
+def disparity_ratio(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str, float]:
+    r"""Gold-class confidence of each modality relative to the weakest one.
+
+    .. math:: \rho_m = s_m / \min_k s_k, \qquad s_m = \sum_i p_m(y_i \mid x_i)
+
+    :math:`\rho_m \ge 1`, and the weakest modality has :math:`\rho = 1`; larger values of the
+    strongest modality mean a larger imbalance. With one modality the ratio is 1 by
+    definition but carries no information: NaN is returned with a ``RuntimeWarning``.
+
+    Parameters
+    ----------
+    probs
+        Modality -> ``[N, C]`` softmax probabilities of that modality's head.
+    labels
+        ``[N]`` gold classes.
+
+    References
+    ----------
+    .. [1] Peng et al., "Balanced Multimodal Learning via On-the-fly Gradient Modulation",
+       CVPR 2022 (OGM-GE; two-modality discrepancy ratio).
+    .. [2] Nguyen et al., "Ada2I: Enhancing Modality Balance for Multimodal Conversational
+       Emotion Recognition", ACM MM 2024 (the ratio to the weakest of M modalities).
+
+    Examples
+    --------
+    >>> p = {"t": np.array([[0.9, 0.1], [0.2, 0.8]]), "a": np.array([[0.6, 0.4], [0.5, 0.5]])}
+    >>> {m: round(r, 3) for m, r in disparity_ratio(p, np.array([0, 1])).items()}
+    {'t': 1.545, 'a': 1.0}
+    """
+    sums = {m: float(gold_probability(p, labels).sum()) for m, p in probs.items()}
+    return ratio_from_sums(sums)
+
+
+def ratio_from_sums(sums: Mapping[str, float]) -> dict[str, float]:
+    """:math:`\\rho_m = s_m / \\min_k s_k` from the summed gold probabilities ``s_m``."""
+    if len(sums) < 2:
+        warnings.warn("disparity ratio needs at least two modalities; returning NaN.", RuntimeWarning, stacklevel=2)
+        return {m: float("nan") for m in sums}
+    weakest = min(sums.values())
+    if weakest <= 0:
+        warnings.warn("a modality has zero gold-class confidence; disparity ratio is NaN.", RuntimeWarning, stacklevel=2)
+        return {m: float("nan") for m in sums}
+    return {m: s / weakest for m, s in sums.items()}

@@ -1,0 +1,253 @@
+"""The training loop: one run of one arm, instrumented, with dev-based model selection.
+
+Reads top to bottom: setup, epochs (train with the curriculum, evaluate dev and test,
+log, grow lambda, keep the best dev epoch), then restore the best weights.
+
+Per step everything stays on the device; per-utterance quantities (difficulty terms,
+selection, probabilities) are scattered into epoch buffers and copied to the host once
+per epoch, where the metric functions of :mod:`spcl_diag.metrics` score them.
+
+Only the joint loss (plus a backbone's auxiliary loss, if any) is back-propagated; the
+per-modality heads are scored, never trained on their own (SPCL reference behaviour).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from spcl_diag.curriculum.arms import PacingRecord, Selector, difficulty_terms, selection_loss
+from spcl_diag.curriculum.difficulty import spcl_difficulty
+from spcl_diag.curriculum.pacing import SelfPacedThreshold
+from spcl_diag.data.batching import DeviceSplit
+from spcl_diag.data.dataset import ConversationDataset
+from spcl_diag.metrics.classification import classification_scores
+from spcl_diag.metrics.disparity import disparity_ratio
+from spcl_diag.models import build_backbone
+from spcl_diag.models.base import Backbone
+from spcl_diag.runs.config import RunConfig
+from spcl_diag.train.balancing import make_balancer
+from spcl_diag.train.seeding import RunSeeds
+
+Row = tuple[int, str, str, str, float]  # epoch, split, scope, metric, value
+
+
+@dataclass
+class SplitPredictions:
+    """Host copies of a split's outputs: labels ``[U]``, probabilities ``[U, C]`` per scope."""
+
+    labels: np.ndarray
+    probs: dict[str, np.ndarray]  # "joint" and each modality
+    dialogue: np.ndarray  # [U] position of the utterance's dialogue within the split
+    dialogue_ids: np.ndarray  # [D] ids of the split's dialogues
+
+
+@dataclass
+class TrainingOutcome:
+    """Everything a run directory is written from."""
+
+    model: Backbone  # with the best dev epoch's weights
+    rows: list[Row]
+    best_epoch: int  # 1-based
+    predictions: dict[str, SplitPredictions]  # dev and test at the best epoch
+    trajectories: dict[str, np.ndarray]  # l, c, d float32 [E, U_train]; v bool [E, U_train]
+    pacing: PacingRecord
+    train_split: DeviceSplit
+    epoch_seconds: list[float] = field(default_factory=list)
+
+
+def train_run(
+    config: RunConfig,
+    dataset: ConversationDataset,
+    *,
+    device: torch.device,
+    pacing: PacingRecord | None = None,
+    progress: bool = False,
+) -> TrainingOutcome:
+    """Train one run of ``config`` on ``dataset`` and return its instrumentation.
+
+    Parameters
+    ----------
+    config
+        A resolved run configuration (``config.resolved()``).
+    dataset
+        The run's data, already restricted to ``config.modalities``.
+    device
+        Where the data and the model live.
+    pacing
+        The paired ``spcl`` run's per-batch counts, for the ``random`` and ``anti`` arms.
+    progress
+        Show a progress bar over epochs.
+    """
+    # ----------------------------------------------------------------- setup
+    seeds = RunSeeds.from_seed(config.seed)
+    splits = {name: DeviceSplit(dataset, name, device) for name in ("train", "dev", "test")}
+    for name, split in splits.items():
+        if split.n_dialogues == 0:
+            raise ValueError(f"{dataset.name}: the {name} split has no dialogues.")
+    train = splits["train"]
+    torch.manual_seed(seeds.init)
+    model = build_backbone(
+        config.backbone,
+        modalities=config.modalities,
+        dims=dataset.dims,
+        n_classes=dataset.n_classes,
+        n_speakers=dataset.n_speakers,
+        overrides=config.model,
+    ).to(device)
+    torch.manual_seed(seeds.dropout)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
+    selection_generator = torch.Generator(device=device).manual_seed(seeds.selection)
+    selector = Selector(config.curriculum, pacing=pacing, generator=selection_generator)
+    terms = difficulty_terms(config.curriculum)
+    threshold = SelfPacedThreshold(config.pacing.lambda0, config.pacing.growth, config.pacing.cap)  # type: ignore[arg-type]
+    balancer = make_balancer(config.balancing, model=model)
+    order_rng = np.random.default_rng(seeds.order)
+    groups = model.parameter_groups()
+    group_names = [g for g, params in groups.items() if params]
+    scopes = ["joint", *model.modalities]
+
+    E, U = config.train.epochs, train.n_utterances
+    n_batches = -(-train.n_dialogues // config.train.batch_size)
+    trajectories = {
+        "l": np.zeros((E, U), np.float32),
+        "c": np.zeros((E, U), np.float32),
+        "d": np.zeros((E, U), np.float32),
+        "v": np.zeros((E, U), bool),
+    }
+    kept_counts = np.zeros((E, n_batches), np.int64)
+    batch_sizes = np.zeros((E, n_batches), np.int64)
+    rows: list[Row] = []
+    best = {"wf1": -np.inf, "epoch": 0}
+    best_state: dict[str, Tensor] = {}
+    best_predictions: dict[str, SplitPredictions] = {}
+    epoch_seconds: list[float] = []
+
+    # ---------------------------------------------------------------- epochs
+    for epoch in tqdm(range(E), desc=f"{config.curriculum} seed {config.seed}", disable=not progress, leave=False):
+        started = time.perf_counter()
+        model.train()
+        lam = threshold.value
+        # Epoch buffers on the device, indexed by the utterance's row in the train split.
+        buf_l, buf_c, buf_d = (torch.zeros(U, device=device) for _ in range(3))
+        buf_v = torch.zeros(U, dtype=torch.bool, device=device)
+        buf_probs = {s: torch.zeros(U, dataset.n_classes, device=device) for s in scopes}
+        kept = torch.zeros(n_batches, dtype=torch.long, device=device)
+        grad_sums = torch.zeros(len(group_names), device=device)
+        order = order_rng.permutation(train.n_dialogues)
+        for step, batch in enumerate(train.batches(order, config.train.batch_size)):
+            output = model(batch)
+            difficulty = spcl_difficulty(
+                output.joint, output.per_modality, batch.labels, batch.dialogue, batch.n_dialogues, terms=terms
+            )
+            keep = selector.select(difficulty, lam, epoch=epoch, step=step)
+            utterance_loss = F.cross_entropy(output.joint, batch.labels, reduction="none")
+            loss = selection_loss(utterance_loss, keep, normalisation=config.pacing.normalisation)
+            if output.auxiliary_loss is not None:
+                loss = loss + output.auxiliary_loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_sums += _group_grad_norms(groups, group_names)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_norm)
+            balancer.after_clip(model, output, batch, epoch=epoch)
+            optimizer.step()
+
+            idx = batch.utterance_index
+            buf_l[idx], buf_c[idx], buf_d[idx] = difficulty.utterance, difficulty.conversation, difficulty.difficulty
+            buf_v[idx] = keep
+            kept[step] = keep.sum()
+            batch_sizes[epoch, step] = batch.n_utterances
+            with torch.no_grad():
+                buf_probs["joint"][idx] = output.joint.softmax(-1)
+                for m, logits in output.per_modality.items():
+                    buf_probs[m][idx] = logits.softmax(-1)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # time the epoch's work, not its launch
+        epoch_seconds.append(time.perf_counter() - started)
+
+        # One host copy per epoch of everything the step accumulated.
+        for key, buf in zip("lcdv", (buf_l, buf_c, buf_d, buf_v)):
+            trajectories[key][epoch] = buf.cpu().numpy()
+        kept_counts[epoch] = kept.cpu().numpy()
+        train_probs = {s: p.cpu().numpy() for s, p in buf_probs.items()}
+        grad_means = (grad_sums / n_batches).cpu().numpy()
+
+        e = epoch + 1
+        rows += _split_rows(e, "train", train_probs, train.labels_host, model.modalities)
+        rows += [(e, "train", "joint", "lambda", lam), (e, "train", "joint", "kept_fraction", kept_counts[epoch].sum() / U)]
+        rows += [(e, "train", g, "grad_norm", float(v)) for g, v in zip(group_names, grad_means)]
+        rows += [(e, "train", scope, metric, float(v)) for (metric, scope), v in balancer.epoch_rows().items()]
+        rows.append((e, "train", "joint", "wall_seconds", epoch_seconds[-1]))
+
+        # ------------------------------------------------------------ evaluation
+        evaluated = {name: evaluate(model, splits[name], config.train.eval_batch_size) for name in ("dev", "test")}
+        for name, preds in evaluated.items():
+            rows += _split_rows(e, name, preds.probs, preds.labels, model.modalities)
+        threshold.step()  # after the dev evaluation, as in the reference
+
+        # ------------------------------------------------------------- selection
+        dev_wf1 = classification_scores(evaluated["dev"].probs["joint"], evaluated["dev"].labels)["wf1"]
+        if dev_wf1 > best["wf1"]:
+            best = {"wf1": dev_wf1, "epoch": e}
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            best_predictions = evaluated
+
+    model.load_state_dict(best_state)
+    return TrainingOutcome(
+        model=model,
+        rows=rows,
+        best_epoch=int(best["epoch"]),
+        predictions=best_predictions,
+        trajectories=trajectories,
+        pacing=PacingRecord(kept=kept_counts, size=batch_sizes),
+        train_split=train,
+        epoch_seconds=epoch_seconds,
+    )
+
+
+@torch.no_grad()
+def evaluate(model: Backbone, split: DeviceSplit, batch_size: int) -> SplitPredictions:
+    """Probabilities of every utterance of ``split`` (joint and per modality), on the host."""
+    was_training = model.training
+    model.eval()
+    outputs: dict[str, list[Tensor]] = {}
+    for batch in split.eval_batches(batch_size):  # dataset order, so rows concatenate in split order
+        output = model(batch)
+        for scope, logits in (("joint", output.joint), *output.per_modality.items()):
+            outputs.setdefault(scope, []).append(logits.softmax(-1))
+    model.train(was_training)
+    return SplitPredictions(
+        labels=split.labels_host,
+        probs={scope: torch.cat(chunks).cpu().numpy() for scope, chunks in outputs.items()},
+        dialogue=split.utterance_dialogue,
+        dialogue_ids=split.dialogue_ids,
+    )
+
+
+def _split_rows(epoch: int, split: str, probs: dict[str, np.ndarray], labels: np.ndarray, modalities: str) -> list[Row]:
+    """Tidy rows of the classification scores per scope and the disparity ratio per modality."""
+    rows: list[Row] = []
+    for scope, p in probs.items():
+        rows += [(epoch, split, scope, metric, value) for metric, value in classification_scores(p, labels).items()]
+    if len(modalities) > 1:
+        ratios = disparity_ratio({m: probs[m] for m in modalities}, labels)
+        rows += [(epoch, split, m, "disparity_ratio", value) for m, value in ratios.items()]
+    return rows
+
+
+def _group_grad_norms(groups: dict[str, list[torch.nn.Parameter]], names: list[str]) -> Tensor:
+    """``[G]`` L2 norm of the gradient of each parameter group (before clipping)."""
+    norms = []
+    for name in names:
+        grads = [p.grad for p in groups[name] if p.grad is not None]
+        if grads:
+            norms.append(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
+        else:
+            norms.append(torch.zeros((), device=groups[name][0].device))
+    return torch.stack(norms)
