@@ -1,0 +1,55 @@
+"""Shared fixtures: tiny configurations that train in a second or two on CPU."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")
+
+from spcl_diag import RunConfig  # noqa: E402
+
+TINY = {
+    "train.epochs": 3,
+    "train.batch_size": 4,
+    "data.synthetic.n_dialogues": 16,
+    "data.synthetic.min_length": 3,
+    "data.synthetic.max_length": 8,
+    "model.hidden_dim": 16,
+    "model.feedforward_dim": 32,
+}
+
+
+@pytest.fixture
+def tiny_config() -> RunConfig:
+    """A late-fusion synthetic run small enough for unit tests (about a second on CPU)."""
+    return RunConfig(dataset="synthetic", backbone="late_fusion", modalities="tav").with_overrides(TINY)
+
+
+def shared_data_dir() -> Path | None:
+    """The shared IEMOCAP/MELD folder if present ($SPCL_DIAG_DATA, else ../shared/data)."""
+    candidates = [os.environ.get("SPCL_DIAG_DATA"), Path(__file__).resolve().parents[2] / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return None
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The shared data folder; the test is skipped with the reason when it is absent."""
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip("needs ../shared/data (real IEMOCAP/MELD structure); set SPCL_DIAG_DATA to its path")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
