@@ -1,0 +1,112 @@
+"""The run directory: file names, atomic completion and the writers of each file.
+
+``<runs>/<run_id>/`` holds
+
+* ``config.json``     resolved config, package version, git commit, dataset fingerprint, device;
+* ``epochs.csv``      tidy rows ``epoch, split, scope, metric, value``;
+* ``difficulty.npz``  ``l, c, d`` (float16) and ``v`` (bool) ``[epochs, train utterances]``
+  plus each utterance's ``dialogue_id``, ``label``, ``speaker`` and ``position``;
+* ``pacing.npz``      utterances kept ``kept[e, b]`` of ``size[e, b]`` in every batch;
+* ``predictions.npz`` dev and test labels, joint and per-modality probabilities at the
+  selected epoch, and the dialogue of each utterance;
+* ``result.json``     status, selected epoch, dev and test metrics, imbalance summary, wall time;
+* ``error.txt``       the traceback, when the run failed.
+
+A run is written into ``.<run_id>.tmp-<pid>`` and renamed to ``<run_id>`` when complete,
+so a directory named by a run id is never half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CONFIG, EPOCHS, DIFFICULTY, PACING, PREDICTIONS, RESULT, ERROR = (
+    "config.json",
+    "epochs.csv",
+    "difficulty.npz",
+    "pacing.npz",
+    "predictions.npz",
+    "result.json",
+    "error.txt",
+)
+EPOCH_COLUMNS = ("epoch", "split", "scope", "metric", "value")
+COMPLETE_FILES = (CONFIG, EPOCHS, DIFFICULTY, PACING, PREDICTIONS, RESULT)
+
+
+def is_complete(run_dir: Path) -> bool:
+    """True when ``run_dir`` holds a finished run (all files, status ``ok``)."""
+    if not all((run_dir / name).is_file() for name in COMPLETE_FILES):
+        return False
+    return read_json(run_dir / RESULT).get("status") == "ok"
+
+
+def temporary_dir(out_dir: Path, run_id: str) -> Path:
+    """A fresh private directory to write run ``run_id`` into."""
+    tmp = out_dir / f".{run_id}.tmp-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    return tmp
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Atomically rename the finished ``tmp`` to ``final`` (an existing ``final`` is an error)."""
+    if final.exists():
+        raise FileExistsError(f"{final} already exists; refusing to overwrite a run.")
+    os.replace(tmp, final)
+
+
+def write_json(path: Path, payload: dict[str, Any]) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def write_epochs(path: Path, rows: list[tuple[int, str, str, str, float]]) -> None:
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(EPOCH_COLUMNS)
+        writer.writerows((e, split, scope, metric, repr(float(value))) for e, split, scope, metric, value in rows)
+
+
+def git_commit() -> str | None:
+    """The commit of the package's source checkout, if it is one."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def save_npz(path: Path, **arrays: np.ndarray) -> None:
+    """``np.savez_compressed`` of plain arrays (no object dtype, so loading needs no pickle)."""
+    for key, value in arrays.items():
+        assert np.asarray(value).dtype != object, f"{key} would need pickle"
+    np.savez_compressed(path, **arrays)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")

@@ -1,0 +1,136 @@
+"""Load run directories into tidy pandas tables.
+
+``load_runs(path)`` finds every finished (or failed) run under ``path`` and returns
+
+* ``results``: one row per run; the config fields as columns (``dataset``, ``backbone``,
+  ``modalities``, ``curriculum``, ``balancing``, ``seed``, and nested settings as
+  ``train.lr``, ``pacing.lambda0``, ...), ``run_id``, ``status``, ``best_epoch``, the wall
+  time, and flat metric columns ``<split>_<metric>`` for the joint prediction and
+  ``<split>_<metric>_<modality>`` per modality (``test_wf1``, ``test_acc_a``, ...), and
+  ``test_disparity_ratio_<m>``;
+* ``epochs``: the concatenated ``epochs.csv`` rows with ``run_id`` and the main config fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spcl_diag.runs import directory as rd
+
+KEY_FIELDS: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
+
+
+@dataclass(frozen=True)
+class RunTables:
+    """Tidy tables of a set of runs."""
+
+    results: pd.DataFrame
+    epochs: pd.DataFrame
+
+    def run_dirs(self) -> dict[str, Path]:
+        """Run id -> run directory."""
+        return dict(zip(self.results["run_id"], map(Path, self.results["path"])))
+
+
+def find_run_dirs(path: str | Path) -> list[Path]:
+    """Published run directories under ``path`` (recursively), sorted; ``path`` may be one run."""
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(f"no runs at {root}: the folder does not exist.")
+    if (root / rd.RESULT).is_file():
+        return [root]
+    return sorted(
+        p.parent for p in root.rglob(rd.RESULT) if not p.parent.name.startswith(".") and ".failed-" not in p.parent.name
+    )
+
+
+def flatten_result(result: dict[str, Any]) -> dict[str, Any]:
+    """``result.json`` -> flat metric columns (``test_wf1``, ``test_acc_t``, ...)."""
+    flat: dict[str, Any] = {}
+    for split in ("dev", "test"):
+        for scope, metrics in result.get(split, {}).items():
+            suffix = "" if scope == "joint" else f"_{scope}"
+            for metric, value in metrics.items():
+                flat[f"{split}_{metric}{suffix}"] = value
+    for metric, per_modality in result.get("imbalance", {}).items():
+        if isinstance(per_modality, dict):
+            for m, value in per_modality.items():
+                flat[f"test_{metric}_{m}"] = value
+        else:
+            flat[f"test_{metric}"] = per_modality
+    return flat
+
+
+def _config_columns(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config -> dotted columns (``train.lr``, ``data.synthetic.informativeness.a``)."""
+    columns: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            columns.update(_config_columns(value, f"{prefix}{key}."))
+        else:
+            columns[f"{prefix}{key}"] = str(value) if isinstance(value, (list, tuple)) else value
+    return columns
+
+
+def load_runs(path: str | Path) -> RunTables:
+    """Read every run directory under ``path`` into :class:`RunTables`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from spcl_diag import RunConfig, run
+    >>> out = tempfile.mkdtemp()
+    >>> small = {"train.epochs": 2, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 16}
+    >>> _ = run(RunConfig(seed=1).with_overrides(small), out, device="cpu")
+    >>> tables = load_runs(out)
+    >>> tables.results[["curriculum", "seed", "status"]].values.tolist()
+    [['none', 1, 'ok']]
+    >>> sorted(tables.epochs["split"].unique())
+    ['dev', 'test', 'train']
+    """
+    records, epoch_frames = [], []
+    for run_dir in find_run_dirs(path):
+        metadata = rd.read_json(run_dir / rd.CONFIG) if (run_dir / rd.CONFIG).is_file() else {}
+        result = rd.read_json(run_dir / rd.RESULT)
+        config = metadata.get("config", {})
+        record = {"run_id": result.get("run_id", run_dir.name), **_config_columns(config)}
+        record.update(
+            status=result.get("status"),
+            best_epoch=result.get("best_epoch"),
+            wall_seconds=result.get("wall_seconds"),
+            train_seconds=result.get("train_seconds"),
+            n_parameters=result.get("n_parameters"),
+            path=str(run_dir),
+        )
+        record.update(flatten_result(result))
+        records.append(record)
+        if (run_dir / rd.EPOCHS).is_file():
+            frame = pd.read_csv(run_dir / rd.EPOCHS)
+            frame.insert(0, "run_id", record["run_id"])
+            for key in KEY_FIELDS:
+                frame[key] = config.get(key)
+            epoch_frames.append(frame)
+    results = pd.DataFrame.from_records(records)
+    epochs = (
+        pd.concat(epoch_frames, ignore_index=True)
+        if epoch_frames
+        else pd.DataFrame(columns=["run_id", *rd.EPOCH_COLUMNS, *KEY_FIELDS])
+    )
+    return RunTables(results=results, epochs=epochs)
+
+
+def load_difficulty(run_dir: str | Path) -> dict[str, np.ndarray]:
+    """The difficulty trajectories of one run (see :mod:`spcl_diag.runs.directory`)."""
+    with np.load(Path(run_dir) / rd.DIFFICULTY) as f:
+        return {key: f[key] for key in f.files}
+
+
+def load_predictions(run_dir: str | Path) -> dict[str, np.ndarray]:
+    """The dev/test predictions of one run at its selected epoch."""
+    with np.load(Path(run_dir) / rd.PREDICTIONS) as f:
+        return {key: f[key] for key in f.files}
