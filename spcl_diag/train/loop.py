@@ -102,7 +102,12 @@ def train_run(
         overrides=config.model,
     ).to(device)
     torch.manual_seed(seeds.dropout)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
+    optimizer = torch.optim.Adam(
+        model.parameters(),
+        lr=config.train.lr,
+        weight_decay=config.train.weight_decay,
+        fused=device.type == "cuda",  # one kernel for the whole update on GPUs
+    )
     selection_generator = torch.Generator(device=device).manual_seed(seeds.selection)
     selector = Selector(config.curriculum, pacing=pacing, generator=selection_generator)
     terms = difficulty_terms(config.curriculum)
