@@ -2,7 +2,9 @@
 
 Late fusion on ``tav`` with the arms ``none``, ``spcl`` and ``random`` over three seeds;
 the model is scaled down (hidden 64, feed-forward 256, 20 epochs) so the nine runs finish
-in a few minutes on two CPU cores.
+in a few minutes on two CPU cores. The runs go through :func:`spcl_diag.batch.run_batch`
+(so an interrupted demo resumes), and the demo writes the standard figures and a Markdown
+report into its folder.
 """
 
 from __future__ import annotations
@@ -10,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
 
-from spcl_diag.runs.config import RunConfig
-from spcl_diag.runs.execute import run
+from spcl_diag.batch import Grid, make_executor, run_batch
+from spcl_diag.report import write_report
 from spcl_diag.runs.loading import RunTables, load_runs
 
 DEMO_ARMS: tuple[str, ...] = ("none", "spcl", "random")
@@ -24,17 +25,25 @@ DEMO_OVERRIDES: dict[str, object] = {
 }
 
 
-def demo_configs(seeds: int = 3) -> list[RunConfig]:
-    """The demo grid: every arm of :data:`DEMO_ARMS` for seeds ``0..seeds-1`` (spcl first)."""
-    base = RunConfig(dataset="synthetic", backbone="late_fusion", modalities="tav").with_overrides(DEMO_OVERRIDES)
-    return [base.with_overrides({"curriculum": arm, "seed": seed}) for seed in range(seeds) for arm in DEMO_ARMS]
+def demo_grid(seeds: int = 3) -> Grid:
+    """The demo grid: late fusion on ``tav``, every arm of :data:`DEMO_ARMS`, seeds ``0..seeds-1``."""
+    return Grid(
+        dataset=("synthetic",), backbone=("late_fusion",), modalities=("tav",), curriculum=DEMO_ARMS,
+        seed=tuple(range(seeds)), overrides=DEMO_OVERRIDES,
+    )
 
 
-def run_demo(out_dir: str | Path, *, seeds: int = 3, device: str = "cpu", progress: bool = True) -> RunTables:
-    """Run (or resume) the demo grid into ``out_dir`` and return its tables."""
-    configs = demo_configs(seeds)
-    for config in tqdm(configs, desc="demo runs", disable=not progress):
-        run(config, out_dir, device=device)
+def run_demo(
+    out_dir: str | Path, *, seeds: int = 3, device: str = "cpu", jobs: int = 1, progress: bool = True
+) -> RunTables:
+    """Run (or resume) the demo grid into ``out_dir``, write its report, return its tables.
+
+    The report is ``<out_dir>/report.md`` with its figures in ``<out_dir>/report_figures/``.
+    ``jobs > 1`` trains that many runs at once in worker processes.
+    """
+    executor = make_executor("process", jobs=jobs) if jobs > 1 else make_executor("local")
+    run_batch(demo_grid(seeds), out_dir, executor=executor, device=device, progress=progress)
+    write_report(out_dir)
     return load_runs(out_dir)
 
 

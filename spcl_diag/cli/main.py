@@ -16,6 +16,11 @@ from spcl_diag.errors import ConfigError, DataFormatError
 COMMAND_MODULES: tuple[str, ...] = (
     "spcl_diag.cli.run_cmd",
     "spcl_diag.cli.demo_cmd",
+    "spcl_diag.cli.data_cmd",
+    "spcl_diag.cli.compare_cmd",
+    "spcl_diag.cli.batch_cmd",
+    "spcl_diag.cli.figures_cmd",
+    "spcl_diag.cli.report_cmd",
 )
 
 

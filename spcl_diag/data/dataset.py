@@ -60,6 +60,17 @@ class ConversationDataset:
         Short name used in messages (a benchmark name or a file name).
     source_format
         The format the data was read from (``"synthetic"``, ``"npz"``, ...).
+    n_speakers
+        Number of speaker indices (default: ``max(speakers) + 1``).
+    dev_origin
+        How the dev dialogues were chosen: ``"file"`` (they came with the data),
+        ``"fixed"`` (the first share of the training dialogues) or ``"seeded"`` (drawn
+        with a seeded generator); see :mod:`spcl_diag.data.splits`.
+
+    Notes
+    -----
+    A dataset may have no modality features at all (COSMIC metadata: structure and
+    labels only); :meth:`select_modalities` then refuses any modality set.
     """
 
     features: dict[str, NDArray[np.float32]]
@@ -72,6 +83,7 @@ class ConversationDataset:
     name: str = "dataset"
     source_format: str = "memory"
     n_speakers: int = field(default=0)
+    dev_origin: str = "file"
 
     def __post_init__(self) -> None:
         if self.n_speakers == 0 and len(self.speakers):
@@ -169,7 +181,7 @@ class ConversationDataset:
         for split in SPLITS:
             dialogues = self.dialogue_indices(split)
             per_split[split] = {
-                "dialogues": int(len(dialogues)),
+                "dialogues": len(dialogues),
                 "utterances": int(self.lengths[dialogues].sum()),
             }
         histogram = np.bincount(self.labels, minlength=self.n_classes)
@@ -182,6 +194,8 @@ class ConversationDataset:
             "labels": {name: int(n) for name, n in zip(self.label_names, histogram)},
             "n_speakers": self.n_speakers,
             "max_dialogue_length": int(self.lengths.max()) if self.n_dialogues else 0,
+            "dev_origin": self.dev_origin,
+            "dev_dialogues": [str(d) for d in self.dialogue_ids[self.dialogue_indices("dev")]],
         }
 
     # --------------------------------------------------------------- validation
@@ -207,8 +221,6 @@ class ConversationDataset:
                     f"dialogue {self.dialogue_ids[k]}, field 'split': expected one of "
                     f"{', '.join(SPLITS)}, found {self.splits[k]!r}"
                 )
-        if not self.features:
-            problems.append("no modality features")
         for m, x in self.features.items():
             if m not in MODALITIES:
                 problems.append(f"unknown modality {m!r}; valid letters are {', '.join(MODALITIES)}")

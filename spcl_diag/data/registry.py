@@ -1,28 +1,77 @@
 """Resolve a run's ``dataset`` setting to a :class:`ConversationDataset`.
 
 A dataset is named either by a benchmark name in :data:`BENCHMARKS` or by a path to a
-feature file. Every run goes through :func:`resolve_dataset`, so the data a run trains on
-is a pure function of its configuration.
+feature file (read with :func:`spcl_diag.data.load`). Every run goes through
+:func:`resolve_dataset`, so the data a run trains on is a pure function of its
+configuration.
+
+The shared data folder (needed by ``iemocap-text`` and ``meld-text``) is found by
+:func:`resolve_data_dir`: ``data.data_dir`` (``--data-dir``), else the ``SPCL_DIAG_DATA``
+environment variable, else ``shared/data`` beside the repository checkout.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from spcl_diag.data.dataset import ConversationDataset
+from spcl_diag.data.loaders import load
+from spcl_diag.data.semisynthetic import make_semisynthetic
 from spcl_diag.data.synthetic import make_synthetic
-from spcl_diag.errors import ConfigError
+from spcl_diag.errors import ConfigError, DataFormatError
 
 if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.runs.config import DataConfig
 
-BENCHMARKS: dict[str, Callable[["DataConfig"], ConversationDataset]] = {
+DATA_ENV = "SPCL_DIAG_DATA"
+SEMISYNTHETIC_SEED = 0  # data seed of the semi-synthetic benchmarks: the same data for every run
+
+BENCHMARKS: dict[str, Callable[[DataConfig], ConversationDataset]] = {
     "synthetic": lambda data: make_synthetic(data.synthetic),
+    "iemocap-text": lambda data: make_semisynthetic(
+        "iemocap-text", resolve_data_dir(data.data_dir), seed=SEMISYNTHETIC_SEED
+    ),
+    "meld-text": lambda data: make_semisynthetic("meld-text", resolve_data_dir(data.data_dir), seed=SEMISYNTHETIC_SEED),
 }
 
 
-def resolve_dataset(name: str, data: DataConfig, *, modalities: str) -> ConversationDataset:
+def default_data_dir() -> Path:
+    """``shared/data`` beside the repository that holds the installed package."""
+    import spcl_diag
+
+    return Path(spcl_diag.__file__).resolve().parents[2] / "shared" / "data"
+
+
+def resolve_data_dir(data_dir: str | Path | None = None) -> Path:
+    """The shared data folder: ``data_dir``, else ``$SPCL_DIAG_DATA``, else ``../shared/data``.
+
+    Raises
+    ------
+    DataFormatError
+        The chosen folder does not exist, or none of the three is set and present.
+    """
+    if data_dir is not None:
+        chosen, how = Path(data_dir).expanduser(), "--data-dir / data.data_dir"
+    elif os.environ.get(DATA_ENV):
+        chosen, how = Path(os.environ[DATA_ENV]).expanduser(), f"${DATA_ENV}"
+    else:
+        chosen, how = default_data_dir(), "the default ../shared/data beside the repository"
+    if not chosen.is_dir():
+        raise DataFormatError(
+            f"data folder {chosen} (from {how}) does not exist. Point --data-dir or ${DATA_ENV} at the "
+            "folder that holds iemocap/ and meld/ (see docs/datasets.md)."
+        )
+    return chosen
+
+
+def resolve_dataset(
+    name: str, data: DataConfig, *, modalities: str, seed: int | None = None
+) -> ConversationDataset:
     """The dataset called ``name`` restricted to ``modalities``.
 
     Parameters
@@ -33,9 +82,21 @@ def resolve_dataset(name: str, data: DataConfig, *, modalities: str) -> Conversa
         The run's data settings (data folder, dev split, synthetic parameters).
     modalities
         The run's modality set.
+    seed
+        Seed of the dev split when ``data.dev_split == "seeded"`` and the file has no dev
+        set (the run's ``dev_split`` stream); unused otherwise.
     """
     if name in BENCHMARKS:
         dataset = BENCHMARKS[name](data)
+    elif Path(name).expanduser().is_file():
+        rng = None
+        if data.dev_split == "seeded":
+            if seed is None:
+                raise ConfigError("data.dev_split='seeded' needs the run's dev-split seed; none was given.")
+            rng = np.random.default_rng(seed)
+        dataset = load(Path(name).expanduser(), dev_fraction=data.dev_fraction, rng=rng)
+    elif Path(name).suffix in (".pkl", ".pickle", ".npz") or os.sep in name:
+        raise DataFormatError(f"{Path(name).name}: file not found ({name}).")
     else:
         raise ConfigError(
             f"unknown dataset {name!r}: not a benchmark ({', '.join(BENCHMARKS)}) and not a feature file."

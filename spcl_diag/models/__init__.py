@@ -6,24 +6,35 @@ Each entry of :data:`BACKBONES` pairs a backbone class with its hyperparameter d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
 from spcl_diag.errors import ConfigError
+from spcl_diag.models.ada2i import Ada2I, Ada2IConfig
 from spcl_diag.models.base import Backbone, ModelOutput
+from spcl_diag.models.biddin import BiDDIN, BiDDINConfig
+from spcl_diag.models.dialogue_gcn import DialogueGCN, DialogueGCNConfig
 from spcl_diag.models.late_fusion import LateFusion, LateFusionConfig
+from spcl_diag.models.mm_dfn import MMDFN, MMDFNConfig
+from spcl_diag.models.mmgcn import MMGCN, MMGCNConfig
 
 
 @dataclass(frozen=True)
 class BackboneSpec:
     """A registered backbone: its class and its hyperparameter dataclass."""
 
-    cls: type[Backbone]
+    cls: Callable[..., Backbone]  # (modalities, dims, n_classes, n_speakers, config) -> Backbone
     config: type
 
 
 BACKBONES: dict[str, BackboneSpec] = {
     "late_fusion": BackboneSpec(LateFusion, LateFusionConfig),
+    "dialogue_gcn": BackboneSpec(DialogueGCN, DialogueGCNConfig),
+    "mmgcn": BackboneSpec(MMGCN, MMGCNConfig),
+    "mm_dfn": BackboneSpec(MMDFN, MMDFNConfig),
+    "biddin": BackboneSpec(BiDDIN, BiDDINConfig),
+    "ada2i": BackboneSpec(Ada2I, Ada2IConfig),
 }
 
 

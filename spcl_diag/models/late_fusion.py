@@ -31,6 +31,10 @@ class LateFusion(Backbone):
     information and no interaction between modalities, so each ``z_m`` is *pure*.
 
     Deviation from the SPCL reference: the encoders use a padding mask.
+
+    References
+    ----------
+    .. [1] Nguyen, Le, Le, Nguyen. SPCL, arXiv 2605.21565 (reference code np4s/SPCL).
     """
 
     PURE_HEADS = True

@@ -22,10 +22,18 @@ from spcl_diag import __version__
 from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
 from spcl_diag.data.registry import resolve_dataset
 from spcl_diag.metrics.classification import classification_scores
+from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
 from spcl_diag.metrics.disparity import disparity_ratio
+from spcl_diag.metrics.masking import MaskValue, permuted_scores, scores_by_subset, subset_scores
+from spcl_diag.metrics.unimodal import unimodal_spread
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.config import RunConfig
 from spcl_diag.train.loop import TrainingOutcome, train_run
+from spcl_diag.train.seeding import RunSeeds
+
+# Post-training imbalance metrics from masked / permuted evaluation of the test split.
+MASK_VALUE: MaskValue = "mean"  # absent modalities get the training mean feature (not OOD zeros)
+PERCEPTUAL_PERMUTATIONS = 3  # permutations averaged per modality (Gat et al. stress the expectation)
 
 
 @dataclass(frozen=True)
@@ -128,7 +136,9 @@ def run(
         "python_version": platform.python_version(),
     }
     try:
-        dataset = resolve_dataset(config.dataset, config.data, modalities=config.modalities)
+        dataset = resolve_dataset(
+            config.dataset, config.data, modalities=config.modalities, seed=RunSeeds.from_seed(config.seed).dev_split
+        )
         metadata["dataset_fingerprint"] = dataset.fingerprint()
         metadata["dataset_summary"] = dataset.summary()
         rd.write_json(tmp / rd.CONFIG, metadata)
@@ -174,6 +184,10 @@ def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wa
     imbalance: dict[str, Any] = {}
     if len(config.modalities) > 1:
         imbalance["disparity_ratio"] = disparity_ratio({m: test.probs[m] for m in config.modalities}, test.labels)
+        imbalance["unimodal_wf1_spread"] = unimodal_spread(
+            {m: test.probs[m] for m in config.modalities}, test.labels, score="wf1"
+        )
+        imbalance.update(_contribution_metrics(config, outcome))
     result = {
         "run_id": config.run_id(),
         "status": "ok",
@@ -188,6 +202,27 @@ def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wa
     }
     rd.write_json(tmp / rd.RESULT, result)
     return result
+
+
+def _contribution_metrics(config: RunConfig, outcome: TrainingOutcome) -> dict[str, dict[str, float]]:
+    """Shapley wF1 contributions, conditional utilisation (accuracy) and perceptual scores on test.
+
+    The best model is evaluated on the test split for the 2^M kept-modality subsets (inputs
+    of the others replaced by their training mean) and with each modality permuted across
+    the test utterances; see :mod:`spcl_diag.metrics.masking`.
+    """
+    model, test = outcome.model, outcome.eval_splits["test"]
+    batch_size = config.train.eval_batch_size
+    by_subset = subset_scores(model, test, batch_size=batch_size, mask_value=MASK_VALUE, reference=outcome.train_split)
+    rng = np.random.default_rng(RunSeeds.from_seed(config.seed).perceptual)
+    permuted = permuted_scores(model, test, rng=rng, n_permutations=PERCEPTUAL_PERMUTATIONS, batch_size=batch_size)
+    return {
+        "shapley_wf1": shapley_values(scores_by_subset(by_subset, "wf1")),
+        "conditional_utilisation": conditional_utilisation(scores_by_subset(by_subset, "acc")),
+        "perceptual_score": perceptual_score(
+            by_subset[model.modalities]["acc"], {m: [s["acc"] for s in runs] for m, runs in permuted.items()}
+        ),
+    }
 
 
 def _read_result(run_id: str, path: Path) -> RunResult:

@@ -1,16 +1,58 @@
-"""Gradient balancing methods: the hook the training loop calls after clipping.
+r"""Gradient balancing methods: the hook the training loop calls after clipping.
 
 A balancing method sees the model, the batch output and the epoch after ``backward`` and
-gradient clipping and before the optimiser step, and may rescale gradients per modality
-(OGM-GE, Ada2I's modulation). It reports per-epoch rows through :meth:`Balancer.epoch_rows`.
+gradient clipping and before the optimiser step, and may rescale gradients per modality. It
+reports per-epoch rows through :meth:`Balancer.epoch_rows`.
+
+Methods (``RunConfig.balancing``, tuned by ``RunConfig.balancing_config``):
+
+* ``none``: nothing.
+* ``ogm-ge``: on-the-fly gradient modulation with generalisation enhancement (Peng et al.
+  2022), generalised to :math:`M` modalities; see :func:`ogm_ge_coefficients`.
+* ``ada2i``: Ada2I's disparity-ratio modulation (Nguyen et al. 2024); see
+  :func:`ada2i_coefficients`.
+
+Both modulating methods score each modality per batch by the summed gold-class confidence of
+its per-modality logits, computed without gradient (:func:`gold_scores`),
+
+.. math:: s_m = \sum_{i \in \text{batch}} \mathrm{softmax}(z_{m,i})_{y_i},
+
+turn the scores into coefficients :math:`k_m \in (0, 1]`, multiply the gradient of every
+parameter of modality :math:`m` (``model.parameter_groups()[m]``, the modality's branch) by
+:math:`k_m`, and, with ``noise``, add Gaussian noise :math:`\mathcal N(0, (\mathrm{std}(g) +
+10^{-8})^2)` per parameter tensor :math:`g`. The noise comes from a ``torch.Generator`` seeded
+by the run, so the global random state is untouched and a run is reproducible. They log, per
+epoch, the mean over batches of :math:`k_m` (``modulation``; 1 outside the modulation window)
+and of the ratio (``discrepancy_ratio_batch`` for OGM-GE, ``disparity_ratio_batch`` for Ada2I).
+
+The scores use the backbone's own per-modality logits (``ModelOutput.per_modality``), so both
+methods work on any backbone with per-modality parameter groups. For the ``ada2i`` backbone these
+are its cosine logits, as in the Ada2I paper; the reference code (leson502/ADA2I) scores the
+un-normalised :math:`Z'_m W_m^\top + b/M` instead. Ada2I's setting is
+``backbone="ada2i", balancing="ada2i"``; neither is implied by the other.
+
+References
+----------
+.. [1] Peng, Wei, Deng, Wang, Hu. "Balanced Multimodal Learning via On-the-fly Gradient
+   Modulation." CVPR 2022 (OGM-GE).
+.. [2] Nguyen, Le, Nguyen, Le, Nguyen. "Ada2I: Enhancing Modality Balance for Multimodal
+   Conversational Emotion Recognition." ACM MM 2024.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+import torch
 from torch import Tensor
 
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
+from spcl_diag.runs.config import BalancingConfig
+
+OGM_GE_ALPHA = 0.5  # the paper tunes alpha per dataset; a mid-range default
+ADA2I_ALPHA = 0.037  # Ada2I, Table 2, IEMOCAP
+ADA2I_START_EPOCH = 3  # reference: modulate from "epoch >= 4" counted from 1, i.e. index 3
 
 
 class Balancer:
@@ -24,8 +66,229 @@ class Balancer:
         return {}
 
 
-def make_balancer(name: str, *, model: Backbone) -> Balancer:
-    """The balancing method called ``name`` for ``model``."""
+def gold_scores(per_modality: Mapping[str, Tensor], labels: Tensor) -> Tensor:
+    r"""``[M]`` summed gold-class softmax probability :math:`s_m` of each modality (no gradient).
+
+    Examples
+    --------
+    >>> logits = {"t": torch.tensor([[2.0, 0.0], [0.0, 2.0]]), "a": torch.zeros(2, 2)}
+    >>> gold_scores(logits, torch.tensor([0, 1]))
+    tensor([1.7616, 1.0000])
+    """
+    with torch.no_grad():
+        return torch.stack(
+            [z.softmax(-1).gather(1, labels.unsqueeze(1)).sum() for z in per_modality.values()]
+        )
+
+
+def ogm_ge_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor]:
+    r"""OGM-GE discrepancy ratios and modulation coefficients for :math:`M` modalities.
+
+    .. math::
+        \rho_m = \frac{s_m}{\frac{1}{M-1} \sum_{k \ne m} s_k}, \qquad
+        k_m = 1 - \tanh(\alpha \, \mathrm{ReLU}(\rho_m - 1))
+
+    Generalisation to :math:`M` modalities: each modality is compared with the mean score of
+    the others. For :math:`M = 2` the ratio is the paper's :math:`\rho = s_1 / s_2` (and its
+    inverse for the other modality), so only the dominant modality is slowed. The paper's
+    coefficient is :math:`1 - \tanh(\alpha \rho)` for :math:`\rho > 1`, which jumps at
+    :math:`\rho = 1`; shifting by 1 makes :math:`k_m` continuous (and equal to 1 at balance).
+    With one modality :math:`\rho = k = 1`.
+
+    Parameters
+    ----------
+    scores
+        ``[M]`` gold-class score sums :math:`s_m` (:func:`gold_scores`).
+    alpha
+        Modulation strength :math:`\alpha \ge 0`.
+
+    Returns
+    -------
+    tuple of Tensor
+        ``[M]`` ratios :math:`\rho_m` and ``[M]`` coefficients :math:`k_m`.
+
+    Examples
+    --------
+    >>> ratio, k = ogm_ge_coefficients(torch.tensor([6.0, 2.0, 4.0]), alpha=0.5)
+    >>> ratio, k
+    (tensor([2.0000, 0.4000, 1.0000]), tensor([0.5379, 1.0000, 1.0000]))
+    """
+    M = scores.shape[0]
+    if M == 1:
+        return torch.ones_like(scores), torch.ones_like(scores)
+    others = (scores.sum() - scores) / (M - 1)
+    ratio = scores / others.clamp_min(torch.finfo(scores.dtype).tiny)
+    return ratio, 1 - torch.tanh(alpha * torch.relu(ratio - 1))
+
+
+def ada2i_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor]:
+    r"""Ada2I disparity ratios and modulation coefficients.
+
+    .. math::
+        \rho_m = \frac{s_m}{\min_k s_k}, \qquad
+        k_m = \begin{cases} 1 - \tanh(\alpha \rho_m) & \rho_m > 1 \\ 1 & \text{otherwise} \end{cases}
+
+    Parameters
+    ----------
+    scores
+        ``[M]`` gold-class score sums :math:`s_m` (:func:`gold_scores`).
+    alpha
+        Modulation strength :math:`\alpha \ge 0`.
+
+    Returns
+    -------
+    tuple of Tensor
+        ``[M]`` ratios :math:`\rho_m` and ``[M]`` coefficients :math:`k_m`.
+
+    Examples
+    --------
+    >>> ratio, k = ada2i_coefficients(torch.tensor([6.0, 2.0, 4.0]), alpha=0.5)
+    >>> ratio, k
+    (tensor([3., 1., 2.]), tensor([0.0949, 1.0000, 0.2384]))
+    """
+    ratio = scores / scores.min().clamp_min(torch.finfo(scores.dtype).tiny)
+    return ratio, torch.where(ratio > 1, 1 - torch.tanh(alpha * ratio), torch.ones_like(ratio))
+
+
+class GradientModulation(Balancer):
+    """Per-modality gradient scaling by score-based coefficients, then optional Gaussian noise.
+
+    Parameters
+    ----------
+    model
+        The backbone; ``model.parameter_groups()[m]`` must be non-empty for every active
+        modality.
+    method
+        ``"ogm-ge"`` or ``"ada2i"``.
+    alpha
+        Modulation strength.
+    start_epoch, end_epoch
+        0-based epochs with ``start_epoch <= epoch < end_epoch`` are modulated (``None``: no end).
+    noise
+        Add the Gaussian gradient noise to every parameter of every modality while modulating.
+    seed
+        Seed of the noise generator.
+    """
+
+    def __init__(
+        self,
+        model: Backbone,
+        *,
+        method: str,
+        alpha: float,
+        start_epoch: int,
+        end_epoch: int | None,
+        noise: bool,
+        seed: int,
+    ):
+        groups = model.parameter_groups()
+        empty = [m for m in model.modalities if not groups.get(m)]
+        if empty:
+            raise ValueError(
+                f"balancing {method!r} needs per-modality parameter groups; {type(model).__name__} "
+                f"has none for modality {', '.join(empty)}."
+            )
+        self.modalities = model.modalities
+        self.params = {m: groups[m] for m in self.modalities}
+        self.coefficients = ogm_ge_coefficients if method == "ogm-ge" else ada2i_coefficients
+        self.ratio_metric = "discrepancy_ratio_batch" if method == "ogm-ge" else "disparity_ratio_batch"
+        # OGM-GE's noise scale is the std of the unscaled gradient; Ada2I's of the scaled one.
+        self.noise_after_scaling = method == "ada2i"
+        self.alpha, self.start_epoch, self.end_epoch = alpha, start_epoch, end_epoch
+        self.noise, self.seed = noise, seed
+        self._generator: torch.Generator | None = None
+        self._sums: dict[str, Tensor] = {}
+        self._steps = 0
+
+    def after_clip(self, model: Backbone, output: ModelOutput, batch: Batch, *, epoch: int) -> None:
+        scores = gold_scores({m: output.per_modality[m] for m in self.modalities}, batch.labels)
+        ratio, k = self.coefficients(scores, alpha=self.alpha)
+        active = epoch >= self.start_epoch and (self.end_epoch is None or epoch < self.end_epoch)
+        if not active:
+            k = torch.ones_like(k)
+        self._accumulate(ratio, k)
+        if active:
+            with torch.no_grad():
+                for i, m in enumerate(self.modalities):
+                    self._modulate(self.params[m], k[i])
+
+    def _modulate(self, params: list[torch.nn.Parameter], k: Tensor) -> None:
+        for p in params:
+            g = p.grad
+            if g is None:
+                continue
+            if self.noise and not self.noise_after_scaling:
+                scale = _grad_std(g) + 1e-8
+            g.mul_(k)
+            if self.noise:
+                if self.noise_after_scaling:
+                    scale = _grad_std(g) + 1e-8
+                g.add_(torch.randn(g.shape, generator=self._noise_generator(g.device), device=g.device, dtype=g.dtype) * scale)
+
+    def _noise_generator(self, device: torch.device) -> torch.Generator:
+        if self._generator is None:
+            self._generator = torch.Generator(device=device).manual_seed(self.seed)
+        return self._generator
+
+    def _accumulate(self, ratio: Tensor, k: Tensor) -> None:
+        if not self._sums:
+            self._sums = {"ratio": torch.zeros_like(ratio), "k": torch.zeros_like(k)}
+        self._sums["ratio"] += ratio
+        self._sums["k"] += k
+        self._steps += 1
+
+    def epoch_rows(self) -> dict[tuple[str, str], Tensor | float]:
+        if not self._steps:
+            return {}
+        rows: dict[tuple[str, str], Tensor | float] = {}
+        for i, m in enumerate(self.modalities):
+            rows[("modulation", m)] = self._sums["k"][i] / self._steps
+            rows[(self.ratio_metric, m)] = self._sums["ratio"][i] / self._steps
+        self._sums, self._steps = {}, 0
+        return rows
+
+
+def _grad_std(g: Tensor) -> Tensor:
+    """Standard deviation of a gradient tensor (0 for a single element)."""
+    return g.std() if g.numel() > 1 else g.new_zeros(())
+
+
+def make_balancer(name: str, *, model: Backbone, config: BalancingConfig, seed: int) -> Balancer:
+    """The balancing method called ``name`` for ``model``.
+
+    Parameters
+    ----------
+    name
+        ``"none"``, ``"ogm-ge"`` or ``"ada2i"``.
+    model
+        The backbone whose gradients are modulated.
+    config
+        Alpha, modulation window and noise; ``None`` fields take the method's default
+        (``ogm-ge``: alpha 0.5 from epoch 0; ``ada2i``: alpha 0.037 from epoch index 3).
+    seed
+        Seed of the gradient-noise generator.
+
+    Examples
+    --------
+    >>> from spcl_diag.models import build_backbone
+    >>> model = build_backbone("late_fusion", modalities="ta", dims={"t": 4, "a": 4}, n_classes=2,
+    ...                        n_speakers=1, overrides={"hidden_dim": 4, "feedforward_dim": 8})
+    >>> balancer = make_balancer("ada2i", model=model, config=BalancingConfig(), seed=0)
+    >>> balancer.alpha, balancer.start_epoch
+    (0.037, 3)
+    """
     if name == "none":
         return Balancer()
-    raise ValueError(f"unknown balancing method {name!r}; valid methods are none.")
+    defaults = {"ogm-ge": (OGM_GE_ALPHA, 0), "ada2i": (ADA2I_ALPHA, ADA2I_START_EPOCH)}
+    if name not in defaults:
+        raise ValueError(f"unknown balancing method {name!r}; valid methods are none, {', '.join(defaults)}.")
+    alpha, start = defaults[name]
+    return GradientModulation(
+        model,
+        method=name,
+        alpha=alpha if config.alpha is None else config.alpha,
+        start_epoch=start if config.start_epoch is None else config.start_epoch,
+        end_epoch=config.end_epoch,
+        noise=config.noise,
+        seed=seed,
+    )

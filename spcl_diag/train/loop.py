@@ -60,6 +60,7 @@ class TrainingOutcome:
     pacing: PacingRecord
     train_split: DeviceSplit
     epoch_seconds: list[float] = field(default_factory=list)
+    eval_splits: dict[str, DeviceSplit] = field(default_factory=dict)  # dev and test, for post-hoc masked evaluation
 
 
 def train_run(
@@ -112,7 +113,9 @@ def train_run(
     selector = Selector(config.curriculum, pacing=pacing, generator=selection_generator)
     terms = difficulty_terms(config.curriculum)
     threshold = SelfPacedThreshold(config.pacing.lambda0, config.pacing.growth, config.pacing.cap)  # type: ignore[arg-type]
-    balancer = make_balancer(config.balancing, model=model)
+    balancer = make_balancer(
+        config.balancing, model=model, config=config.balancing_config, seed=seeds.balancing
+    )
     order_rng = np.random.default_rng(seeds.order)
     groups = model.parameter_groups()
     group_names = [g for g, params in groups.items() if params]
@@ -213,6 +216,7 @@ def train_run(
         pacing=PacingRecord(kept=kept_counts, size=batch_sizes),
         train_split=train,
         epoch_seconds=epoch_seconds,
+        eval_splits={name: splits[name] for name in ("dev", "test")},
     )
 
 

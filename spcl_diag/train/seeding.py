@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STREAMS: tuple[str, ...] = ("init", "order", "dropout", "selection", "dev_split")
+STREAMS: tuple[str, ...] = ("init", "order", "dropout", "selection", "dev_split", "perceptual", "balancing")
+# Append new streams at the end only: SeedSequence children are keyed by position, so the
+# seeds of the existing streams stay unchanged.
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class RunSeeds:
     dropout: int  # dropout and other in-training torch draws
     selection: int  # the random arm's choice of utterances (torch Generator)
     dev_split: int  # a seed-dependent dev split, when asked for
+    perceptual: int  # permutations of the post-training perceptual score (numpy Generator)
+    balancing: int  # gradient noise of the balancing methods (torch Generator)
 
     @classmethod
     def from_seed(cls, seed: int) -> RunSeeds:

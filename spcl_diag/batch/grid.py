@@ -1,0 +1,232 @@
+"""Experiment grids: the axes of a batch, their expansion into run configs, and seed derivation.
+
+A grid names the values of each axis; the batch is their Cartesian product:
+
+========================  ==================================================================
+``dataset``               benchmark names or feature files
+``backbone``              names from :data:`spcl_diag.models.BACKBONES`
+``modalities``            modality sets (``"tav"``, ``"ta"``, ...)
+``curriculum``            arms (``"none"``, ``"spcl"``, ``"random"``, ...)
+``balancing``             gradient balancing methods
+``seed``                  the run seeds (see below)
+``variants``              the overrides axis: a list of override tables, one per setting
+                          (``[{"pacing.normalisation": "batch"}, {"pacing.normalisation": "kept"}]``)
+``overrides``             one override table applied to every run (``{"train.epochs": 20}``)
+========================  ==================================================================
+
+Seeds. The values of the ``seed`` axis *are* the run seeds: every arm (and every other axis
+value) of one seed gets that seed, so runs are paired seed by seed across arms. Instead of
+listing seeds, give ``base_seed`` and ``n_seeds``: seed ``k`` is then the first 63-bit word of
+``SeedSequence(base_seed).spawn(n_seeds)[k]``, shared by all arms of seed index ``k``.
+
+A grid file is TOML::
+
+    dataset = ["synthetic"]
+    backbone = ["late_fusion"]
+    modalities = ["tav", "ta"]
+    curriculum = ["none", "spcl", "random"]
+    seed = [0, 1, 2]            # or: base_seed = 2026 and n_seeds = 5
+
+    [overrides]
+    "train.epochs" = 20
+    "model.hidden_dim" = 64
+
+    [[variants]]
+    "pacing.normalisation" = "batch"
+    [[variants]]
+    "pacing.normalisation" = "kept"
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spcl_diag.curriculum.arms import PACED_ARMS
+from spcl_diag.errors import ConfigError
+from spcl_diag.runs.config import RunConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+AXES: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The axes of an experiment batch.
+
+    Parameters
+    ----------
+    dataset, backbone, modalities, curriculum, balancing
+        Values of each axis.
+    seed
+        The run seeds; leave empty and set ``base_seed`` and ``n_seeds`` to derive them.
+    base_seed, n_seeds
+        Derive ``n_seeds`` run seeds from ``SeedSequence(base_seed)``.
+    overrides
+        Dotted-key overrides applied to every run.
+    variants
+        The overrides axis: each entry is one setting of extra overrides.
+
+    Examples
+    --------
+    >>> grid = Grid(curriculum=("none", "spcl"), seed=(0, 1), overrides={"train.epochs": 2})
+    >>> [(c.curriculum, c.seed) for c in grid.configs()]
+    [('spcl', 0), ('none', 0), ('spcl', 1), ('none', 1)]
+    >>> Grid(base_seed=7, n_seeds=2).seeds() == Grid(base_seed=7, n_seeds=2).seeds()
+    True
+    """
+
+    dataset: tuple[str, ...] = ("synthetic",)
+    backbone: tuple[str, ...] = ("late_fusion",)
+    modalities: tuple[str, ...] = ("tav",)
+    curriculum: tuple[str, ...] = ("none", "spcl")
+    balancing: tuple[str, ...] = ("none",)
+    seed: tuple[int, ...] = ()
+    base_seed: int | None = None
+    n_seeds: int | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    variants: tuple[Mapping[str, Any], ...] = ({},)
+
+    def __post_init__(self) -> None:
+        for name in (*AXES, "variants"):
+            value = getattr(self, name)
+            if isinstance(value, (str, int, Mapping)):
+                value = (value,)
+            object.__setattr__(self, name, tuple(value))
+        object.__setattr__(self, "overrides", dict(self.overrides))
+        problems = [f"axis {name!r} is empty" for name in (*AXES[:-1], "variants") if not getattr(self, name)]
+        if self.seed and (self.base_seed is not None or self.n_seeds is not None):
+            problems.append("give either 'seed' or 'base_seed' with 'n_seeds', not both")
+        elif not self.seed and (self.base_seed is None or self.n_seeds is None):
+            problems.append("give the run seeds as 'seed', or 'base_seed' and 'n_seeds' to derive them")
+        elif not self.seed and self.n_seeds is not None and self.n_seeds < 1:
+            problems.append(f"n_seeds must be >= 1; got {self.n_seeds}")
+        if len(set(self.seed)) != len(self.seed):
+            problems.append(f"seed values repeat: {list(self.seed)}")
+        if problems:
+            raise ConfigError("invalid grid:\n  - " + "\n  - ".join(problems))
+
+    # ------------------------------------------------------------------ seeds
+    def seeds(self) -> tuple[int, ...]:
+        """The run seeds: ``seed`` as given, or derived from ``base_seed`` with ``SeedSequence``."""
+        if self.seed:
+            return tuple(int(s) for s in self.seed)
+        assert self.base_seed is not None and self.n_seeds is not None
+        return derive_seeds(self.base_seed, self.n_seeds)
+
+    # -------------------------------------------------------------- expansion
+    def configs(self) -> list[RunConfig]:
+        """Every run of the grid, each once, in scheduling order.
+
+        Runs are grouped by seed (and by the other axes); within a group the ``spcl`` arm
+        comes first and the arms that replay its pacing (``random``, ``anti``) last.
+
+        Raises
+        ------
+        ConfigError
+            Listing every axis combination that does not make a valid run config.
+        """
+        arms = sorted(self.curriculum, key=_arm_rank)
+        configs: dict[str, RunConfig] = {}
+        problems: list[str] = []
+        for dataset, backbone, modalities, balancing, variant, seed in itertools.product(
+            self.dataset, self.backbone, self.modalities, self.balancing, self.variants, self.seeds()
+        ):
+            for arm in arms:
+                values = {"dataset": dataset, "backbone": backbone, "modalities": modalities,
+                          "curriculum": arm, "balancing": balancing, "seed": seed}
+                try:
+                    config = RunConfig().with_overrides(values).with_overrides(dict(self.overrides))
+                    config = config.with_overrides(dict(variant)) if variant else config
+                except ConfigError as err:
+                    problems.append(f"{values} {dict(variant) or ''}: {err}")
+                    continue
+                configs.setdefault(config.run_id(), config)
+        if problems:
+            raise ConfigError("invalid grid entries:\n  - " + "\n  - ".join(dict.fromkeys(problems)))
+        return list(configs.values())
+
+    # ----------------------------------------------------------- serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (the inverse of :meth:`from_dict`)."""
+        values = {name: list(getattr(self, name)) for name in AXES if getattr(self, name)}
+        if not self.seed:
+            values.update(base_seed=self.base_seed, n_seeds=self.n_seeds)
+        values["overrides"] = dict(self.overrides)
+        values["variants"] = [dict(v) for v in self.variants]
+        return json.loads(json.dumps(values))
+
+    def fingerprint(self) -> str:
+        """12 hex digits of the SHA-256 of the canonical JSON of :meth:`to_dict`."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> Grid:
+        """A grid from a mapping such as a parsed TOML file; unknown keys are errors."""
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - valid)
+        if unknown:
+            raise ConfigError(f"unknown grid key(s) {', '.join(unknown)}; valid keys are {', '.join(sorted(valid))}.")
+        return cls(**dict(values))
+
+
+def derive_seeds(base_seed: int, n_seeds: int) -> tuple[int, ...]:
+    """``n_seeds`` independent run seeds from one base seed.
+
+    Seed ``k`` is the first 64-bit word of ``SeedSequence(base_seed).spawn(n_seeds)[k]``,
+    shifted to 63 bits so that it is a valid non-negative ``int64``.
+
+    Examples
+    --------
+    >>> derive_seeds(0, 3) == derive_seeds(0, 3), len(set(derive_seeds(0, 3)))
+    (True, 3)
+    """
+    children = np.random.SeedSequence(base_seed).spawn(n_seeds)
+    return tuple(int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children)
+
+
+def load_grid(source: str | Path | Mapping[str, Any] | Grid) -> Grid:
+    """A :class:`Grid` from a TOML file path, a mapping or a grid.
+
+    Raises
+    ------
+    ConfigError
+        When the file is not valid TOML or names unknown keys.
+    """
+    if isinstance(source, Grid):
+        return source
+    if isinstance(source, Mapping):
+        return Grid.from_dict(source)
+    path = Path(source)
+    try:
+        values = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not a valid TOML grid file: {err}") from None
+    try:
+        return Grid.from_dict(values)
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
+
+
+def dependency(config: RunConfig) -> RunConfig | None:
+    """The ``spcl`` run whose pacing ``config`` replays, or ``None`` for an independent arm."""
+    return config.paired("spcl") if config.curriculum in PACED_ARMS else None
+
+
+def _arm_rank(arm: str) -> int:
+    return 0 if arm == "spcl" else 2 if arm in PACED_ARMS else 1
+

@@ -1,0 +1,149 @@
+"""``run_batch(grid, out_dir)``: run every run of a grid, resuming whatever is already done.
+
+Scheduling and safety
+---------------------
+The runs go out in two waves: first every run that depends on no other (``none``, ``spcl``,
+the ablations), then the ``random`` and ``anti`` runs, which replay the pacing of their
+``spcl`` twin. Waves keep the workers busy instead of waiting for a twin that a neighbour is
+still training; they are not what makes the batch safe.
+
+Safety comes from a lock file per run id (:mod:`spcl_diag.batch.locking`): a worker trains a
+run only while it holds that run's lock, and a ``random``/``anti`` worker first completes the
+twin under the twin's lock. So no two processes ever train the same run, even across two
+batches started on the same folder or cluster jobs on different nodes, and a dependant whose
+twin is not in the grid still works.
+
+Resume
+------
+A run counts as finished only when its directory is complete (the run is written under a
+temporary name and renamed at the end). Re-running a batch skips finished runs, reports
+recorded failures (``retry_failed=True`` runs them again, keeping the failed directory as
+``<id>.failed-<n>``), and trains the rest; the temporary directories and locks of a killed
+process are cleaned up when the run is next locked. Nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from spcl_diag.batch.executors import Executor, LocalExecutor
+from spcl_diag.batch.grid import Grid, dependency, load_grid
+from spcl_diag.batch.task import RunTask, TaskOutcome
+from spcl_diag.runs.config import RunConfig
+
+GRIDS_DIR = "grids"
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a batch did: one outcome per run of the grid."""
+
+    outcomes: tuple[TaskOutcome, ...]
+    out_dir: Path
+    grid_path: Path | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> tuple[TaskOutcome, ...]:
+        return tuple(o for o in self.outcomes if o.status == "failed")
+
+    def line(self) -> str:
+        """``12 runs: 9 done, 2 skipped, 1 failed``."""
+        c = self.counts
+        return f"{len(self.outcomes)} runs: {c.get('done', 0)} done, {c.get('skipped', 0)} skipped, {c.get('failed', 0)} failed"
+
+
+def run_batch(
+    grid: Grid | dict[str, Any] | str | Path,
+    out_dir: str | Path,
+    *,
+    executor: Executor | None = None,
+    device: str = "auto",
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> BatchSummary:
+    """Run (or resume) every run of ``grid`` into ``out_dir``.
+
+    Parameters
+    ----------
+    grid
+        A :class:`Grid`, a mapping of its fields, or the path of a TOML grid file.
+    out_dir
+        Folder of run directories; the grid is recorded under ``<out_dir>/grids/``.
+    executor
+        Where runs execute (:func:`~spcl_diag.batch.executors.make_executor`); in this
+        process by default.
+    device
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ... for every run.
+    retry_failed
+        Train again the runs whose directory records a failure.
+    progress
+        Show a progress bar over runs.
+
+    Returns
+    -------
+    BatchSummary
+        The outcome of every run; a failed run never stops the batch.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> grid = Grid(curriculum=("none",), seed=(0,), overrides={
+    ...     "train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8})
+    >>> out = tempfile.mkdtemp()
+    >>> run_batch(grid, out, device="cpu", progress=False).line()
+    '1 runs: 1 done, 0 skipped, 0 failed'
+    >>> run_batch(grid, out, device="cpu", progress=False).line()
+    '1 runs: 0 done, 1 skipped, 0 failed'
+    """
+    grid = load_grid(grid)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    configs = grid.configs()
+    grid_path = record_grid(grid, out)
+    executor = executor or LocalExecutor()
+    outcomes: list[TaskOutcome] = []
+    with tqdm(total=len(configs), desc="runs", unit="run", disable=not progress) as bar:
+        for wave in schedule(configs):
+            tasks = [RunTask(c.to_dict(), str(out), device, retry_failed) for c in wave]
+            for outcome in executor.map_unordered(tasks):
+                outcomes.append(outcome)
+                bar.update(1)
+                bar.set_postfix_str(_counts_text(Counter(o.status for o in outcomes)))
+    counts = Counter(o.status for o in outcomes)
+    return BatchSummary(tuple(outcomes), out, grid_path, {s: counts.get(s, 0) for s in ("done", "skipped", "failed")})
+
+
+def schedule(configs: list[RunConfig]) -> list[list[RunConfig]]:
+    """Split runs into waves: independent runs, then those that replay an spcl twin."""
+    independent = [c for c in configs if dependency(c) is None]
+    dependants = [c for c in configs if dependency(c) is not None]
+    return [wave for wave in (independent, dependants) if wave]
+
+
+def record_grid(grid: Grid, out_dir: Path) -> Path:
+    """Write ``<out_dir>/grids/<fingerprint>.json`` once (an identical grid is not rewritten)."""
+    path = out_dir / GRIDS_DIR / f"{grid.fingerprint()}.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(grid.to_dict(), indent=2, sort_keys=True) + "\n")
+        tmp.replace(path)
+    return path
+
+
+def recorded_grids(out_dir: str | Path) -> list[dict[str, Any]]:
+    """The grids that batches have recorded in ``out_dir`` (empty if none)."""
+    folder = Path(out_dir) / GRIDS_DIR
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.is_dir() else []
+
+
+def _counts_text(counts: Counter[str]) -> str:
+    return ", ".join(f"{counts.get(s, 0)} {s}" for s in ("done", "skipped", "failed"))

@@ -1,0 +1,69 @@
+"""``spcl-diag compare``: every arm against the baseline, seed-paired, as one table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spcl_diag.stats.compare import compare
+from spcl_diag.stats.report import format_table, to_latex
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare arms with a baseline over seeds",
+        description=(
+            "Pair runs by seed and compare every arm with the baseline per group: means with "
+            "intervals, paired test with Holm/BH correction and its minimum attainable p, "
+            "effect sizes, ASO, and a verdict."
+        ),
+    )
+    parser.add_argument("runs", help="folder of run directories")
+    parser.add_argument("--metric", required=True, help="metric column, e.g. test_wf1, test_disparity_ratio_t")
+    parser.add_argument("--baseline", default="none", help="baseline arm (default: %(default)s)")
+    parser.add_argument("--arms", nargs="+", default=None, help="arms to compare (default: all others)")
+    parser.add_argument("--by", nargs="*", default=["dataset", "backbone", "modalities"],
+                        help="grouping columns (default: %(default)s)")
+    parser.add_argument("--arm-column", default="curriculum", help="column naming the arms (default: %(default)s)")
+    parser.add_argument("--test", choices=("wilcoxon", "t", "permutation"), default="wilcoxon", help="(default: %(default)s)")
+    parser.add_argument("--correction", choices=("holm", "bh", "bonferroni", "none"), default="holm", help="(default: %(default)s)")
+    parser.add_argument("--alpha", type=float, default=0.05, help="(default: %(default)s)")
+    parser.add_argument("--interval", choices=("t", "percentile", "bca"), default="t", help="(default: %(default)s)")
+    direction = parser.add_mutually_exclusive_group()
+    direction.add_argument("--higher-is-better", dest="higher_is_better", action="store_true", default=None)
+    direction.add_argument("--lower-is-better", dest="higher_is_better", action="store_false",
+                           help="metric direction (default: inferred; lower for names with disparity/loss)")
+    parser.add_argument("--rng-seed", type=int, default=0, help="seed of the numpy Generator (default: %(default)s)")
+    parser.add_argument("--csv", type=Path, default=None, help="write the full table as CSV")
+    parser.add_argument("--latex", type=Path, default=None, help="write the summary columns as a LaTeX tabular")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    try:
+        table = _compare(args)
+    except ValueError as err:  # a missing metric or column: say which, list the valid ones
+        print(f"spcl-diag compare: error: {err}", file=sys.stderr)
+        return 2
+    print(format_table(table))
+    if args.csv is not None:
+        table.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}")
+    if args.latex is not None:
+        args.latex.write_text(to_latex(table, caption=f"{args.metric}: arms vs {args.baseline}") + "\n")
+        print(f"wrote {args.latex}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> pd.DataFrame:
+    return compare(
+        args.runs, args.metric, args.baseline, args.arms, tuple(args.by),
+        rng=np.random.default_rng(args.rng_seed), alpha=args.alpha, correction=args.correction,
+        test=args.test, interval=args.interval, higher_is_better=args.higher_is_better,
+        arm_column=args.arm_column,
+    )

@@ -1,0 +1,110 @@
+"""``METRICS``: every imbalance metric with the properties the generic tests check.
+
+Each entry names the array function (the only implementation of its formula) and says
+whether a higher value is better, the interval its values lie in, whether it treats the
+modalities symmetrically (renaming the modalities permutes the output) and what kind of
+input it takes, so that ``tests/metrics/test_registry.py`` can generate inputs for it:
+
+* ``"probs"``: ``(probs, labels)``, modality -> ``[N, C]`` probabilities and ``[N]`` labels;
+* ``"subsets"``: ``(values_by_subset,)``, modality set -> score in [0, 1];
+* ``"permuted"``: ``(value, permuted_values)``, intact score and modality -> scores;
+* ``"grad_norms"``: ``(grad_norms,)``, scope -> gradient norm;
+* ``"curve"``: ``(values,)``, one value per epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal
+
+from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
+from spcl_diag.metrics.disparity import discrepancy_ratio, disparity_ratio
+from spcl_diag.metrics.gradients import grad_norm_share
+from spcl_diag.metrics.trajectory import area_under_curve, final_value, first_balanced_epoch
+from spcl_diag.metrics.unimodal import (
+    unimodal_accuracy,
+    unimodal_loss_disparity,
+    unimodal_spread,
+    unimodal_wf1,
+)
+
+InputKind = Literal["probs", "subsets", "permuted", "grad_norms", "curve"]
+INF = float("inf")
+
+#: Balance threshold of the registered ``first_balanced_epoch`` (a disparity ratio within 10%).
+BALANCE_THRESHOLD = 1.1
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One registered metric."""
+
+    func: Callable[..., Any]  # the array function; returns a float or modality -> float
+    higher_is_better: bool | None  # None: a description, not a goal (shares, contributions)
+    bounds: tuple[float, float]  # closed interval of the values (NaN aside)
+    modality_symmetric: bool  # renaming the modalities permutes the output
+    description: str
+    inputs: InputKind  # the argument kind, see the module docstring
+
+
+METRICS: dict[str, MetricSpec] = {
+    "unimodal_acc": MetricSpec(
+        unimodal_accuracy, True, (0.0, 1.0), True, "accuracy of each modality's head", "probs"
+    ),
+    "unimodal_wf1": MetricSpec(
+        unimodal_wf1, True, (0.0, 1.0), True, "weighted F1 of each modality's head", "probs"
+    ),
+    "unimodal_acc_spread": MetricSpec(
+        partial(unimodal_spread, score="acc", kind="range"), False, (0.0, 1.0), True,
+        "max - min of the per-modality accuracies", "probs",
+    ),
+    "unimodal_wf1_spread": MetricSpec(
+        partial(unimodal_spread, score="wf1", kind="range"), False, (0.0, 1.0), True,
+        "max - min of the per-modality weighted F1", "probs",
+    ),
+    "unimodal_acc_std": MetricSpec(
+        partial(unimodal_spread, score="acc", kind="std"), False, (0.0, 0.5), True,
+        "population std of the per-modality accuracies", "probs",
+    ),
+    "unimodal_wf1_std": MetricSpec(
+        partial(unimodal_spread, score="wf1", kind="std"), False, (0.0, 0.5), True,
+        "population std of the per-modality weighted F1", "probs",
+    ),
+    "unimodal_loss_disparity": MetricSpec(
+        unimodal_loss_disparity, False, (0.0, INF), True,
+        "mean unimodal cross-entropy minus the lowest one (nats)", "probs",
+    ),
+    "disparity_ratio": MetricSpec(
+        disparity_ratio, False, (1.0, INF), True,
+        "Ada2I ratio of summed gold-class confidence to the weakest modality's", "probs",
+    ),
+    "discrepancy_ratio": MetricSpec(
+        discrepancy_ratio, None, (0.0, INF), True,
+        "OGM-GE ratio of summed gold-class confidence to the other modality's (M = 2)", "probs",
+    ),
+    "grad_norm_share": MetricSpec(
+        grad_norm_share, None, (0.0, 1.0), True, "share of the modality branches' gradient norms", "grad_norms"
+    ),
+    "shapley": MetricSpec(
+        shapley_values, None, (-1.0, 1.0), True,
+        "exact Shapley contribution over the 2^M masked subsets", "subsets",
+    ),
+    "conditional_utilisation": MetricSpec(
+        conditional_utilisation, None, (-INF, 1.0), True,
+        "relative score lost when one modality is masked (Wu et al. 2022)", "subsets",
+    ),
+    "perceptual_score": MetricSpec(
+        perceptual_score, None, (-INF, 1.0), True,
+        "normalised score lost when one modality is permuted (Gat et al. 2021)", "permuted",
+    ),
+    "trajectory_auc": MetricSpec(
+        area_under_curve, False, (-INF, INF), False, "trapezoidal area under an imbalance curve", "curve"
+    ),
+    "first_balanced_epoch": MetricSpec(
+        partial(first_balanced_epoch, threshold=BALANCE_THRESHOLD), False, (1.0, INF), False,
+        f"first epoch with the curve <= {BALANCE_THRESHOLD}; NaN if never", "curve",
+    ),
+    "final_value": MetricSpec(final_value, None, (-INF, INF), False, "value of the curve at the last epoch", "curve"),
+}

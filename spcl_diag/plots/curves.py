@@ -1,0 +1,200 @@
+"""Curves over epochs with seed bands: per-modality accuracy, disparity ratio, gradient shares,
+kept fraction.
+
+The axes-level :func:`plot_curves` draws one line per level of ``hue`` (the mean over
+``units``, usually seeds) with a band (standard deviation or range over units); the other
+functions pick rows of the epochs table and call it. The figure-level functions lay out one
+panel per modality or per arm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from spcl_diag.metrics.gradients import grad_norm_share_table
+from spcl_diag.plots.style import ARM_LINESTYLES, hue_color, metric_label, order_levels, scope_label
+
+Band = Literal["sd", "range", "none"]
+
+
+def plot_curves(
+    data: pd.DataFrame,
+    *,
+    x: str = "epoch",
+    y: str = "value",
+    hue: str = "scope",
+    units: str = "seed",
+    band: Band = "sd",
+    ax: Axes | None = None,
+    **line_kws: Any,
+) -> Axes:
+    """Mean curve per ``hue`` level over ``units``, with a band.
+
+    Parameters
+    ----------
+    data
+        Tidy rows; one value per ``(hue, units, x)``.
+    x, y
+        Columns of the horizontal and vertical values.
+    hue
+        One line per level; ``scope`` takes :data:`~spcl_diag.plots.style.MODALITY_COLORS`,
+        ``curriculum`` the arm colours and line styles.
+    units
+        Column of the repeated runs (seeds) that the mean and the band are taken over.
+    band
+        ``sd``: mean +- one standard deviation; ``range``: minimum to maximum; ``none``.
+    ax
+        Axes to draw on (a new figure if omitted).
+    **line_kws
+        Passed to ``Axes.plot``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per hue level, in :func:`~spcl_diag.plots.style.order_levels` order.
+    """
+    missing = sorted({x, y, hue, units} - set(data.columns))
+    if missing:
+        raise ValueError(f"plot_curves: data lacks column(s) {missing}; found {list(data.columns)}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.4))
+    for level in order_levels(hue, list(pd.unique(data[hue]))):
+        rows = data[data[hue] == level]
+        stats = rows.groupby(x)[y].agg(["mean", "std", "min", "max"]).sort_index()
+        kws = {"color": hue_color(hue, level), "label": scope_label(level) if hue == "scope" else level, **line_kws}
+        if hue == "curriculum" and "linestyle" not in line_kws:
+            kws["linestyle"] = ARM_LINESTYLES.get(level, "-")
+        (line,) = ax.plot(stats.index.to_numpy(), stats["mean"].to_numpy(), **kws)
+        if band != "none" and rows[units].nunique() > 1:
+            low, high = (
+                (stats["mean"] - stats["std"], stats["mean"] + stats["std"]) if band == "sd" else (stats["min"], stats["max"])
+            )
+            ax.fill_between(stats.index.to_numpy(), low.to_numpy(), high.to_numpy(), color=line.get_color(), alpha=0.18, lw=0)
+    ax.set_xlabel(x)
+    ax.set_ylabel(metric_label(str(data["metric"].iloc[0])) if "metric" in data and len(data) else y)
+    return ax
+
+
+def select_rows(
+    epochs: pd.DataFrame,
+    *,
+    metric: str,
+    split: str | None = None,
+    scopes: Sequence[str] | None = None,
+    arms: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Rows of an epochs table for one metric (and split, scopes, arms); an error if none."""
+    rows = epochs[epochs["metric"] == metric]
+    if split is not None:
+        rows = rows[rows["split"] == split]
+    if scopes is not None:
+        rows = rows[rows["scope"].isin(scopes)]
+    if arms is not None:
+        rows = rows[rows["curriculum"].isin(arms)]
+    if rows.empty:
+        raise ValueError(
+            f"no rows with metric={metric!r}, split={split!r}, scopes={scopes}, arms={arms}; "
+            f"metrics present: {sorted(epochs['metric'].unique())}."
+        )
+    return rows
+
+
+def modality_curves(
+    epochs: pd.DataFrame,
+    *,
+    metric: str = "acc",
+    split: str = "dev",
+    panels: Literal["scope", "curriculum"] = "scope",
+    arms: Sequence[str] | None = None,
+    band: Band = "sd",
+) -> Figure:
+    """Per-modality curves of ``metric`` for each arm, mean and band over seeds.
+
+    With ``panels="scope"`` there is one panel per modality and one line per arm (to compare
+    arms on each modality); with ``panels="curriculum"`` one panel per arm and one line per
+    modality (to see the imbalance inside each arm). Panels share the vertical axis.
+
+    Parameters
+    ----------
+    epochs
+        ``load_runs(...).epochs``.
+    metric
+        ``acc``, ``wf1``, ``loss``, ``gold_prob``, ``disparity_ratio``, ...
+    split
+        ``train``, ``dev`` or ``test``.
+    panels
+        What each panel holds (see above).
+    arms
+        Arms to show (default: all present).
+    band
+        See :func:`plot_curves`.
+    """
+    rows = select_rows(epochs, metric=metric, split=split, arms=arms)
+    hue = "curriculum" if panels == "scope" else "scope"
+    levels = order_levels(panels, list(pd.unique(rows[panels])))
+    fig, axes = plt.subplots(1, len(levels), figsize=(3.4 * len(levels) + 0.6, 3.3), sharey=True, squeeze=False)
+    for ax, level in zip(axes[0], levels):
+        plot_curves(rows[rows[panels] == level], hue=hue, band=band, ax=ax)
+        ax.set_title(scope_label(level) if panels == "scope" else level, color=hue_color(panels, level) or "black")
+        if metric == "disparity_ratio":
+            ax.axhline(1.0, color="0.6", lw=0.8, zorder=0)
+    for ax in axes[0][1:]:
+        ax.set_ylabel("")
+    axes[0][-1].legend(frameon=False, fontsize="small")
+    fig.suptitle(f"{metric_label(metric)} on {split} (mean and {_band_text(band)} over seeds)", fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+def grad_share_curves(epochs: pd.DataFrame, *, arms: Sequence[str] | None = None, band: Band = "sd") -> Figure:
+    """Share of each modality in the gradient norm over epochs, one panel per arm.
+
+    Shares come from :func:`spcl_diag.metrics.gradients.grad_norm_share_table`; a branch
+    whose share stays far above ``1/M`` receives most of the learning signal.
+    """
+    shares = grad_norm_share_table(select_rows(epochs, metric="grad_norm", arms=arms))
+    arm_levels = order_levels("curriculum", list(pd.unique(shares["curriculum"])))
+    fig, axes = plt.subplots(1, len(arm_levels), figsize=(3.4 * len(arm_levels) + 0.6, 3.3), sharey=True, squeeze=False)
+    for ax, arm in zip(axes[0], arm_levels):
+        rows = shares[shares["curriculum"] == arm]
+        plot_curves(rows, hue="scope", band=band, ax=ax)
+        ax.axhline(1 / rows["scope"].nunique(), color="0.6", lw=0.8, zorder=0)
+        ax.set_title(arm, color=hue_color("curriculum", arm) or "black")
+    for ax in axes[0][1:]:
+        ax.set_ylabel("")
+    axes[0][-1].legend(frameon=False, fontsize="small")
+    fig.suptitle(f"gradient-norm share per modality (mean and {_band_text(band)} over seeds)", fontsize="medium")
+    fig.tight_layout()
+    return fig
+
+
+def plot_kept_fraction(
+    epochs: pd.DataFrame,
+    *,
+    arms: Sequence[str] = ("spcl", "random", "anti"),
+    band: Band = "sd",
+    ax: Axes | None = None,
+    **line_kws: Any,
+) -> Axes:
+    """Fraction of each training batch kept by the curriculum, per arm, over epochs.
+
+    ``random`` and ``anti`` replay the ``spcl`` run's counts, so their curves lie on top of
+    spcl's (drawn dashed and dotted): same data budget, different choice of utterances.
+    """
+    present = [a for a in arms if a in set(epochs["curriculum"])]
+    rows = select_rows(epochs, metric="kept_fraction", split="train", arms=present or None)
+    ax = plot_curves(rows, hue="curriculum", band=band, ax=ax, **line_kws)
+    ax.set_ylim(0, 1.05)
+    ax.legend(frameon=False, fontsize="small")
+    ax.set_title("utterances kept per batch")
+    return ax
+
+
+def _band_text(band: Band) -> str:
+    return {"sd": "+-1 sd", "range": "range", "none": "no band"}[band]

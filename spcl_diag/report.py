@@ -1,0 +1,324 @@
+"""A self-contained Markdown report of a folder of runs, and the writer of figure files.
+
+``write_report(runs)`` writes ``report.md`` with its figures as PNG files in a folder beside
+it (``report_figures/``), linked by relative paths, so the folder can be moved or committed
+as it is. The report holds
+
+* the :func:`spcl_diag.stats.compare` tables of test weighted-F1 and accuracy and of the
+  main imbalance metrics (unimodal weighted-F1 and disparity ratio per modality), every arm
+  against the ``none`` baseline, seed-paired, Holm-corrected;
+* the standard figures (:func:`spcl_diag.plots.standard_figures`) and a forest plot per
+  comparison table;
+* the run inventory (runs per configuration and seed, failures with their last error line);
+* the exact grids that batches recorded in the folder, and the package version.
+
+This module and the command line are where figures are saved; :mod:`spcl_diag.plots` only
+draws them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import platform
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from spcl_diag import __version__
+from spcl_diag.batch.runner import recorded_grids
+from spcl_diag.plots import standard_figures
+from spcl_diag.runs import directory as rd
+from spcl_diag.runs.loading import RunTables, load_runs
+
+PERFORMANCE_METRICS: tuple[str, ...] = ("test_wf1", "test_acc")
+IMBALANCE_METRICS: tuple[str, ...] = tuple(
+    f"test_{name}_{m}" for name in ("wf1", "disparity_ratio") for m in ("t", "a", "v")
+)
+GROUP_COLUMNS: tuple[str, ...] = ("dataset", "backbone", "modalities")
+SHOWN_COLUMNS: tuple[str, ...] = ("metric", "arm", "n_seeds", "mean", "ci", "diff", "diff ci", "p", "p_adjusted", "verdict")
+FIGURE_CAPTIONS: dict[str, str] = {
+    "accuracy_curves": "Dev accuracy of the fused prediction and of each modality's own head over epochs, mean and "
+    "+-1 sd over seeds, one line per arm.",
+    "disparity_curves": "Disparity ratio of each modality (its summed gold-class confidence over the weakest one's; "
+    "1 = balanced) on dev over epochs.",
+    "grad_share": "Share of each modality branch in the gradient norm over epochs, per arm (grey line: equal shares).",
+    "curriculum": "Difficulty trajectories of every training utterance (rows, ordered by the spcl run's mean "
+    "difficulty; grey = left out of the loss) for the curriculum arms of one seed, and the fraction kept per batch.",
+    "difficulty_by_modality": "SPCL difficulty of test utterances under the selected model, grouped by the "
+    "modality most confident in the gold class.",
+    "pair_gap": "Gain of each modality on top of the other two (tav minus the pair without it), seed by seed.",
+}
+
+
+def save_figures(
+    figures: Mapping[str, Figure], folder: str | Path, *, formats: Sequence[str] = ("png",), dpi: int = 110
+) -> list[Path]:
+    """Write each figure as ``<folder>/<name>.<format>`` and close it.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, fig in figures.items():
+        for fmt in formats:
+            path = out / f"{name}.{fmt}"
+            fig.savefig(path, dpi=dpi, bbox_inches="tight")
+            written.append(path)
+        plt.close(fig)
+    return written
+
+
+def comparison_tables(
+    tables: RunTables,
+    *,
+    metrics: Mapping[str, Sequence[str]] | None = None,
+    baseline: str = "none",
+    seed: int = 0,
+) -> dict[str, pd.DataFrame]:
+    """``compare()`` tables by section name (``performance``, ``imbalance``).
+
+    Each metric is its own family for the Holm correction. Metrics absent from the runs are
+    skipped. Without :mod:`spcl_diag.stats` (or a baseline arm) the tables hold the mean and
+    standard deviation over seeds instead, flagged by ``attrs["fallback"]``.
+    """
+    sections = dict(metrics) if metrics is not None else {"performance": PERFORMANCE_METRICS, "imbalance": IMBALANCE_METRICS}
+    results = tables.results[tables.results["status"] == "ok"]
+    out = {}
+    for name, wanted in sections.items():
+        present = [m for m in wanted if m in results.columns and results[m].notna().any()]
+        if present:
+            out[name] = _compare_metrics(results, present, baseline=baseline, seed=seed)
+    return out
+
+
+def write_report(
+    runs: str | Path,
+    out: str | Path | None = None,
+    *,
+    baseline: str = "none",
+    seed: int = 0,
+    dpi: int = 110,
+) -> Path:
+    """Write the Markdown report of the runs under ``runs``.
+
+    Parameters
+    ----------
+    runs
+        A folder of run directories (as written by ``run`` or ``run_batch``).
+    out
+        The report file (default ``<runs>/report.md``); figures go to ``<stem>_figures/``
+        beside it.
+    baseline
+        The arm every other arm is compared with.
+    seed
+        Seed of the random generator of the statistics (bootstrap, ASO).
+    dpi
+        Resolution of the PNG figures.
+
+    Returns
+    -------
+    Path
+        The report file.
+    """
+    tables = load_runs(runs)
+    if tables.results.empty:
+        raise FileNotFoundError(f"no runs under {runs}; nothing to report.")
+    report = Path(out) if out is not None else Path(runs) / "report.md"
+    report.parent.mkdir(parents=True, exist_ok=True)
+    fig_dir = report.with_name(f"{report.stem}_figures")
+    comparisons = comparison_tables(tables, baseline=baseline, seed=seed)
+    stat_tables = {k: v for k, v in comparisons.items() if not v.attrs.get("fallback")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        figures = standard_figures(tables, comparisons=stat_tables)
+    left_out = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    files = save_figures(figures, fig_dir, dpi=dpi)
+    lines = _header(tables, runs)
+    lines += _comparison_section(comparisons, baseline)
+    lines += _figure_section(files, report.parent, left_out)
+    lines += _inventory_section(tables)
+    lines += _provenance_section(tables, runs)
+    report.write_text("\n".join(lines) + "\n")
+    return report
+
+
+# ----------------------------------------------------------------------------- sections
+def _header(tables: RunTables, runs: str | Path) -> list[str]:
+    results = tables.results
+    ok = results[results["status"] == "ok"]
+    arms = ", ".join(sorted(results["curriculum"].dropna().unique()))
+    return [
+        "# spcl_diag report",
+        "",
+        f"Runs in `{Path(runs).resolve()}`: {len(results)} ({len(ok)} finished, {len(results) - len(ok)} failed); "
+        f"arms {arms}; {results['seed'].nunique()} seeds. Written {_dt.datetime.now().isoformat(timespec='seconds')} "
+        f"by spcl_diag {__version__}.",
+        "",
+    ]
+
+
+def _comparison_section(comparisons: Mapping[str, pd.DataFrame], baseline: str) -> list[str]:
+    lines = ["## Comparisons with the baseline", ""]
+    if not comparisons:
+        return [*lines, "No metric to compare (no finished runs with test metrics).", ""]
+    fallback = any(t.attrs.get("fallback") for t in comparisons.values())
+    if fallback:
+        lines += [f"> {next(iter(comparisons.values())).attrs['fallback']} The tables show mean and sd over seeds.", ""]
+    else:
+        lines += [
+            f"Every arm against `{baseline}`, paired by seed within each dataset, backbone and modality set "
+            "(`spcl_diag.stats.compare`): mean with 95% Student-t interval over seeds, paired difference "
+            "(arm - baseline) with its interval, exact Wilcoxon signed-rank p-value, Holm-corrected within "
+            "each metric. Lower is better for disparity ratios. The verdict says when the number of seeds "
+            "cannot reach significance at all.",
+            "",
+        ]
+    for name, table in comparisons.items():
+        lines += [f"### {name.capitalize()}", "", markdown_table(_presentable(table)), ""]
+    return lines
+
+
+def _figure_section(files: Iterable[Path], base: Path, left_out: Sequence[str]) -> list[str]:
+    lines = ["## Figures", ""]
+    for path in files:
+        caption = FIGURE_CAPTIONS.get(path.stem, _forest_caption(path.stem))
+        lines += [f"![{path.stem}]({path.relative_to(base).as_posix()})", "", f"*{caption}*", ""]
+    lines += [f"- not drawn: {message}" for message in left_out]
+    return [*lines, ""] if left_out else lines
+
+
+def _inventory_section(tables: RunTables) -> list[str]:
+    results = tables.results
+    keys = [k for k in (*GROUP_COLUMNS, "curriculum", "balancing") if k in results]
+    inventory = (
+        results.groupby(keys, dropna=False)
+        .agg(
+            finished=("status", lambda s: int((s == "ok").sum())),
+            failed=("status", lambda s: int((s != "ok").sum())),
+            seeds=("seed", lambda s: ", ".join(map(str, sorted(s.unique())))),
+            mean_wall_s=("wall_seconds", "mean"),
+        )
+        .reset_index()
+    )
+    lines = ["## Run inventory", "", markdown_table(inventory, digits=3), ""]
+    failed = results[results["status"] != "ok"]
+    if not failed.empty:
+        lines += ["Failed runs (traceback in each run's `error.txt`):", ""]
+        for row in failed.itertuples(index=False):
+            error = Path(row.path) / rd.ERROR
+            last = error.read_text().strip().splitlines()[-1] if error.is_file() else "no error.txt"
+            lines.append(f"- `{row.run_id}` ({row.curriculum}, seed {row.seed}): {last}")
+        lines.append("")
+    return lines
+
+
+def _provenance_section(tables: RunTables, runs: str | Path) -> list[str]:
+    import torch
+
+    grids = recorded_grids(runs)
+    lines = ["## Grid and versions", ""]
+    if grids:
+        for grid in grids:
+            lines += ["```json", json.dumps(grid, indent=2, sort_keys=True), "```", ""]
+    else:
+        lines += ["No grid recorded (runs not started by `run_batch`); the axes found in the runs:", ""]
+        observed = {k: sorted(map(str, tables.results[k].dropna().unique())) for k in (*GROUP_COLUMNS, "curriculum", "seed")}
+        lines += ["```json", json.dumps(observed, indent=2), "```", ""]
+    commits = sorted({str(c) for c in _metadata_values(tables, "git_commit")})
+    versions = sorted({str(v) for v in _metadata_values(tables, "package_version")})
+    lines += [
+        f"- spcl_diag {__version__} (runs written by {', '.join(versions) or 'unknown'}; git commit "
+        f"{', '.join(commits) or 'unknown'})",
+        f"- Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, pandas {pd.__version__}",
+        "",
+    ]
+    return lines
+
+
+# ------------------------------------------------------------------------------ helpers
+def markdown_table(frame: pd.DataFrame, *, digits: int = 3) -> str:
+    """A GitHub-flavoured Markdown table of ``frame`` (floats to ``digits`` significant digits).
+
+    Examples
+    --------
+    >>> print(markdown_table(pd.DataFrame({"arm": ["spcl"], "mean": [0.61234]})))
+    | arm | mean |
+    |---|---:|
+    | spcl | 0.612 |
+    """
+    def cell(value: object) -> str:
+        if isinstance(value, (float, np.floating)):
+            return "" if math.isnan(value) else f"{value:.{digits}g}"
+        return str(value).replace("|", "\\|")
+
+    align = ["---:" if pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool else "---" for c in frame.columns]
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "|".join(align) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def _compare_metrics(results: pd.DataFrame, metrics: Sequence[str], *, baseline: str, seed: int) -> pd.DataFrame:
+    by = [c for c in (*GROUP_COLUMNS, "balancing") if c in results and results[c].nunique() > 1]
+    try:
+        from spcl_diag.stats import compare
+    except ImportError:
+        return _mean_sd(results, metrics, by, "spcl_diag.stats.compare is not available, so no tests were run.")
+    if baseline not in set(results["curriculum"]):
+        return _mean_sd(results, metrics, by, f"No `{baseline}` runs to compare with, so no tests were run.")
+    rng = np.random.default_rng(seed)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            # rows without the metric (a modality the run lacks) are not missing data
+            parts = [compare(results[results[m].notna()], m, baseline=baseline, by=by, rng=rng) for m in metrics]
+    except ValueError as err:  # e.g. runs that differ in a setting outside the grouping columns
+        return _mean_sd(results, metrics, by, f"compare() refused these runs ({err}).")
+    return pd.concat(parts, ignore_index=True)
+
+
+def _mean_sd(results: pd.DataFrame, metrics: Sequence[str], by: list[str], reason: str) -> pd.DataFrame:
+    long = results.melt(id_vars=[*by, "curriculum", "seed"], value_vars=list(metrics), var_name="metric")
+    table = long.groupby(["metric", *by, "curriculum"], sort=False)["value"].agg(n_seeds="count", mean="mean", sd="std").reset_index()
+    table.attrs["fallback"] = reason
+    return table
+
+
+def _presentable(table: pd.DataFrame) -> pd.DataFrame:
+    if table.attrs.get("fallback"):
+        return table
+    shown = table.copy()
+    shown["ci"] = [_interval_text(lo, hi) for lo, hi in zip(shown["ci_low"], shown["ci_high"])]
+    shown["diff ci"] = [_interval_text(lo, hi) for lo, hi in zip(shown["diff_low"], shown["diff_high"])]
+    groups = [c for c in (*GROUP_COLUMNS, "balancing") if c in shown]
+    return shown[[*groups, *SHOWN_COLUMNS]]
+
+
+def _interval_text(low: float, high: float) -> str:
+    return "" if not (np.isfinite(low) and np.isfinite(high)) else f"[{low:.3g}, {high:.3g}]"
+
+
+def _forest_caption(stem: str) -> str:
+    return (
+        f"Difference to the baseline ({stem.removeprefix('forest_')} metrics) with 95% interval over seeds; "
+        "filled markers: Holm-corrected p < 0.05."
+    )
+
+
+def _metadata_values(tables: RunTables, key: str) -> list[object]:
+    values = []
+    for path in tables.results["path"]:
+        config = Path(path) / rd.CONFIG
+        if config.is_file():
+            values.append(rd.read_json(config).get(key))
+    return [v for v in values if v is not None]

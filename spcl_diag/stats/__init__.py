@@ -1,0 +1,76 @@
+"""Statistics over seeds for comparing training methods.
+
+* intervals: :func:`t_interval`, :func:`bootstrap_ci` (percentile, BCa, ``groups=``),
+  :func:`stratified_bootstrap_ci` (mean, median, IQM across tasks);
+* paired tests by seed: :func:`paired_t_test`, :func:`wilcoxon_exact`,
+  :func:`sign_flip_test`, each with :func:`min_attainable_pvalue`;
+* :func:`aso` (Almost Stochastic Order), effect sizes (:func:`cohens_dz`,
+  :func:`hedges_g`, :func:`cliffs_delta`, :func:`probability_of_improvement`);
+* :func:`adjust_pvalues` (Holm, Benjamini-Hochberg), :func:`plan_seeds`;
+* :func:`paired_dialogue_bootstrap` for per-utterance metrics on a shared test set;
+* :func:`compare`: all of it in one tidy table.
+
+Anything random takes ``rng: numpy.random.Generator`` as a required keyword.
+"""
+
+from __future__ import annotations
+
+from spcl_diag.stats.aso import ASOResult, aso, violation_ratio
+from spcl_diag.stats.bootstrap import bootstrap_ci, interquartile_mean, stratified_bootstrap_ci
+from spcl_diag.stats.compare import compare, infer_higher_is_better
+from spcl_diag.stats.dialogue_bootstrap import dialogue_bootstrap_runs, paired_dialogue_bootstrap
+from spcl_diag.stats.effect_sizes import (
+    cliffs_delta,
+    cohens_dz,
+    hedges_g,
+    probability_of_improvement,
+    probability_of_improvement_ci,
+)
+from spcl_diag.stats.intervals import Interval, t_interval
+from spcl_diag.stats.multiple import MultipleTestResult, adjust_pvalues, min_adjusted_pvalue
+from spcl_diag.stats.paired_tests import (
+    PairedTestResult,
+    min_attainable_pvalue,
+    paired_t_test,
+    paired_test,
+    sign_flip_test,
+    wilcoxon_exact,
+)
+from spcl_diag.stats.power import SeedPlan, min_seeds, plan_seeds
+from spcl_diag.stats.report import format_table, to_latex
+from spcl_diag.stats.trajectory import summarise_epochs
+
+__all__ = [
+    "ASOResult",
+    "Interval",
+    "MultipleTestResult",
+    "PairedTestResult",
+    "SeedPlan",
+    "adjust_pvalues",
+    "aso",
+    "bootstrap_ci",
+    "cliffs_delta",
+    "cohens_dz",
+    "compare",
+    "dialogue_bootstrap_runs",
+    "format_table",
+    "hedges_g",
+    "infer_higher_is_better",
+    "interquartile_mean",
+    "min_adjusted_pvalue",
+    "min_attainable_pvalue",
+    "min_seeds",
+    "paired_dialogue_bootstrap",
+    "paired_t_test",
+    "paired_test",
+    "plan_seeds",
+    "probability_of_improvement",
+    "probability_of_improvement_ci",
+    "sign_flip_test",
+    "stratified_bootstrap_ci",
+    "summarise_epochs",
+    "t_interval",
+    "to_latex",
+    "violation_ratio",
+    "wilcoxon_exact",
+]

@@ -1,0 +1,319 @@
+"""``compare``: every arm against the baseline, seed-paired, in one tidy table.
+
+One row per (group, arm): the seeds that both the arm and the baseline have, means with
+intervals, the paired difference with its interval, a paired test with its raw and
+family-corrected p-value and the smallest p-value it could have reached, effect sizes,
+ASO and the probability of improvement, and a verdict in plain words.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from spcl_diag.stats._common import check_confidence_level, check_rng
+from spcl_diag.stats.aso import aso
+from spcl_diag.stats.bootstrap import bootstrap_ci
+from spcl_diag.stats.effect_sizes import (
+    cliffs_delta,
+    cohens_dz,
+    hedges_g,
+    probability_of_improvement,
+)
+from spcl_diag.stats.intervals import Interval, t_interval
+from spcl_diag.stats.multiple import CORRECTIONS, Correction, adjust_pvalues, min_adjusted_pvalue
+from spcl_diag.stats.paired_tests import PAIRED_TESTS, PairedTest, PairedTestResult, paired_test
+
+IntervalMethod = Literal["t", "percentile", "bca"]
+LOWER_IS_BETTER_WORDS: tuple[str, ...] = ("disparity", "loss")
+
+COLUMNS: tuple[str, ...] = (
+    "metric", "arm", "baseline", "n_seeds", "seeds", "n_unpaired", "mean", "ci_low", "ci_high",
+    "baseline_mean", "diff", "diff_low", "diff_high", "ci_method", "test", "statistic", "p",
+    "p_adjusted", "correction", "n_comparisons", "min_p", "min_p_adjusted", "cohens_dz", "hedges_g",
+    "cliffs_delta", "prob_improvement", "aso_eps_min", "higher_is_better", "verdict", "note",
+)
+
+
+def infer_higher_is_better(metric: str) -> bool:
+    """False for metric names containing ``disparity`` or ``loss``, True otherwise.
+
+    Examples
+    --------
+    >>> infer_higher_is_better("test_wf1"), infer_higher_is_better("test_disparity_ratio_t")
+    (True, False)
+    """
+    name = metric.lower()
+    return not any(word in name for word in LOWER_IS_BETTER_WORDS)
+
+
+def _results_frame(runs: Any) -> pd.DataFrame:
+    from spcl_diag.runs.loading import RunTables, load_runs
+
+    if isinstance(runs, RunTables):
+        return runs.results
+    if isinstance(runs, pd.DataFrame):
+        return runs
+    if isinstance(runs, (str, Path)):
+        return load_runs(runs).results
+    raise TypeError(f"runs must be RunTables, a results DataFrame or a path; got {type(runs).__name__}.")
+
+
+def _interval(values: np.ndarray, method: IntervalMethod, *, rng: np.random.Generator,
+              confidence_level: float, n_resamples: int) -> Interval:
+    if method == "t":
+        return t_interval(values, confidence_level=confidence_level)
+    return bootstrap_ci(values, "mean", rng=rng, n_resamples=n_resamples, confidence_level=confidence_level, method=method)
+
+
+def _seed_values(rows: pd.DataFrame, metric: str, pair_on: str) -> tuple[pd.Series, int]:
+    """Metric by seed, and how many runs had no value."""
+    values = pd.to_numeric(rows[metric], errors="coerce")
+    keep = values.notna()
+    return pd.Series(values[keep].to_numpy(float), index=rows.loc[keep, pair_on].to_numpy()), int((~keep).sum())
+
+
+def _compare_one(
+    arm_values: pd.Series, base_values: pd.Series, *, test: PairedTest, rng: np.random.Generator,
+    interval: IntervalMethod, confidence_level: float, n_resamples: int, aso_resamples: int, sign: float,
+) -> dict[str, Any]:
+    seeds = sorted(set(arm_values.index) & set(base_values.index))
+    a = arm_values.loc[seeds].to_numpy(float) if seeds else np.zeros(0)
+    b = base_values.loc[seeds].to_numpy(float) if seeds else np.zeros(0)
+    n = len(seeds)
+    out: dict[str, Any] = {"n_seeds": n, "seeds": ",".join(map(str, seeds)), "_a": a, "_b": b}
+    if n == 0:
+        return out
+    test_rng, arm_rng, diff_rng, aso_rng = rng.spawn(4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # degenerate cases are explained in the verdict
+        arm_ci = _interval(a, interval, rng=arm_rng, confidence_level=confidence_level, n_resamples=n_resamples)
+        diff_ci = _interval(a - b, interval, rng=diff_rng, confidence_level=confidence_level, n_resamples=n_resamples)
+        result: PairedTestResult = paired_test(a, b, test=test, rng=test_rng)
+        out.update(
+            mean=arm_ci.estimate, ci_low=arm_ci.low, ci_high=arm_ci.high, baseline_mean=float(b.mean()),
+            diff=diff_ci.estimate, diff_low=diff_ci.low, diff_high=diff_ci.high,
+            test=result.method, statistic=result.statistic, p=result.pvalue, min_p=result.min_pvalue,
+            cohens_dz=cohens_dz(a, b) if n > 1 else np.nan, hedges_g=hedges_g(a, b) if n > 1 else np.nan,
+            cliffs_delta=cliffs_delta(a, b), prob_improvement=probability_of_improvement(sign * a, sign * b),
+            aso_eps_min=aso(sign * a, sign * b, rng=aso_rng, n_resamples=aso_resamples).epsilon_min if n > 1 else np.nan,
+            _test_n=result.n, _direction=result.direction,
+        )
+    return out
+
+
+def _verdict(row: dict[str, Any], *, alpha: float, correction: str, higher_is_better: bool, arm: str, baseline: str) -> str:
+    n, p_label = row["n_seeds"], "p" if correction == "none" else f"p_{correction}"
+    if n == 0:
+        return row.get("_missing") or "no paired seeds"
+    if n == 1:
+        return "too few paired seeds (1)"
+    diffs = row["_a"] - row["_b"]
+    if np.all(diffs == 0):
+        return f"no difference: identical on all {n} seeds"
+    if not np.isfinite(row["p"]):
+        return "test undefined: the difference is the same on every seed"
+    test_n = row["_test_n"]
+    seeds = f"{n} seeds" if test_n == n else f"{test_n} non-tied of {n} seeds"
+    if row["min_p"] > alpha:
+        return f"cannot reach p<{alpha:g} with {seeds} (min p {row['min_p']:.3g})"
+    if row["min_p_adjusted"] > alpha:
+        return (f"cannot reach {p_label}<{alpha:g} with {seeds} over {row['n_comparisons']} comparisons "
+                f"(min {p_label} {row['min_p_adjusted']:.3g})")
+    if row["p_adjusted"] < alpha:
+        better = (row["_direction"] > 0) == higher_is_better
+        return f"{'better' if better else 'worse'} ({p_label}={row['p_adjusted']:.2g})"
+    return f"no significant difference ({p_label}={row['p_adjusted']:.2g})"
+
+
+def compare(
+    runs: Any,
+    metric: str,
+    baseline: str = "none",
+    arms: Sequence[str] | None = None,
+    by: Sequence[str] = ("dataset", "backbone", "modalities"),
+    *,
+    rng: np.random.Generator,
+    alpha: float = 0.05,
+    correction: Correction = "holm",
+    test: PairedTest = "wilcoxon",
+    interval: IntervalMethod = "t",
+    confidence_level: float = 0.95,
+    higher_is_better: bool | None = None,
+    arm_column: str = "curriculum",
+    pair_on: str = "seed",
+    n_resamples: int = 9999,
+    aso_resamples: int = 1000,
+) -> pd.DataFrame:
+    r"""Compare every arm with the baseline, seed by seed, in one tidy table.
+
+    Parameters
+    ----------
+    runs
+        :class:`~spcl_diag.runs.loading.RunTables`, its ``results`` frame (or any frame with
+        the ``by``, ``arm_column``, ``pair_on`` and ``metric`` columns, such as
+        :func:`~spcl_diag.stats.trajectory.summarise_epochs` output), or a folder of runs.
+        Rows with a ``status`` other than ``ok`` are ignored.
+    metric
+        Column to compare: ``test_wf1``, ``test_acc_a``, ``test_disparity_ratio_t``, ...
+    baseline
+        Value of ``arm_column`` that every arm is compared with.
+    arms
+        Arms to compare (default: every other value of ``arm_column``, sorted). The declared
+        family is every (group, arm) row of this call.
+    by
+        Columns that define the groups (tasks); ``()`` for one group.
+    rng
+        The :class:`numpy.random.Generator` for bootstrap intervals, ASO and Monte Carlo
+        permutation tests; each row draws from its own child generator
+        (``rng.spawn``), so rows do not depend on each other.
+    alpha
+        Level of the verdict (after correction).
+    correction
+        ``"holm"`` (default), ``"bh"``, ``"bonferroni"`` or ``"none"`` over the family.
+    test
+        ``"wilcoxon"`` (exact signed-rank), ``"t"`` (paired t) or ``"permutation"``
+        (sign flip, exact up to :math:`2^{16}` patterns).
+    interval
+        Interval of the means and of the difference: ``"t"`` (Student, default; the only
+        one with sensible coverage for 3-5 seeds), ``"percentile"`` or ``"bca"``.
+    confidence_level
+        Coverage of the intervals and of the ASO bound.
+    higher_is_better
+        Direction of the metric; ``None`` infers it from the name: lower is better when it
+        contains ``disparity`` or ``loss`` (:func:`infer_higher_is_better`), otherwise higher.
+    arm_column
+        Column naming the arms (``curriculum``; ``balancing`` to compare balancing methods).
+    pair_on
+        Column that pairs runs (``seed``): only values present in both the arm and the
+        baseline count, and ``n_unpaired`` says how many runs were left out.
+    n_resamples
+        Bootstrap resamples of the ``percentile``/``bca`` intervals.
+    aso_resamples
+        Bootstrap resamples of the ASO bound.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (group, arm) with the ``by`` columns and :data:`COLUMNS`:
+        ``mean``/``ci_*`` of the arm and ``baseline_mean`` over the paired seeds;
+        ``diff`` = arm - baseline with ``diff_low``/``diff_high``; ``p`` and ``p_adjusted``
+        over ``n_comparisons`` tested rows; ``min_p`` (smallest p the test could reach with
+        these seeds) and ``min_p_adjusted`` (after the correction); ``cohens_dz``,
+        ``hedges_g`` and ``cliffs_delta`` in the metric's own sign (arm - baseline);
+        ``prob_improvement`` (:math:`P(\text{arm better than baseline})`) and
+        ``aso_eps_min`` (< 0.5: arm almost stochastically better) oriented by
+        ``higher_is_better``; ``verdict`` and ``note``.
+
+    Notes
+    -----
+    The verdict never calls a difference significant when the test cannot reach
+    ``alpha``: "cannot reach p<0.05 with 3 seeds (min p 0.25)" when the raw minimum is above
+    ``alpha``, and "cannot reach p_holm<0.05 with 6 seeds over 4 comparisons (min p_holm
+    0.125)" when only the corrected one is. Otherwise it reads "better (p_holm=0.01)",
+    "worse (...)" or "no significant difference (...)", with better/worse following
+    ``higher_is_better`` and the test's direction. Rows that cannot be tested (fewer than 2
+    paired seeds, identical scores) keep ``nan`` p-values and are not counted in the family.
+    Ties (zero differences) are dropped by the Wilcoxon test, which lowers its ``n``.
+    ASO is unreliable with few seeds and at threshold 0.5 its false-positive rate exceeds
+    ``alpha`` (Ulmer et al. 2022 suggest 0.2); the verdict does not use it.
+
+    References
+    ----------
+    .. [1] Dror, R. et al. (2019), Deep dominance. ACL. .. [2] Agarwal, R. et al. (2021),
+       Deep RL at the edge of the statistical precipice. NeurIPS. .. [3] Ulmer, D. et al.
+       (2022), deep-significance. arXiv:2204.06815.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"dataset": "synthetic", "curriculum": ["none"] * 3 + ["spcl"] * 3,
+    ...                       "seed": [0, 1, 2] * 2, "test_wf1": [0.60, 0.62, 0.61, 0.63, 0.64, 0.62]})
+    >>> table = compare(frame, "test_wf1", by=("dataset",), rng=np.random.default_rng(0))
+    >>> table[["arm", "n_seeds", "diff", "verdict"]].round(3).values.tolist()
+    [['spcl', 3, 0.02, 'cannot reach p<0.05 with 3 seeds (min p 0.25)']]
+    """
+    check_rng(rng)
+    check_confidence_level(confidence_level)
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1); got {alpha}.")
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}; got {correction!r}.")
+    if test not in PAIRED_TESTS:
+        raise ValueError(f"test must be one of {', '.join(PAIRED_TESTS)}; got {test!r}.")
+    if interval not in ("t", "percentile", "bca"):
+        raise ValueError(f"interval must be 't', 'percentile' or 'bca'; got {interval!r}.")
+    frame = _results_frame(runs)
+    by = [by] if isinstance(by, str) else list(by)
+    missing = [c for c in (*by, arm_column, pair_on) if c not in frame.columns]
+    if missing or metric not in frame.columns:
+        numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c.startswith(("test_", "dev_"))]
+        problems = [f"column {c!r} (from by/arm_column/pair_on) is missing" for c in missing]
+        if metric not in frame.columns:
+            problems.append(f"metric {metric!r} is not a column; metric columns: {', '.join(numeric) or 'none'}")
+        raise ValueError("compare: " + "; ".join(problems) + ".")
+    if "status" in frame.columns:
+        frame = frame[frame["status"].astype(str) == "ok"]
+    hib = infer_higher_is_better(metric) if higher_is_better is None else bool(higher_is_better)
+    duplicated = frame.duplicated([*by, arm_column, pair_on], keep=False)
+    if duplicated.any():
+        first = frame[duplicated].iloc[0]
+        where = ", ".join(f"{c}={first[c]}" for c in (*by, arm_column, pair_on))
+        raise ValueError(
+            f"compare: {int(duplicated.sum())} runs share their ({', '.join((*by, arm_column, pair_on))}) with "
+            f"another run, e.g. {where}; add the differing config field to by= or filter the frame first."
+        )
+    groups = list(frame.groupby(by, dropna=False, sort=True)) if by else [((), frame)]
+    tasks = []
+    for key, rows in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        present = sorted(set(rows[arm_column].astype(str)) - {baseline})
+        for arm in list(arms) if arms is not None else present:
+            if arm != baseline:
+                tasks.append((dict(zip(by, key)), arm, rows))
+    children = rng.spawn(len(tasks))
+    sign = 1.0 if hib else -1.0
+    records = []
+    for (group, arm, rows), child in zip(tasks, children):
+        arm_values, arm_nan = _seed_values(rows[rows[arm_column].astype(str) == arm], metric, pair_on)
+        base_values, base_nan = _seed_values(rows[rows[arm_column].astype(str) == baseline], metric, pair_on)
+        row = _compare_one(arm_values, base_values, test=test, rng=child, interval=interval,
+                           confidence_level=confidence_level, n_resamples=n_resamples,
+                           aso_resamples=aso_resamples, sign=sign)
+        only_arm = sorted(set(arm_values.index) - set(base_values.index))
+        only_base = sorted(set(base_values.index) - set(arm_values.index))
+        notes = []
+        if only_arm or only_base:
+            notes.append(f"paired by {pair_on}: left out {arm} {only_arm or '[]'}, {baseline} {only_base or '[]'}")
+        if arm_nan or base_nan:
+            notes.append(f"{arm_nan + base_nan} run(s) without a {metric} value left out")
+        if row.get("_test_n", row["n_seeds"]) < row["n_seeds"]:
+            notes.append(f"{row['n_seeds'] - row['_test_n']} tied seed(s) dropped by the Wilcoxon test")
+        if base_values.empty:
+            row["_missing"] = f"no {baseline} runs in this group"
+        elif arm_values.empty:
+            row["_missing"] = f"no {arm} runs in this group"
+        row.update(group, metric=metric, arm=arm, baseline=baseline, n_unpaired=len(only_arm) + len(only_base),
+                   ci_method="student-t" if interval == "t" else f"bootstrap-{interval}",
+                   correction=correction, higher_is_better=hib, note="; ".join(notes))
+        records.append(row)
+    pvalues = np.array([r.get("p", np.nan) for r in records], dtype=float)
+    adjusted = adjust_pvalues(pvalues, method=correction, alpha=alpha)
+    for record, p_adj in zip(records, adjusted.pvalues_adjusted):
+        record["p_adjusted"], record["n_comparisons"] = float(p_adj), adjusted.n_comparisons
+        min_p = record.get("min_p", np.nan)
+        record["min_p_adjusted"] = (
+            min_adjusted_pvalue(min_p, adjusted.n_comparisons, method=correction) if np.isfinite(min_p) else np.nan
+        )
+        record["verdict"] = _verdict(record, alpha=alpha, correction=correction, higher_is_better=hib,
+                                     arm=record["arm"], baseline=baseline)
+    table = pd.DataFrame.from_records(records, columns=[*by, *COLUMNS]) if records else pd.DataFrame(columns=[*by, *COLUMNS])
+    table.attrs.update(alpha=alpha, confidence_level=confidence_level, test=test, correction=correction)
+    return table
+
+
+__all__ = ["COLUMNS", "compare", "infer_higher_is_better"]

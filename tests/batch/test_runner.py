@@ -1,0 +1,125 @@
+"""run_batch: resume, failures, dependants, executors."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from spcl_diag.batch import Grid, LocalExecutor, make_executor, recorded_grids, run_batch
+from spcl_diag.batch.locking import LOCK_DIR
+from spcl_diag.errors import ConfigError
+from spcl_diag.runs import directory as rd
+
+from .conftest import TINY
+
+
+def run_dirs(out):
+    return sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "grids")
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_batch_runs_every_run_once_and_resumes(tiny_grid, tmp_path):
+    first = run_batch(tiny_grid, tmp_path, device="cpu", progress=False)
+    assert first.counts == {"done": 4, "skipped": 0, "failed": 0}
+    assert first.line() == "4 runs: 4 done, 0 skipped, 0 failed"
+    assert sorted(run_dirs(tmp_path)) == sorted(c.run_id() for c in tiny_grid.configs())
+    again = run_batch(tiny_grid, tmp_path, device="cpu", progress=False)
+    assert again.counts == {"done": 0, "skipped": 4, "failed": 0}
+    assert recorded_grids(tmp_path) == [tiny_grid.to_dict()]
+    assert not list((tmp_path / LOCK_DIR).iterdir())
+
+
+def test_resume_after_a_crash_cleans_up_and_loses_nothing(tiny_grid, tmp_path):
+    configs = tiny_grid.configs()
+    run_batch(Grid.from_dict({**tiny_grid.to_dict(), "seed": [0]}), tmp_path, device="cpu", progress=False)
+    # a process killed (-9) while writing seed 1's spcl run: a partial temp dir and its lock
+    crashed = next(c for c in configs if c.seed == 1 and c.curriculum == "spcl").run_id()
+    pid = dead_pid()
+    partial = tmp_path / f".{crashed}.tmp-{pid}"
+    partial.mkdir()
+    (partial / rd.CONFIG).write_text("{}")
+    (tmp_path / LOCK_DIR / f"{crashed}.lock").write_text(json.dumps({"host": socket.gethostname(), "pid": pid}))
+    started = time.perf_counter()
+    summary = run_batch(tiny_grid, tmp_path, device="cpu", progress=False)
+    assert summary.counts == {"done": 2, "skipped": 2, "failed": 0}
+    assert sorted(run_dirs(tmp_path)) == sorted(c.run_id() for c in configs)
+    assert all(rd.is_complete(tmp_path / c.run_id()) for c in configs)
+    assert not partial.exists() and not list(tmp_path.glob(".*.tmp-*"))
+    assert not list((tmp_path / LOCK_DIR).iterdir())
+    assert time.perf_counter() - started < 60  # the dead lock did not stall the batch
+
+
+def test_a_failing_run_is_recorded_and_the_batch_goes_on(tmp_path):
+    grid = Grid(dataset=("synthetic", "no_such_dataset"), curriculum=("none",), seed=(0,), overrides=TINY)
+    summary = run_batch(grid, tmp_path, device="cpu", progress=False)
+    assert summary.counts == {"done": 1, "skipped": 0, "failed": 1}
+    (failed,) = summary.failed
+    assert "no_such_dataset" in (tmp_path / failed.run_id / rd.ERROR).read_text()
+    assert "no_such_dataset" in failed.message
+    again = run_batch(grid, tmp_path, device="cpu", progress=False)
+    assert again.counts == {"done": 0, "skipped": 1, "failed": 1}
+    assert "retry_failed" in again.failed[0].message
+    retried = run_batch(grid, tmp_path, device="cpu", progress=False, retry_failed=True)
+    assert retried.counts["failed"] == 1
+    assert (tmp_path / f"{failed.run_id}.failed-1" / rd.ERROR).is_file()  # the old failure is kept
+
+
+def test_dependants_train_their_twin_and_report_a_failed_twin(tmp_path):
+    grid = Grid(curriculum=("random",), seed=(0,), overrides=TINY)
+    summary = run_batch(grid, tmp_path, device="cpu", progress=False)
+    assert summary.counts["done"] == 1
+    (config,) = grid.configs()
+    assert rd.is_complete(tmp_path / config.paired("spcl").run_id())
+    bad = Grid(dataset=("no_such_dataset",), curriculum=("anti",), seed=(0,), overrides=TINY)
+    (outcome,) = run_batch(bad, tmp_path, device="cpu", progress=False).outcomes
+    assert outcome.status == "failed" and "paired spcl run" in outcome.message
+
+
+def test_process_pool_runs_a_grid(tmp_path):
+    grid = Grid(curriculum=("none", "spcl", "random"), seed=(0,), overrides=TINY)
+    summary = run_batch(grid, tmp_path, executor=make_executor("process", jobs=2), device="cpu", progress=False)
+    assert summary.counts == {"done": 3, "skipped": 0, "failed": 0}
+    assert sorted(run_dirs(tmp_path)) == sorted(c.run_id() for c in grid.configs())
+
+
+def test_submitit_debug_executor_runs_the_same_grid(tiny_grid, tmp_path):
+    pytest.importorskip("submitit")
+    grid = Grid.from_dict({**tiny_grid.to_dict(), "seed": [0]})
+    summary = run_batch(grid, tmp_path, executor=make_executor("slurm", cluster="debug"), device="cpu", progress=False)
+    assert summary.counts == {"done": 2, "skipped": 0, "failed": 0}
+    local = run_batch(grid, tmp_path, executor=LocalExecutor(), device="cpu", progress=False)
+    assert local.counts["skipped"] == 2
+
+
+@pytest.mark.parametrize(("name", "module"), [("slurm", "submitit"), ("ray", "ray")])
+def test_missing_optional_executor_says_how_to_install_it(name, module, monkeypatch):
+    monkeypatch.setitem(sys.modules, module, None)  # makes the import fail
+    with pytest.raises(ConfigError, match=rf"pip install 'spcl_diag\[{name}\]'"):
+        make_executor(name)
+
+
+def test_unknown_executor_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match="local, process, slurm, ray"):
+        make_executor("threads")
+
+
+def test_batch_command(tmp_path, capsys):
+    from spcl_diag.cli.main import main
+
+    grid = tmp_path / "grid.toml"
+    overrides = "\n".join(f'"{k}" = {json.dumps(v)}' for k, v in TINY.items())
+    grid.write_text(f'curriculum = ["none"]\nseed = [0]\n\n[overrides]\n{overrides}\n')
+    assert main(["batch", str(grid), "--out", str(tmp_path / "runs"), "--device", "cpu", "--quiet"]) == 0
+    assert "1 runs: 1 done, 0 skipped, 0 failed" in capsys.readouterr().out
+    assert os.path.isdir(tmp_path / "runs" / "grids")

@@ -1,0 +1,139 @@
+"""compare(): verdicts with 3, 5 and more seeds, directions, pairing, and real tiny runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from spcl_diag import RunConfig, compare, load_runs, run
+from spcl_diag.cli.main import main
+from spcl_diag.stats import dialogue_bootstrap_runs, summarise_epochs
+
+ARMS = ("none", "spcl", "random")
+SEEDS = (0, 1, 2)
+
+
+def _frame(n_seeds: int, shift: float, *, metric: str = "test_wf1", seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    base = rng.normal(0.6, 0.02, n_seeds)
+    arm = base + shift + rng.normal(0, 0.002, n_seeds)
+    return pd.DataFrame({
+        "dataset": "synthetic", "backbone": "late_fusion", "modalities": "tav",
+        "curriculum": ["none"] * n_seeds + ["spcl"] * n_seeds, "seed": list(range(n_seeds)) * 2,
+        "status": "ok", metric: np.concatenate([base, arm]),
+    })
+
+
+@pytest.mark.parametrize("test", ["wilcoxon", "permutation"])
+@pytest.mark.parametrize("n_seeds", [3, 5])
+def test_exact_tests_with_few_seeds_never_say_significant(n_seeds: int, test: str) -> None:
+    table = compare(_frame(n_seeds, 0.05), "test_wf1", rng=np.random.default_rng(0), test=test)
+    row = table.iloc[0]
+    min_p = 2 / 2**n_seeds
+    assert row["n_seeds"] == n_seeds and row["min_p"] == pytest.approx(min_p)
+    assert row["verdict"] == f"cannot reach p<0.05 with {n_seeds} seeds (min p {min_p:.3g})"
+    assert row["p"] >= row["min_p"]  # all differences positive: p is at its floor, still > 0.05
+
+
+def test_t_test_with_3_seeds_can_be_significant() -> None:
+    row = compare(_frame(3, 0.05), "test_wf1", rng=np.random.default_rng(0), test="t").iloc[0]
+    assert row["min_p"] == 0 and row["verdict"].startswith("better (p_holm=")
+
+
+def test_enough_seeds_better_and_worse_and_holm_floor() -> None:
+    better = compare(_frame(7, 0.05), "test_wf1", rng=np.random.default_rng(0)).iloc[0]
+    assert better["verdict"] == f"better (p_holm={better['p_adjusted']:.2g})" and better["p_adjusted"] < 0.05
+    worse = compare(_frame(7, -0.05), "test_wf1", rng=np.random.default_rng(0)).iloc[0]
+    assert worse["verdict"].startswith("worse") and worse["prob_improvement"] == 0 and worse["aso_eps_min"] > 0.5
+    # 6 seeds reach 0.03125 alone, but not after Holm over 2 comparisons (min p_holm 0.0625)
+    two = pd.concat([_frame(6, 0.05), _frame(6, 0.05, seed=1).assign(dataset="other")])
+    table = compare(two, "test_wf1", rng=np.random.default_rng(0))
+    assert (table["n_comparisons"] == 2).all()
+    assert table["verdict"].str.startswith("cannot reach p_holm<0.05 with 6 seeds over 2 comparisons").all()
+    bh = compare(two, "test_wf1", rng=np.random.default_rng(0), correction="bh")
+    assert bh["verdict"].str.startswith("better (p_bh=").all()
+
+
+def test_lower_is_better_metric_is_inferred() -> None:
+    frame = _frame(7, -0.05, metric="test_disparity_ratio_t")  # spcl lowers the disparity
+    row = compare(frame, "test_disparity_ratio_t", rng=np.random.default_rng(0)).iloc[0]
+    assert not row["higher_is_better"] and row["diff"] < 0
+    assert row["verdict"].startswith("better") and row["prob_improvement"] == 1 and row["cliffs_delta"] == -1
+    forced = compare(frame, "test_disparity_ratio_t", rng=np.random.default_rng(0), higher_is_better=True).iloc[0]
+    assert forced["verdict"].startswith("worse")
+
+
+def test_pairing_by_seed_and_errors() -> None:
+    frame = _frame(5, 0.05)
+    frame = frame[~((frame["curriculum"] == "none") & (frame["seed"] == 4))]  # seed 4 only in spcl
+    frame = pd.concat([frame, frame.iloc[[0]].assign(status="failed", seed=9)])  # ignored
+    row = compare(frame, "test_wf1", rng=np.random.default_rng(0)).iloc[0]
+    assert row["n_seeds"] == 4 and row["seeds"] == "0,1,2,3" and row["n_unpaired"] == 1
+    assert "paired by seed: left out spcl [4]" in row["note"]
+    with pytest.raises(ValueError, match="metric 'test_f1' is not a column; metric columns: test_wf1"):
+        compare(frame, "test_f1", rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="runs share their"):
+        compare(pd.concat([frame, frame.iloc[[1]]]), "test_wf1", rng=np.random.default_rng(0))
+    missing = compare(frame, "test_wf1", arms=["spcl", "anti"], rng=np.random.default_rng(0))
+    assert missing["verdict"].tolist()[1] == "no anti runs in this group" and missing["n_comparisons"].iloc[0] == 1
+
+
+def test_same_rng_same_table_and_bootstrap_intervals() -> None:
+    frame = _frame(5, 0.01)
+    first = compare(frame, "test_wf1", rng=np.random.default_rng(1), interval="bca", n_resamples=500)
+    second = compare(frame, "test_wf1", rng=np.random.default_rng(1), interval="bca", n_resamples=500)
+    pd.testing.assert_frame_equal(first, second)
+    assert first["ci_method"].iloc[0] == "bootstrap-bca"
+
+
+@pytest.fixture
+def tiny_runs(tiny_config: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """none/spcl/random x seeds 0-2 of the tiny config, trained once per session."""
+    cache = getattr(tiny_runs, "_cache", None)
+    if cache is None:
+        out = tmp_path_factory.mktemp("runs")
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # tiny models: thread start-up and contention dominate otherwise
+        small = tiny_config.with_overrides({"train.epochs": 2, "data.synthetic.n_dialogues": 12})
+        for seed in SEEDS:
+            for arm in ARMS:  # random replays the paired spcl run, so spcl comes first
+                result = run(small.with_overrides({"curriculum": arm, "seed": seed}), out, device="cpu", progress=False)
+                assert result.status == "ok"
+        torch.set_num_threads(threads)
+        cache = tiny_runs._cache = out  # type: ignore[attr-defined]
+    return cache
+
+
+def test_compare_end_to_end_on_tiny_runs(tiny_runs: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    tables = load_runs(tiny_runs)
+    table = compare(tables, "test_wf1", "none", ["spcl", "random"], rng=np.random.default_rng(0))
+    assert table["arm"].tolist() == ["spcl", "random"] and (table["n_seeds"] == 3).all()
+    assert (table["n_comparisons"] <= 2).all()
+    assert not table["verdict"].str.contains("better|worse").any()  # 3 seeds, exact test
+    same = compare(str(tiny_runs), "test_wf1", "none", ["spcl", "random"], rng=np.random.default_rng(0))
+    pd.testing.assert_frame_equal(table, same)
+    disparity = compare(tables.results, "test_disparity_ratio_t", rng=np.random.default_rng(0))
+    assert not disparity["higher_is_better"].any() and set(disparity["arm"]) == {"random", "spcl"}
+    # trajectory summaries go through the same function
+    summary = summarise_epochs(tables.epochs, "disparity_ratio", scope="t", how="auc")
+    traj = compare(summary, "test_disparity_ratio_t_auc", rng=np.random.default_rng(0))
+    assert (traj["n_seeds"] == 3).all()
+    # dialogue-level bootstrap between two runs of the same seed
+    dirs = tables.results.set_index(["curriculum", "seed"])["path"]
+    res = dialogue_bootstrap_runs(dirs["spcl", 0], dirs["none", 0], rng=np.random.default_rng(0), n_resamples=200)
+    assert res.low <= res.estimate <= res.high
+    # the command line
+    csv, tex = tmp_path / "cmp.csv", tmp_path / "cmp.tex"
+    status = main(["compare", str(tiny_runs), "--metric", "test_wf1", "--arms", "spcl", "random",
+                   "--csv", str(csv), "--latex", str(tex)])
+    printed = capsys.readouterr().out
+    written = pd.read_csv(csv)
+    assert status == 0 and written["arm"].tolist() == ["spcl", "random"]
+    assert written["verdict"].tolist() == table["verdict"].tolist()
+    assert all(verdict in printed for verdict in table["verdict"])
+    assert tex.read_text().startswith(r"\begin{table}") and r"\toprule" in tex.read_text()
+    assert main(["compare", str(tiny_runs), "--metric", "test_f1"]) == 2
