@@ -161,9 +161,11 @@ def _header(tables: RunTables, runs: str | Path) -> list[str]:
     return [
         "# spcl_diag report",
         "",
-        f"Runs in `{Path(runs).resolve()}`: {len(results)} ({len(ok)} finished, {len(results) - len(ok)} failed); "
-        f"arms {arms}; {results['seed'].nunique()} seeds. Written {_dt.datetime.now().isoformat(timespec='seconds')} "
-        f"by spcl_diag {__version__}.",
+        (
+            f"Runs in `{Path(runs).resolve()}`: {len(results)} ({len(ok)} finished, {len(results) - len(ok)} failed); "
+            f"arms {arms}; {results['seed'].nunique()} seeds. Written "
+            f"{_dt.datetime.now().isoformat(timespec='seconds')} by spcl_diag {__version__}."
+        ),
         "",
     ]
 
@@ -177,11 +179,13 @@ def _comparison_section(comparisons: Mapping[str, pd.DataFrame], baseline: str) 
         lines += [f"> {next(iter(comparisons.values())).attrs['fallback']} The tables show mean and sd over seeds.", ""]
     else:
         lines += [
-            f"Every arm against `{baseline}`, paired by seed within each dataset, backbone and modality set "
-            "(`spcl_diag.stats.compare`): mean with 95% Student-t interval over seeds, paired difference "
-            "(arm - baseline) with its interval, exact Wilcoxon signed-rank p-value, Holm-corrected within "
-            "each metric. Lower is better for disparity ratios. The verdict says when the number of seeds "
-            "cannot reach significance at all.",
+            (
+                f"Every arm against `{baseline}`, paired by seed within each dataset, backbone and modality set "
+                "(`spcl_diag.stats.compare`): mean with 95% Student-t interval over seeds, paired difference "
+                "(arm - baseline) with its interval, exact Wilcoxon signed-rank p-value, Holm-corrected within "
+                "each metric. Lower is better for disparity ratios. The verdict says when the number of seeds "
+                "cannot reach significance at all."
+            ),
             "",
         ]
     for name, table in comparisons.items():
@@ -238,8 +242,10 @@ def _provenance_section(tables: RunTables, runs: str | Path) -> list[str]:
     commits = sorted({str(c) for c in _metadata_values(tables, "git_commit")})
     versions = sorted({str(v) for v in _metadata_values(tables, "package_version")})
     lines += [
-        f"- spcl_diag {__version__} (runs written by {', '.join(versions) or 'unknown'}; git commit "
-        f"{', '.join(commits) or 'unknown'})",
+        (
+            f"- spcl_diag {__version__} (runs written by {', '.join(versions) or 'unknown'}; git commit "
+            f"{', '.join(commits) or 'unknown'})"
+        ),
         f"- Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, pandas {pd.__version__}",
         "",
     ]

@@ -7,8 +7,12 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")
+# The unit-test models are tiny: one intra-op thread is faster than two, and it keeps the
+# suite from oversubscribing a 2-core CI machine.
+torch.set_num_threads(1)
 
 from spcl_diag import RunConfig  # noqa: E402
 

@@ -8,6 +8,7 @@ finish. The same grid runs unchanged on each. submitit and Ray are optional extr
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -136,8 +137,8 @@ class RayExecutor:
         task_of = {remote.remote(task): task for task in tasks}
         pending = list(task_of)
         while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            yield _outcome(task_of[done[0]], lambda: ray.get(done[0]))
+            (ref,), pending = ray.wait(pending, num_returns=1)
+            yield _outcome(task_of[ref], functools.partial(ray.get, ref))
 
 
 def make_executor(name: str = "local", *, jobs: int = 1, **options: Any) -> Executor:
@@ -167,7 +168,7 @@ def _outcome(task: RunTask, result: Callable[[], TaskOutcome]) -> TaskOutcome:
     """The outcome a worker returned, or a failed one when the worker itself died."""
     try:
         return result()
-    except Exception as err:  # a killed worker, a cancelled job, a lost node
+    except Exception as err:  # noqa: BLE001 - a killed worker, a cancelled job, a lost node
         return TaskOutcome(task.run_id, "failed", str(Path(task.out_dir) / task.run_id), 0.0, f"worker lost: {err!r}")
 
 

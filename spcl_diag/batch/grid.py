@@ -162,7 +162,7 @@ class Grid:
     # ----------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (the inverse of :meth:`from_dict`)."""
-        values = {name: list(getattr(self, name)) for name in AXES if getattr(self, name)}
+        values: dict[str, Any] = {name: list(getattr(self, name)) for name in AXES if getattr(self, name)}
         if not self.seed:
             values.update(base_seed=self.base_seed, n_seeds=self.n_seeds)
         values["overrides"] = dict(self.overrides)

@@ -103,7 +103,7 @@ class RunLock:
             self._thread = None
         self.path.unlink(missing_ok=True)
 
-    def __enter__(self) -> RunLock:
+    def __enter__(self) -> RunLock:  # noqa: PYI034 - Self needs Python 3.11
         self.acquire()
         return self
 
@@ -146,9 +146,9 @@ def is_stale(lock_path: Path, *, stale_after: float) -> bool:
         owner = json.loads(lock_path.read_text() or "{}")
     except (FileNotFoundError, json.JSONDecodeError):
         owner = {}  # being written right now, or truncated by a crash: judge by age alone
-    if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int):
-        if not pid_alive(owner["pid"]):
-            return True
+    local = owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int)
+    if local and not pid_alive(owner["pid"]):
+        return True
     return _age(lock_path) > stale_after
 
 

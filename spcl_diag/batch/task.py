@@ -86,7 +86,7 @@ def _train_locked(config: RunConfig, out: Path, task: RunTask, started: float) -
             )
         try:
             result = run(config, out, device=task.device, retry_failed=task.retry_failed)
-        except Exception as err:  # run() records training errors itself; this is anything else
+        except Exception as err:  # noqa: BLE001 - run() records training errors itself; this is anything else
             return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started, repr(err))
     if result.status != "ok":
         return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started, _last_line(final / rd.ERROR))

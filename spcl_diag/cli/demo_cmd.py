@@ -18,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="demo_runs", help="folder of run directories (default: %(default)s)")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (default: %(default)s)")
     parser.add_argument("--device", default="cpu", help="(default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=1, help="runs at once in worker processes (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at once in worker processes (default: %(default)s)")
     parser.set_defaults(handler=handle)
 
 

@@ -6,7 +6,6 @@ import argparse
 import warnings
 
 
-
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "figures",

@@ -7,7 +7,13 @@ rcParams.
 
 from __future__ import annotations
 
-from spcl_diag.plots.curves import grad_share_curves, modality_curves, plot_curves, plot_kept_fraction, select_rows
+from spcl_diag.plots.curves import (
+    grad_share_curves,
+    modality_curves,
+    plot_curves,
+    plot_kept_fraction,
+    select_rows,
+)
 from spcl_diag.plots.difficulty import (
     confidence_frame,
     difficulty_frame,

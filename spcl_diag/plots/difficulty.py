@@ -101,8 +101,7 @@ def plot_difficulty_heatmap(
     high = vmax if vmax is not None else (float(np.quantile(positive, 0.98)) if positive.size else 1.0)
     if ax is None:
         _, ax = plt.subplots(figsize=(4.2, 3.6))
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("0.88")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="0.88")
     epochs = grid.columns.to_numpy()
     kws = {"aspect": "auto", "cmap": cmap, **imshow_kws}  # default interpolation antialiases many rows
     image = ax.imshow(

@@ -6,8 +6,9 @@ it never saves them (the CLI, the report and ``analyses/`` do).
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -129,7 +130,7 @@ def standard_figures(tables: RunTables, *, comparisons: dict[str, pd.DataFrame] 
     epochs = tables.epochs[tables.epochs["run_id"].isin(ok_ids)]
     main = _main_group(tables.results)
     main_epochs = epochs[epochs["run_id"].isin(main["run_id"])]
-    builders = {
+    builders: dict[str, Callable[[], Figure]] = {
         "accuracy_curves": lambda: modality_curves(main_epochs, metric="acc", split="dev"),
         "disparity_curves": lambda: modality_curves(main_epochs, metric="disparity_ratio", split="dev"),
         "grad_share": lambda: grad_share_curves(main_epochs),
@@ -138,7 +139,7 @@ def standard_figures(tables: RunTables, *, comparisons: dict[str, pd.DataFrame] 
         "pair_gap": lambda: pair_gap_figure(tables.results),
     }
     for name, comparison in (comparisons or {}).items():
-        builders[f"forest_{name}"] = lambda c=comparison, n=name: forest_figure(c, title=n.replace("_", " "))
+        builders[f"forest_{name}"] = functools.partial(forest_figure, comparison, title=name.replace("_", " "))
     figures = {}
     for name, build in builders.items():
         before = set(plt.get_fignums())

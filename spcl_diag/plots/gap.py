@@ -82,8 +82,8 @@ def plot_pair_gap(
     Returns
     -------
     matplotlib.axes.Axes
-        For each modality one ``errorbar`` whose line (labelled ``mean gain of <m>``) holds
-        the per-arm means; bars are +-1 sd over seeds.
+        ``ax.containers[i]`` is the errorbar of the i-th modality (label ``mean gain of <m>``);
+        its ``lines[0]`` holds the per-arm means, its bars +-1 sd over seeds.
     """
     arm_levels = list(arms) if arms is not None else order_levels("curriculum", list(pd.unique(gaps["curriculum"])))
     missing = order_levels("scope", list(pd.unique(gaps["missing"])))

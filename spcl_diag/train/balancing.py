@@ -86,14 +86,13 @@ def ogm_ge_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor
 
     .. math::
         \rho_m = \frac{s_m}{\frac{1}{M-1} \sum_{k \ne m} s_k}, \qquad
-        k_m = 1 - \tanh(\alpha \, \mathrm{ReLU}(\rho_m - 1))
+        k_m = \begin{cases} 1 - \tanh(\alpha \rho_m) & \rho_m > 1 \\ 1 & \text{otherwise} \end{cases}
 
     Generalisation to :math:`M` modalities: each modality is compared with the mean score of
     the others. For :math:`M = 2` the ratio is the paper's :math:`\rho = s_1 / s_2` (and its
-    inverse for the other modality), so only the dominant modality is slowed. The paper's
-    coefficient is :math:`1 - \tanh(\alpha \rho)` for :math:`\rho > 1`, which jumps at
-    :math:`\rho = 1`; shifting by 1 makes :math:`k_m` continuous (and equal to 1 at balance).
-    With one modality :math:`\rho = k = 1`.
+    inverse for the other modality), so only the dominant modality is slowed. The coefficient
+    is the paper's; note that it jumps from 1 to :math:`1 - \tanh(\alpha)` as :math:`\rho_m`
+    crosses 1. With one modality :math:`\rho = k = 1`.
 
     Parameters
     ----------
@@ -111,14 +110,14 @@ def ogm_ge_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor
     --------
     >>> ratio, k = ogm_ge_coefficients(torch.tensor([6.0, 2.0, 4.0]), alpha=0.5)
     >>> ratio, k
-    (tensor([2.0000, 0.4000, 1.0000]), tensor([0.5379, 1.0000, 1.0000]))
+    (tensor([2.0000, 0.4000, 1.0000]), tensor([0.2384, 1.0000, 1.0000]))
     """
     M = scores.shape[0]
     if M == 1:
         return torch.ones_like(scores), torch.ones_like(scores)
     others = (scores.sum() - scores) / (M - 1)
     ratio = scores / others.clamp_min(torch.finfo(scores.dtype).tiny)
-    return ratio, 1 - torch.tanh(alpha * torch.relu(ratio - 1))
+    return ratio, _tanh_coefficient(ratio, alpha)
 
 
 def ada2i_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor]:
@@ -147,7 +146,12 @@ def ada2i_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor]
     (tensor([3., 1., 2.]), tensor([0.0949, 1.0000, 0.2384]))
     """
     ratio = scores / scores.min().clamp_min(torch.finfo(scores.dtype).tiny)
-    return ratio, torch.where(ratio > 1, 1 - torch.tanh(alpha * ratio), torch.ones_like(ratio))
+    return ratio, _tanh_coefficient(ratio, alpha)
+
+
+def _tanh_coefficient(ratio: Tensor, alpha: float) -> Tensor:
+    """:math:`k = 1 - \\tanh(\\alpha \\rho)` where :math:`\\rho > 1`, else 1 (OGM-GE and Ada2I alike)."""
+    return torch.where(ratio > 1, 1 - torch.tanh(alpha * ratio), torch.ones_like(ratio))
 
 
 class GradientModulation(Balancer):

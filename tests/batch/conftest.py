@@ -21,3 +21,14 @@ TINY = {
 def tiny_grid() -> Grid:
     """``none`` and ``spcl`` for seeds 0 and 1 (four runs)."""
     return Grid(curriculum=("none", "spcl"), seed=(0, 1), overrides=TINY)
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny models gain nothing from threads, and on a busy machine extra threads only contend."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -1,0 +1,169 @@
+"""Speed of the full instrumented SPCL training loop per backbone, on IEMOCAP and MELD shapes.
+
+Unlike ``epoch_time.py`` (a bare optimiser step), this times what a user runs:
+``spcl_diag.train.loop.train_run`` with the ``spcl`` arm, difficulty scoring, selection,
+per-modality gradient norms, trajectories and the dev/test evaluation of every epoch.
+
+Shapes: the real dialogue structure (lengths, speakers, labels, splits) of IEMOCAP and MELD
+from the shared ``*_text_minilm.npz`` bundles, with random features at the widths of the
+SPCL feature files (IEMOCAP t/a/v 768/512/1024, MELD 768/300/342), so the cost matches the
+reference setting. Without the shared folder a synthetic stand-in of the same size is used
+(and the output says so).
+
+Reported per (backbone, dataset): seconds per training epoch (median over epochs), seconds per
+run of ``--epochs`` epochs including evaluation, the projected seconds of a 50-epoch run, peak
+device memory (CUDA) or peak resident memory of the process (CPU), parameters.
+``--concurrent N`` additionally measures throughput: N copies of the same run (different seeds)
+in N processes at once, reported as runs per hour.
+
+    python benchmarks/training_speed.py --device cpu --epochs 1 --datasets iemocap
+    python benchmarks/training_speed.py --device cuda --epochs 5 --concurrent 1 4 8 --out results.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import multiprocessing as mp
+import os
+import platform
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from spcl_diag import RunConfig, __version__
+from spcl_diag.data.dataset import ConversationDataset
+from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
+from spcl_diag.models import BACKBONES
+from spcl_diag.train.loop import train_run
+
+SPCL_WIDTHS = {"iemocap": {"t": 768, "a": 512, "v": 1024}, "meld": {"t": 768, "a": 300, "v": 342}}
+STAND_INS = {  # used when the shared folder is absent: about the size of each corpus
+    "iemocap": SyntheticConfig(n_dialogues=151, min_length=8, max_length=110, dims=SPCL_WIDTHS["iemocap"]),
+    "meld": SyntheticConfig(n_dialogues=1432, min_length=1, max_length=24, n_classes=7, n_speakers=6,
+                            dims=SPCL_WIDTHS["meld"]),
+}
+
+
+def shaped_dataset(name: str, data_dir: Path | None) -> tuple[ConversationDataset, str]:
+    """Real structure with random features at the SPCL widths, or a synthetic stand-in."""
+    bundle = data_dir / name / f"{name}_text_minilm.npz" if data_dir else None
+    if bundle is None or not bundle.is_file():
+        return make_synthetic(STAND_INS[name]), "synthetic stand-in"
+    with np.load(bundle) as f:
+        offsets, labels, speakers = f["offsets"], f["label"].astype(np.int64), f["speaker"].astype(np.int64)
+        ids, splits, names = f["dialogue_id"], f["split"], tuple(map(str, f["label_names"]))
+    rng = np.random.default_rng(0)
+    n = int(offsets[-1])
+    features = {m: rng.standard_normal((n, d), dtype=np.float32) for m, d in SPCL_WIDTHS[name].items()}
+    dataset = ConversationDataset(
+        features=features, offsets=offsets.astype(np.int64), dialogue_ids=ids.astype(str), splits=splits.astype(str),
+        speakers=speakers, labels=labels, label_names=names, name=f"{name}-shape", source_format="benchmark",
+    )
+    return dataset, "real structure, random features"
+
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def time_run(backbone: str, dataset: ConversationDataset, dataset_name: str, *, epochs: int, device: torch.device,
+             seed: int = 0) -> dict[str, object]:
+    """Train one ``spcl`` run of ``epochs`` epochs and time it."""
+    config = RunConfig(dataset=dataset_name, backbone=backbone, curriculum="spcl", seed=seed)
+    config = config.with_overrides({"train.epochs": epochs}).resolved()
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    started = time.perf_counter()
+    outcome = train_run(config, dataset, device=device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    run_seconds = time.perf_counter() - started
+    epoch = statistics.median(outcome.epoch_seconds)
+    eval_per_epoch = max(0.0, (run_seconds - sum(outcome.epoch_seconds)) / epochs)
+    return {
+        "backbone": backbone,
+        "n_parameters": sum(p.numel() for p in outcome.model.parameters()),
+        "epochs": epochs,
+        "epoch_seconds": round(epoch, 3),
+        "run_seconds": round(run_seconds, 3),
+        "run50_seconds_projected": round(50 * (epoch + eval_per_epoch), 1),
+        "peak_memory_mb": round(_peak_memory_mb(device), 1),
+    }
+
+
+def _worker(args: tuple[str, str, int, str, int, str | None, int]) -> float:
+    backbone, dataset_name, epochs, device, seed, data_dir, threads = args
+    torch.set_num_threads(threads)
+    dataset, _ = shaped_dataset(dataset_name, Path(data_dir) if data_dir else None)
+    started = time.perf_counter()
+    time_run(backbone, dataset, dataset_name, epochs=epochs, device=torch.device(device), seed=seed)
+    return time.perf_counter() - started
+
+
+def throughput(backbone: str, dataset_name: str, *, n_concurrent: int, epochs: int, device: str,
+               data_dir: Path | None) -> dict[str, object]:
+    """Runs per hour (projected to 50 epochs) with ``n_concurrent`` runs in separate processes."""
+    context = mp.get_context("spawn")
+    threads = max(1, (os.cpu_count() or 1) // n_concurrent)  # share the cores between the runs
+    jobs = [(backbone, dataset_name, epochs, device, seed, str(data_dir) if data_dir else None, threads)
+            for seed in range(n_concurrent)]
+    started = time.perf_counter()
+    with context.Pool(n_concurrent) as pool:
+        pool.map(_worker, jobs)
+    wall = time.perf_counter() - started
+    return {"backbone": backbone, "concurrent": n_concurrent, "wall_seconds": round(wall, 1),
+            "runs_per_hour_50_epochs": round(n_concurrent * 3600 / (wall * 50 / epochs), 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbones", nargs="+", default=sorted(BACKBONES), choices=sorted(BACKBONES))
+    parser.add_argument("--datasets", nargs="+", default=["iemocap", "meld"], choices=sorted(SPCL_WIDTHS))
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    parser.add_argument("--concurrent", type=int, nargs="*", default=[], help="also measure N concurrent runs")
+    parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--out", type=Path, default=None, help="append JSON lines here too")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
+                          "cpu" if args.device == "auto" else args.device)
+    common = {
+        "date": dt.date.today().isoformat(),
+        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()}, {os.cpu_count()} cores)",
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "spcl_diag": __version__,
+    }
+    data_dir = args.data_dir if args.data_dir.is_dir() else None
+
+    def emit(row: dict[str, object]) -> None:
+        line = json.dumps({**common, **row})
+        print(line, flush=True)
+        if args.out:
+            with args.out.open("a") as f:
+                f.write(line + "\n")
+
+    for dataset_name in args.datasets:
+        dataset, origin = shaped_dataset(dataset_name, data_dir)
+        for backbone in args.backbones:
+            emit({"dataset": dataset_name, "data": origin, **time_run(backbone, dataset, dataset_name,
+                                                                       epochs=args.epochs, device=device)})
+            for n in args.concurrent:
+                emit({"dataset": dataset_name, "data": origin,
+                      **throughput(backbone, dataset_name, n_concurrent=n, epochs=args.epochs, device=str(device),
+                                   data_dir=data_dir)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""Curves over epochs read back against the epochs table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from spcl_diag.plots import (
+    MODALITY_COLORS,
+    grad_share_curves,
+    modality_curves,
+    plot_curves,
+    plot_kept_fraction,
+)
+from spcl_diag.plots.curves import select_rows
+
+
+def test_plot_curves_draws_the_seed_mean_per_modality(run_set):
+    rows = select_rows(run_set.epochs, metric="acc", split="dev", scopes=["t", "a", "v"], arms=["spcl"])
+    ax = plot_curves(rows, hue="scope")
+    assert [line.get_label() for line in ax.lines] == ["text", "audio", "visual"]
+    for line, m in zip(ax.lines, "tav"):
+        expected = rows[rows["scope"] == m].groupby("epoch")["value"].mean()
+        np.testing.assert_allclose(line.get_ydata(), expected.to_numpy())
+        np.testing.assert_array_equal(line.get_xdata(), expected.index.to_numpy())
+        assert line.get_color() == MODALITY_COLORS[m]
+    assert len(ax.collections) == 3  # one seed band per line
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "accuracy"
+
+
+def test_plot_curves_band_spans_the_seed_range(run_set):
+    rows = select_rows(run_set.epochs, metric="acc", split="dev", scopes=["a"], arms=["none"])
+    ax = plot_curves(rows, hue="scope", band="range")
+    vertices = ax.collections[0].get_paths()[0].vertices
+    by_epoch = rows.groupby("epoch")["value"]
+    assert vertices[:, 1].min() == pytest.approx(by_epoch.min().min())
+    assert vertices[:, 1].max() == pytest.approx(by_epoch.max().max())
+
+
+def test_plot_curves_uses_a_given_axes_and_names_missing_columns(run_set):
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots()
+    rows = select_rows(run_set.epochs, metric="loss", split="train", scopes=["joint"])
+    assert plot_curves(rows, hue="curriculum", ax=ax) is ax
+    assert {line.get_label() for line in ax.lines} == {"none", "spcl", "random", "anti"}
+    with pytest.raises(ValueError, match="lacks column"):
+        plot_curves(rows.drop(columns="seed"))
+
+
+def test_modality_curves_has_one_panel_per_modality_and_arm_lines(run_set):
+    tav = run_set.epochs[run_set.epochs["modalities"] == "tav"]
+    fig = modality_curves(tav, metric="acc", split="dev")
+    assert isinstance(fig, Figure)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["text", "audio", "visual", "joint"]
+    audio = fig.axes[1]
+    assert [line.get_label() for line in audio.lines] == ["none", "spcl", "random", "anti"]
+    rows = tav[(tav["metric"] == "acc") & (tav["split"] == "dev") & (tav["scope"] == "a") & (tav["curriculum"] == "spcl")]
+    np.testing.assert_allclose(audio.lines[1].get_ydata(), rows.groupby("epoch")["value"].mean().to_numpy())
+
+
+def test_disparity_curves_per_arm_panels(run_set):
+    tav = run_set.epochs[run_set.epochs["modalities"] == "tav"]
+    fig = modality_curves(tav, metric="disparity_ratio", split="dev", panels="curriculum", arms=["none", "spcl"])
+    assert [ax.get_title() for ax in fig.axes] == ["none", "spcl"]
+    assert [line.get_label() for line in fig.axes[0].lines[:3]] == ["text", "audio", "visual"]
+    assert "disparity" in fig.axes[0].get_ylabel()
+
+
+def test_grad_share_curves_sum_to_one(run_set):
+    tav = run_set.epochs[run_set.epochs["modalities"] == "tav"]
+    fig = grad_share_curves(tav)
+    ax = fig.axes[0]
+    total = sum(line.get_ydata() for line in ax.lines if line.get_label() in ("text", "audio", "visual"))
+    np.testing.assert_allclose(total, 1.0, atol=1e-9)
+    assert ax.get_ylabel() == "gradient-norm share"
+
+
+def test_kept_fraction_of_paced_arms_equals_spcl(run_set):
+    tav = run_set.epochs[run_set.epochs["modalities"] == "tav"]
+    ax = plot_kept_fraction(tav)
+    lines = {line.get_label(): line.get_ydata() for line in ax.lines}
+    assert set(lines) == {"spcl", "random", "anti"}
+    np.testing.assert_allclose(lines["random"], lines["spcl"])
+    assert lines["spcl"][0] < 1.0  # the curriculum leaves utterances out at first
+
+
+def test_select_rows_explains_an_empty_selection(run_set):
+    with pytest.raises(ValueError, match="metrics present"):
+        select_rows(run_set.epochs, metric="no_such_metric")

@@ -1,0 +1,73 @@
+"""The Markdown report and the figures / report commands."""
+
+from __future__ import annotations
+
+import re
+import sys
+
+import pytest
+import torch
+
+from spcl_diag.batch import Grid, run_batch
+from spcl_diag.report import markdown_table, write_report
+
+TINY = {
+    "train.epochs": 3,
+    "train.batch_size": 4,
+    "data.synthetic.n_dialogues": 12,
+    "data.synthetic.min_length": 3,
+    "data.synthetic.max_length": 6,
+    "model.hidden_dim": 8,
+    "model.feedforward_dim": 16,
+}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report_runs")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        grid = Grid(dataset=("synthetic", "no_such_dataset"), curriculum=("none", "spcl"), seed=(0, 1), overrides=TINY)
+        run_batch(grid, out, device="cpu", progress=False)
+    finally:
+        torch.set_num_threads(threads)
+    return out
+
+
+def test_report_is_self_contained(runs, tmp_path):
+    report = write_report(runs, tmp_path / "out" / "report.md")
+    text = report.read_text()
+    for heading in ("## Comparisons with the baseline", "### Performance", "### Imbalance", "## Figures",
+                    "## Run inventory", "## Grid and versions"):
+        assert heading in text
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert "report_figures/accuracy_curves.png" in links and "report_figures/forest_performance.png" in links
+    assert all((report.parent / link).is_file() for link in links)
+    assert "| synthetic | late_fusion | tav | spcl |" in text.replace("| none |", "| spcl |")
+    assert "no_such_dataset" in text and "Failed runs" in text  # the failed runs are listed
+    assert '"curriculum": [' in text and "spcl_diag 0.1.0" in text  # the exact grid and the version
+    assert "| p_adjusted | verdict |" in text and "identical on all 2 seeds" in text
+
+
+def test_report_without_stats_falls_back_to_mean_and_sd(runs, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "spcl_diag.stats", None)
+    text = write_report(runs, tmp_path / "report.md").read_text()
+    assert "spcl_diag.stats.compare is not available" in text
+    assert "| metric | curriculum | n_seeds | mean | sd |" in text
+
+
+def test_markdown_table_escapes_pipes_and_rounds():
+    import pandas as pd
+
+    text = markdown_table(pd.DataFrame({"verdict": ["a|b"], "p": [0.123456]}))
+    assert text.splitlines()[2] == "| a\\|b | 0.123 |"
+
+
+def test_figures_and_report_commands(runs, tmp_path, capsys):
+    from spcl_diag.cli.main import main
+
+    assert main(["figures", str(runs), "--out", str(tmp_path / "figs"), "--formats", "png,pdf"]) == 0
+    assert (tmp_path / "figs" / "accuracy_curves.png").is_file() and (tmp_path / "figs" / "accuracy_curves.pdf").is_file()
+    assert main(["report", str(runs), "--out", str(tmp_path / "r.md")]) == 0
+    assert (tmp_path / "r.md").is_file() and "report written" in capsys.readouterr().out
