@@ -27,7 +27,7 @@ from spcl_diag.metrics.classification import classification_scores
 from spcl_diag.metrics.contribution import modality_subsets
 from spcl_diag.modalities import parse_modalities
 from spcl_diag.models.base import Backbone
-from spcl_diag.train.loop import SplitPredictions
+from spcl_diag.train.loop import SplitPredictions, evaluate
 
 MaskValue = Literal["zero", "mean"]
 
@@ -110,7 +110,7 @@ def masked_evaluation(
 
         return mask
 
-    return {kept: _predict(model, split, batch_size, masker(kept)) for kept in canonical}
+    return {kept: evaluate(model, split, batch_size, transform=masker(kept)) for kept in canonical}
 
 
 def permuted_evaluation(
@@ -164,7 +164,7 @@ def permuted_evaluation(
             features[modality] = batch.unflatten(shuffled.index_select(0, batch.utterance_index))
             return replace(batch, features=features)
 
-        out.append(_predict(model, split, batch_size, permute))
+        out.append(evaluate(model, split, batch_size, transform=permute))
     return out
 
 
@@ -207,24 +207,3 @@ def permuted_scores(
 def scores_by_subset(scores: Mapping[str, Mapping[str, float]], metric: str) -> dict[str, float]:
     """``{subset: {metric: value}}`` -> ``{subset: value}`` for one metric."""
     return {s: float(v[metric]) for s, v in scores.items()}
-
-
-@torch.no_grad()
-def _predict(
-    model: Backbone, split: DeviceSplit, batch_size: int, transform: Callable[[Batch], Batch]
-) -> SplitPredictions:
-    """Host probabilities of every utterance of ``split`` with each batch passed through ``transform``."""
-    was_training = model.training
-    model.eval()
-    outputs: dict[str, list[Tensor]] = {}
-    for batch in split.eval_batches(batch_size):  # dataset order: rows concatenate in split order
-        output = model(transform(batch))
-        for scope, logits in (("joint", output.joint), *output.per_modality.items()):
-            outputs.setdefault(scope, []).append(logits.softmax(-1))
-    model.train(was_training)
-    return SplitPredictions(
-        labels=split.labels_host,
-        probs={scope: torch.cat(chunks).cpu().numpy() for scope, chunks in outputs.items()},
-        dialogue=split.utterance_dialogue,
-        dialogue_ids=split.dialogue_ids,
-    )

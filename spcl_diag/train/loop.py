@@ -14,6 +14,7 @@ per-modality heads are scored, never trained on their own (SPCL reference behavi
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,7 +26,7 @@ from tqdm.auto import tqdm
 from spcl_diag.curriculum.arms import PacingRecord, Selector, difficulty_terms, selection_loss
 from spcl_diag.curriculum.difficulty import spcl_difficulty
 from spcl_diag.curriculum.pacing import SelfPacedThreshold
-from spcl_diag.data.batching import DeviceSplit
+from spcl_diag.data.batching import Batch, DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.metrics.classification import classification_scores
 from spcl_diag.metrics.disparity import disparity_ratio
@@ -221,13 +222,18 @@ def train_run(
 
 
 @torch.no_grad()
-def evaluate(model: Backbone, split: DeviceSplit, batch_size: int) -> SplitPredictions:
-    """Probabilities of every utterance of ``split`` (joint and per modality), on the host."""
+def evaluate(
+    model: Backbone, split: DeviceSplit, batch_size: int, *, transform: Callable[[Batch], Batch] | None = None
+) -> SplitPredictions:
+    """Probabilities of every utterance of ``split`` (joint and per modality), on the host.
+
+    ``transform`` rewrites each batch before the forward pass (modality masking, permutation).
+    """
     was_training = model.training
     model.eval()
     outputs: dict[str, list[Tensor]] = {}
     for batch in split.eval_batches(batch_size):  # dataset order, so rows concatenate in split order
-        output = model(batch)
+        output = model(transform(batch) if transform else batch)
         for scope, logits in (("joint", output.joint), *output.per_modality.items()):
             outputs.setdefault(scope, []).append(logits.softmax(-1))
     model.train(was_training)
