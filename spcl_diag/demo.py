@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from spcl_diag.batch import Grid, make_executor, run_batch
+from spcl_diag.curriculum.arms import ARMS
 from spcl_diag.report import write_report
 from spcl_diag.runs.loading import RunTables, load_runs
 
@@ -60,4 +61,5 @@ def arm_summary(results: pd.DataFrame, *, metrics: tuple[str, ...] | None = None
     summary = grouped.agg(["mean", "std"])
     summary.columns = [f"{metric} {'sd' if stat == 'std' else stat}" for metric, stat in summary.columns]
     summary.insert(0, "seeds", grouped.size())
-    return summary
+    # baseline first, then the arms in their usual order
+    return summary.loc[sorted(summary.index, key=lambda arm: ARMS.index(arm) if arm in ARMS else len(ARMS))]

@@ -40,13 +40,13 @@ def difficulty_frame(run_dir: str | Path) -> pd.DataFrame:
         ``label``.
     """
     traj = load_difficulty(run_dir)
-    n_epochs, n_utt = traj["d"].shape
+    n_utt, n_epochs = traj["d"].shape  # one row per utterance, one column per epoch
     frame = pd.DataFrame(
         {
             "utterance": np.tile(np.arange(n_utt), n_epochs),
             "epoch": np.repeat(np.arange(1, n_epochs + 1), n_utt),
-            **{key: traj[key].astype(np.float64).ravel() for key in ("l", "c", "d")},
-            "v": traj["v"].ravel(),
+            **{key: traj[key].astype(np.float64).T.ravel() for key in ("l", "c", "d")},
+            "v": traj["v"].T.ravel(),
             "dialogue_id": np.tile(traj["dialogue_id"], n_epochs),
             "label": np.tile(traj["label"], n_epochs),
         }

@@ -4,7 +4,7 @@
 
 * ``config.json``     resolved config, package version, git commit, dataset fingerprint, device;
 * ``epochs.csv``      tidy rows ``epoch, split, scope, metric, value``;
-* ``difficulty.npz``  ``l, c, d`` (float16) and ``v`` (bool) ``[epochs, train utterances]``
+* ``difficulty.npz``  ``l, c, d`` (float16) and ``v`` (bool) ``[train utterances, epochs]``
   plus each utterance's ``dialogue_id``, ``label``, ``speaker`` and ``position``;
 * ``pacing.npz``      utterances kept ``kept[e, b]`` of ``size[e, b]`` in every batch;
 * ``predictions.npz`` dev and test labels, joint and per-modality probabilities at the

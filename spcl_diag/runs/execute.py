@@ -161,10 +161,11 @@ def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wa
     traj = outcome.trajectories
     rd.save_npz(
         tmp / rd.DIFFICULTY,
-        l=traj["l"].astype(np.float16),
-        c=traj["c"].astype(np.float16),
-        d=traj["d"].astype(np.float16),
-        v=traj["v"],
+        # one row per training utterance, one column per epoch: [U_train, epochs]
+        l=np.ascontiguousarray(traj["l"].T.astype(np.float16)),
+        c=np.ascontiguousarray(traj["c"].T.astype(np.float16)),
+        d=np.ascontiguousarray(traj["d"].T.astype(np.float16)),
+        v=np.ascontiguousarray(traj["v"].T),
         dialogue_id=train.dialogue_ids[train.utterance_dialogue],
         position=np.arange(train.n_utterances) - np.repeat(train.offsets[:-1], train.lengths),
         label=train.labels_host,

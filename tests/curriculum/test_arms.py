@@ -56,7 +56,7 @@ def test_arms_of_one_seed_share_initial_weights_and_batch_order(tmp_path, tiny_c
     # The first batch is scored by the initial weights with the first dropout masks, before any
     # update: its difficulties agree exactly across arms only if init, order and dropout agree.
     first_batch_size = PacingRecord.load(str(runs["none"].path / "pacing.npz")).size[0, 0]
-    equal = traj["none"]["l"][0] == traj["spcl"]["l"][0]
+    equal = traj["none"]["l"][:, 0] == traj["spcl"]["l"][:, 0]
     assert equal.sum() >= first_batch_size
     tables = load_runs(tmp_path)
     kept = tables.epochs.query("metric == 'kept_fraction'").set_index("curriculum")["value"]
@@ -65,6 +65,6 @@ def test_arms_of_one_seed_share_initial_weights_and_batch_order(tmp_path, tiny_c
 
 def test_other_seed_gives_other_initial_weights(tmp_path, tiny_config):
     one = tiny_config.with_overrides({"train.epochs": 1})
-    a = load_difficulty(run(one, tmp_path, device="cpu").path)["l"][0]
-    b = load_difficulty(run(one.with_overrides({"seed": 1}), tmp_path, device="cpu").path)["l"][0]
+    a = load_difficulty(run(one, tmp_path, device="cpu").path)["l"][:, 0]
+    b = load_difficulty(run(one.with_overrides({"seed": 1}), tmp_path, device="cpu").path)["l"][:, 0]
     assert not np.array_equal(a, b)

@@ -23,11 +23,11 @@ def test_difficulty_frame_is_the_npz_in_long_form(run_set):
     path = spcl_run(run_set)["path"]
     raw = load_difficulty(path)
     frame = difficulty_frame(path)
-    n_epochs, n_utt = raw["d"].shape
+    n_utt, n_epochs = raw["d"].shape
     assert len(frame) == n_epochs * n_utt
     second = frame[frame["epoch"] == 2].sort_values("utterance")
-    np.testing.assert_allclose(second["d"].to_numpy(), raw["d"][1].astype(float))
-    np.testing.assert_array_equal(second["v"].to_numpy(), raw["v"][1])
+    np.testing.assert_allclose(second["d"].to_numpy(), raw["d"][:, 1].astype(float))
+    np.testing.assert_array_equal(second["v"].to_numpy(), raw["v"][:, 1])
 
 
 def test_heatmap_draws_utterances_sorted_by_mean_difficulty(run_set):

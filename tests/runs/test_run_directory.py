@@ -56,16 +56,16 @@ def test_epochs_csv_is_tidy_with_per_modality_metrics_every_epoch(finished, tiny
     np.testing.assert_allclose(lam[1:] / lam[:-1], 1.25)
 
 
-def test_difficulty_npz_has_one_column_per_training_utterance(finished, tiny_config):
+def test_difficulty_npz_has_one_row_per_training_utterance(finished, tiny_config):
     with np.load(finished.path / rd.DIFFICULTY) as f:
         data = {k: f[k] for k in f.files}
     n_train = len(data["label"])
     for key in ("l", "c", "d"):
-        assert data[key].shape == (tiny_config.train.epochs, n_train) and data[key].dtype == np.float16
+        assert data[key].shape == (n_train, tiny_config.train.epochs) and data[key].dtype == np.float16
     assert data["v"].dtype == bool
     assert len(data["dialogue_id"]) == len(data["speaker"]) == len(data["position"]) == n_train
     kept = pd.read_csv(finished.path / rd.EPOCHS).query("metric == 'kept_fraction'").sort_values("epoch")
-    np.testing.assert_allclose(data["v"].mean(1), kept["value"].to_numpy())
+    np.testing.assert_allclose(data["v"].mean(0), kept["value"].to_numpy())
 
 
 def test_predictions_and_result_agree(finished):
