@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 # suite from oversubscribing a 2-core CI machine.
 torch.set_num_threads(1)
 
-from spcl_diag import RunConfig  # noqa: E402
+from spcl_diag import RunConfig
 
 TINY = {
     "train.epochs": 3,

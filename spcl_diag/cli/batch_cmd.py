@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from spcl_diag.batch import EXECUTORS, make_executor, run_batch
 
@@ -33,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     name = args.executor or ("process" if args.jobs > 1 else "local")
-    options: dict[str, object] = {}
+    options: dict[str, Any] = {}
     if name == "process":
         options["jobs"] = args.jobs
     elif name == "slurm":

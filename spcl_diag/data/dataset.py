@@ -250,16 +250,16 @@ class ConversationDataset:
         if self.labels.shape == (n_utt,) and n_utt:
             out = np.flatnonzero((self.labels < 0) | (self.labels >= len(self.label_names)))
             if len(out):
-                k = int(np.searchsorted(offsets, out[0], side="right") - 1)
+                bad = int(np.searchsorted(offsets, out[0], side="right") - 1)
                 problems.append(
-                    f"dialogue {self.dialogue_ids[k]}, field 'labels': expected classes in "
+                    f"dialogue {self.dialogue_ids[bad]}, field 'labels': expected classes in "
                     f"0..{len(self.label_names) - 1}, found {self.labels[out[0]]} "
                     f"({len(out)} utterance(s) out of range)"
                 )
         if self.speakers.shape == (n_utt,) and n_utt and self.speakers.min() < 0:
-            k = int(np.searchsorted(offsets, np.argmin(self.speakers), side="right") - 1)
+            bad = int(np.searchsorted(offsets, np.argmin(self.speakers), side="right") - 1)
             problems.append(
-                f"dialogue {self.dialogue_ids[k]}, field 'speakers': expected non-negative "
+                f"dialogue {self.dialogue_ids[bad]}, field 'speakers': expected non-negative "
                 f"speaker indices, found {self.speakers.min()}"
             )
         if len(set(map(str, self.dialogue_ids))) != n_dialogues:

@@ -170,8 +170,8 @@ def make_synthetic(config: SyntheticConfig | None = None, *, modalities: str = "
         )
         features[m] = x.astype(np.float32)
 
-    n_train = int(round(config.split_fractions[0] * config.n_dialogues))
-    n_dev = max(1, int(round(config.split_fractions[1] * config.n_dialogues)))
+    n_train = round(config.split_fractions[0] * config.n_dialogues)
+    n_dev = max(1, round(config.split_fractions[1] * config.n_dialogues))
     splits = np.array(["train"] * n_train + ["dev"] * n_dev + ["test"] * (config.n_dialogues - n_train - n_dev))
     dataset = ConversationDataset(
         features=features,

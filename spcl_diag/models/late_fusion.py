@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -65,7 +66,7 @@ class LateFusion(Backbone):
     def forward(self, batch: Batch) -> ModelOutput:
         features, logits = {}, {}
         for m in self.modalities:
-            branch = self.branches[m]
+            branch = cast(nn.ModuleDict, self.branches[m])
             features[m] = batch.flatten(branch["encoder"](batch.features[m], batch.mask))  # [N, h]
             logits[m] = branch["head"](features[m])  # [N, C]
         joint = torch.stack(list(logits.values())).sum(0)

@@ -220,7 +220,7 @@ def _assign(values: dict[str, Any], cls: type, path: list[str], raw: Any, key: s
     annotation = types_[name]
     if len(path) == 1:
         values[name] = _parse_value(raw, annotation, key)
-    elif dataclasses.is_dataclass(annotation):
+    elif isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
         _assign(values[name], annotation, path[1:], raw, key)
     elif typing.get_origin(annotation) is dict:  # free-form mapping (model overrides)
         values[name] = dict(values[name])
@@ -271,7 +271,7 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     kwargs = {}
     for name, value in values.items():
         annotation = types_[name]
-        if dataclasses.is_dataclass(annotation) and isinstance(value, dict):
+        if isinstance(annotation, type) and dataclasses.is_dataclass(annotation) and isinstance(value, dict):
             value = _build(annotation, value, f"{prefix}{name}.")
         elif typing.get_origin(annotation) is tuple and isinstance(value, list):
             value = tuple(value)

@@ -99,7 +99,7 @@ def save_npz(path: Path, **arrays: np.ndarray) -> None:
     """``np.savez_compressed`` of plain arrays (no object dtype, so loading needs no pickle)."""
     for key, value in arrays.items():
         assert np.asarray(value).dtype != object, f"{key} would need pickle"
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
 
 
 def _json_default(value: Any) -> Any:

@@ -145,7 +145,7 @@ def run(
         with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
             outcome = train_run(config, dataset, device=torch_device, pacing=pacing, progress=progress)
         result = _write_outcome(tmp, config, outcome, wall_seconds=time.perf_counter() - started)
-    except Exception:  # a failed run is recorded, never lost
+    except Exception:  # noqa: BLE001  (a failed run is recorded, never lost)
         rd.write_json(tmp / rd.CONFIG, metadata)
         (tmp / rd.ERROR).write_text(traceback.format_exc())
         result = {"run_id": run_id, "status": "failed", "wall_seconds": time.perf_counter() - started}

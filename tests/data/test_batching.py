@@ -15,7 +15,7 @@ def _split():
 
 
 def test_batches_cover_every_training_utterance_once():
-    data, split = _split()
+    _, split = _split()
     order = np.random.default_rng(0).permutation(split.n_dialogues)
     seen = torch.cat([b.utterance_index for b in split.batches(order, 3)])
     assert sorted(seen.tolist()) == list(range(split.n_utterances))

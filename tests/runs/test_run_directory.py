@@ -97,7 +97,7 @@ def test_finished_run_is_not_redone(finished, tiny_config):
 
 
 def test_failed_run_is_recorded_and_retried_without_loss(tmp_path, tiny_config, monkeypatch):
-    import spcl_diag.runs.execute as execute
+    from spcl_diag.runs import execute
 
     def broken(*args, **kwargs):
         raise RuntimeError("simulated crash in training")
