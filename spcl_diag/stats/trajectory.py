@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import pandas as pd
+
+from spcl_diag.metrics.trajectory import area_under_curve
 
 Summary = Literal["mean", "last", "max", "min", "auc"]
 SUMMARIES: tuple[str, ...] = ("mean", "last", "max", "min", "auc")
@@ -13,10 +14,11 @@ KEYS: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "bal
 
 
 def _auc(group: pd.DataFrame) -> float:
+    """Time-averaged area: :func:`~spcl_diag.metrics.trajectory.area_under_curve` over the span."""
     epochs, values = group["epoch"].to_numpy(float), group["value"].to_numpy(float)
     if epochs.size < 2:
         return float(values.mean())
-    return float(np.trapezoid(values, epochs) / (epochs[-1] - epochs[0]))
+    return area_under_curve(values, epochs=epochs) / (epochs[-1] - epochs[0])
 
 
 def summarise_epochs(
