@@ -38,11 +38,14 @@ import torch
 
 from spcl_diag import RunConfig, __version__
 from spcl_diag.data.dataset import ConversationDataset
+from spcl_diag.data.registry import resolve_dataset
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
 from spcl_diag.models import BACKBONES
+from spcl_diag.runs.config import DataConfig
 from spcl_diag.train.loop import train_run
 
 SPCL_WIDTHS = {"iemocap": {"t": 768, "a": 512, "v": 1024}, "meld": {"t": 768, "a": 300, "v": 342}}
+SEMI_SYNTHETIC = ("iemocap-text", "meld-text")
 STAND_INS = {  # used when the shared folder is absent: about the size of each corpus
     "iemocap": SyntheticConfig(n_dialogues=151, min_length=8, max_length=110, dims=SPCL_WIDTHS["iemocap"]),
     "meld": SyntheticConfig(n_dialogues=1432, min_length=1, max_length=24, n_classes=7, n_speakers=6,
@@ -51,7 +54,13 @@ STAND_INS = {  # used when the shared folder is absent: about the size of each c
 
 
 def shaped_dataset(name: str, data_dir: Path | None) -> tuple[ConversationDataset, str]:
-    """Real structure with random features at the SPCL widths, or a synthetic stand-in."""
+    """Real structure with random features at the SPCL widths, or a synthetic stand-in.
+
+    ``iemocap-text`` and ``meld-text`` are the semi-synthetic benchmarks themselves (text 384-d,
+    simulated audio and visual 100-d each).
+    """
+    if name in SEMI_SYNTHETIC:
+        return resolve_dataset(name, DataConfig(data_dir=str(data_dir) if data_dir else None), modalities="tav"), "benchmark"
     bundle = data_dir / name / f"{name}_text_minilm.npz" if data_dir else None
     if bundle is None or not bundle.is_file():
         return make_synthetic(STAND_INS[name]), "synthetic stand-in"
@@ -126,7 +135,7 @@ def throughput(backbone: str, dataset_name: str, *, n_concurrent: int, epochs: i
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbones", nargs="+", default=sorted(BACKBONES), choices=sorted(BACKBONES))
-    parser.add_argument("--datasets", nargs="+", default=["iemocap", "meld"], choices=sorted(SPCL_WIDTHS))
+    parser.add_argument("--datasets", nargs="+", default=["iemocap", "meld"], choices=[*sorted(SPCL_WIDTHS), *SEMI_SYNTHETIC])
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
