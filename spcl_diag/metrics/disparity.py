@@ -8,10 +8,12 @@ from collections.abc import Mapping
 import numpy as np  # noqa: F401  (used by the doctests)
 from numpy.typing import NDArray
 
+from spcl_diag.metrics._docs import fill_doc
 from spcl_diag.metrics.classification import gold_probability
 from spcl_diag.metrics.unimodal import check_probs
 
 
+@fill_doc
 def disparity_ratio(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str, float]:
     r"""Gold-class confidence of each modality relative to the weakest one.
 
@@ -23,10 +25,8 @@ def disparity_ratio(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str, 
 
     Parameters
     ----------
-    probs
-        Modality -> ``[N, C]`` softmax probabilities of that modality's head.
-    labels
-        ``[N]`` gold classes.
+    %(probs)s
+    %(labels)s
 
     References
     ----------

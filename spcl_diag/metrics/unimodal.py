@@ -16,6 +16,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from spcl_diag.metrics._docs import fill_doc
 from spcl_diag.metrics.classification import accuracy, cross_entropy, weighted_f1
 
 Score = Literal["acc", "wf1"]
@@ -38,6 +39,7 @@ def check_probs(probs: Mapping[str, NDArray], labels: NDArray) -> None:
         raise ValueError("; ".join(problems) + ".")
 
 
+@fill_doc
 def unimodal_accuracy(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str, float]:
     r"""Accuracy of each modality's head.
 
@@ -45,10 +47,8 @@ def unimodal_accuracy(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str
 
     Parameters
     ----------
-    probs
-        Modality -> ``[N, C]`` softmax probabilities of that modality's head.
-    labels
-        ``[N]`` gold classes.
+    %(probs)s
+    %(labels)s
 
     Examples
     --------
@@ -60,6 +60,7 @@ def unimodal_accuracy(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str
     return {m: accuracy(labels, np.asarray(p).argmax(1)) for m, p in probs.items()}
 
 
+@fill_doc
 def unimodal_wf1(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str, float]:
     r"""Support-weighted F1 of each modality's head (sklearn's ``average="weighted"``).
 
@@ -67,10 +68,8 @@ def unimodal_wf1(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str, flo
 
     Parameters
     ----------
-    probs
-        Modality -> ``[N, C]`` softmax probabilities of that modality's head.
-    labels
-        ``[N]`` gold classes.
+    %(probs)s
+    %(labels)s
 
     Examples
     --------
@@ -114,6 +113,7 @@ def spread(values: Mapping[str, float], *, kind: SpreadKind = "range") -> float:
     return float(v.max() - v.min()) if kind == "range" else float(v.std())
 
 
+@fill_doc
 def unimodal_spread(
     probs: Mapping[str, NDArray], labels: NDArray, *, score: Score = "wf1", kind: SpreadKind = "range"
 ) -> float:
@@ -121,10 +121,8 @@ def unimodal_spread(
 
     Parameters
     ----------
-    probs
-        Modality -> ``[N, C]`` softmax probabilities of that modality's head.
-    labels
-        ``[N]`` gold classes.
+    %(probs)s
+    %(labels)s
     score
         ``"acc"`` (:func:`unimodal_accuracy`) or ``"wf1"`` (:func:`unimodal_wf1`).
     kind
@@ -142,6 +140,7 @@ def unimodal_spread(
     return spread(scores, kind=kind)
 
 
+@fill_doc
 def unimodal_loss_disparity(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str, float]:
     r"""Mean cross-entropy of each modality's head minus that of the best-fitted modality.
 
@@ -156,10 +155,8 @@ def unimodal_loss_disparity(probs: Mapping[str, NDArray], labels: NDArray) -> di
 
     Parameters
     ----------
-    probs
-        Modality -> ``[N, C]`` softmax probabilities of that modality's head.
-    labels
-        ``[N]`` gold classes.
+    %(probs)s
+    %(labels)s
 
     References
     ----------

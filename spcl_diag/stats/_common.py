@@ -7,11 +7,12 @@ replaces it with the text below, continuation lines indented like the placeholde
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
-from typing import Literal, TypeVar
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from spcl_diag.docstrings import docfiller
 
 Alternative = Literal["two-sided", "greater", "less"]
 ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less")
@@ -33,21 +34,8 @@ PARAMETER_DOCS: dict[str, str] = {
 and a :class:`RuntimeWarning` says why; nothing is raised.""",
 }
 
-F = TypeVar("F", bound=Callable)
-
-
-def fill_doc(func: F) -> F:
-    """Replace the ``%(name)s`` placeholders of ``func.__doc__`` by :data:`PARAMETER_DOCS`."""
-    if not func.__doc__:
-        return func
-    lines = []
-    for line in func.__doc__.splitlines():
-        indent = line[: len(line) - len(line.lstrip())]
-        for name, text in PARAMETER_DOCS.items():
-            line = line.replace(f"%({name})s", text.replace("\n", "\n" + indent))
-        lines.append(line)
-    func.__doc__ = "\n".join(lines)
-    return func
+fill_doc = docfiller(PARAMETER_DOCS)
+"""Replace the ``%(name)s`` placeholders of a docstring by :data:`PARAMETER_DOCS`."""
 
 
 def as_vector(x: ArrayLike, name: str, *, min_size: int = 0) -> NDArray[np.float64]:
