@@ -6,15 +6,7 @@ import pytest
 
 from spcl_diag.batch import Grid
 
-TINY = {
-    "train.epochs": 2,
-    "train.batch_size": 4,
-    "data.synthetic.n_dialogues": 12,
-    "data.synthetic.min_length": 3,
-    "data.synthetic.max_length": 6,
-    "model.hidden_dim": 8,
-    "model.feedforward_dim": 16,
-}
+from ..conftest import TINY
 
 
 @pytest.fixture
@@ -23,12 +15,3 @@ def tiny_grid() -> Grid:
     return Grid(curriculum=("none", "spcl"), seed=(0, 1), overrides=TINY)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny models gain nothing from threads, and on a busy machine extra threads only contend."""
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

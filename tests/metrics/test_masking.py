@@ -21,21 +21,12 @@ from spcl_diag.metrics.masking import (
 )
 from spcl_diag.train.loop import TrainingOutcome, evaluate, train_run
 
-# As tests/conftest.py's TINY, but trained once for the whole module.
-SMALL = {
-    "train.epochs": 3,
-    "train.batch_size": 4,
-    "data.synthetic.n_dialogues": 16,
-    "data.synthetic.min_length": 3,
-    "data.synthetic.max_length": 8,
-    "model.hidden_dim": 16,
-    "model.feedforward_dim": 32,
-}
+from ..conftest import TINY
 
 
 @pytest.fixture(scope="module")
 def trained() -> TrainingOutcome:
-    config = RunConfig(dataset="synthetic", backbone="late_fusion", modalities="tav").with_overrides(SMALL).resolved()
+    config = RunConfig(dataset="synthetic", backbone="late_fusion", modalities="tav").with_overrides(TINY).resolved()
     dataset = resolve_dataset(config.dataset, config.data, modalities=config.modalities)
     with torch.random.fork_rng():
         return train_run(config, dataset, device=torch.device("cpu"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
 
@@ -23,10 +22,3 @@ def small_dataset():
     return make_synthetic(SyntheticConfig(n_dialogues=24, min_length=3, max_length=9, n_speakers=3, seed=5))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors gain nothing from intra-op threads; on a busy machine they only add waiting."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from spcl_diag import RunConfig, compare, load_runs, run
 from spcl_diag.cli.main import main
@@ -96,14 +95,11 @@ def tiny_runs(tiny_config: RunConfig, tmp_path_factory: pytest.TempPathFactory) 
     cache = getattr(tiny_runs, "_cache", None)
     if cache is None:
         out = tmp_path_factory.mktemp("runs")
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)  # tiny models: thread start-up and contention dominate otherwise
         small = tiny_config.with_overrides({"train.epochs": 2, "data.synthetic.n_dialogues": 12})
         for seed in SEEDS:
             for arm in ARMS:  # random replays the paired spcl run, so spcl comes first
                 result = run(small.with_overrides({"curriculum": arm, "seed": seed}), out, device="cpu", progress=False)
                 assert result.status == "ok"
-        torch.set_num_threads(threads)
         cache = tiny_runs._cache = out  # type: ignore[attr-defined]
     return cache
 

@@ -23,23 +23,7 @@ from spcl_diag.train.balancing import (
     ogm_ge_coefficients,
 )
 
-TINY_RUN = {
-    "train.epochs": 3,
-    "train.batch_size": 4,
-    "data.synthetic.n_dialogues": 16,
-    "data.synthetic.min_length": 3,
-    "data.synthetic.max_length": 8,
-    "model.hidden_dim": 16,
-    "model.feedforward_dim": 32,
-}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from ..conftest import TINY
 
 
 @pytest.fixture
@@ -164,7 +148,7 @@ def test_make_balancer_errors(setup):
 # --------------------------------------------------------------------------------- runs
 @pytest.mark.parametrize(("backbone", "method"), [("late_fusion", "ogm-ge"), ("ada2i", "ada2i")])
 def test_runs_log_modulation_and_are_deterministic(backbone, method, tmp_path):
-    overrides = {**TINY_RUN, "balancing_config.start_epoch": 1}
+    overrides = {**TINY, "balancing_config.start_epoch": 1}
     if backbone == "ada2i":
         overrides["model.tensor_rank"] = 3
     config = RunConfig(backbone=backbone, balancing=method, seed=3).with_overrides(overrides)
