@@ -38,10 +38,12 @@ import torch
 
 from spcl_diag import RunConfig, __version__
 from spcl_diag.data.dataset import ConversationDataset
-from spcl_diag.data.registry import resolve_dataset
+from spcl_diag.data.registry import resolve_data_dir, resolve_dataset
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
+from spcl_diag.errors import DataFormatError
 from spcl_diag.models import BACKBONES
 from spcl_diag.runs.config import DataConfig
+from spcl_diag.runs.execute import resolve_device
 from spcl_diag.train.loop import train_run
 
 SPCL_WIDTHS = {"iemocap": {"t": 768, "a": 512, "v": 1024}, "meld": {"t": 768, "a": 300, "v": 342}}
@@ -140,13 +142,12 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--concurrent", type=int, nargs="*", default=[], help="also measure N concurrent runs")
-    parser.add_argument("--data-dir", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    parser.add_argument("--data-dir", type=Path, default=None, help="shared data (else $SPCL_DIAG_DATA, else ../shared/data)")
     parser.add_argument("--out", type=Path, default=None, help="append JSON lines here too")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available() else
-                          "cpu" if args.device == "auto" else args.device)
+    device = resolve_device(args.device)
     common = {
         "date": dt.date.today().isoformat(),
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({platform.machine()}, {os.cpu_count()} cores)",
@@ -154,7 +155,10 @@ def main() -> None:
         "torch": torch.__version__,
         "spcl_diag": __version__,
     }
-    data_dir = args.data_dir if args.data_dir.is_dir() else None
+    try:
+        data_dir: Path | None = resolve_data_dir(args.data_dir)
+    except DataFormatError:
+        data_dir = None  # synthetic stand-ins of the same size
 
     def emit(row: dict[str, object]) -> None:
         line = json.dumps({**common, **row})

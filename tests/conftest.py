@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +14,8 @@ matplotlib.use("Agg")
 torch.set_num_threads(1)
 
 from spcl_diag import RunConfig
+from spcl_diag.data.registry import resolve_data_dir
+from spcl_diag.errors import DataFormatError
 
 TINY = {
     "train.epochs": 3,
@@ -34,12 +35,11 @@ def tiny_config() -> RunConfig:
 
 
 def shared_data_dir() -> Path | None:
-    """The shared IEMOCAP/MELD folder if present ($SPCL_DIAG_DATA, else ../shared/data)."""
-    candidates = [os.environ.get("SPCL_DIAG_DATA"), Path(__file__).resolve().parents[2] / "shared" / "data"]
-    for candidate in candidates:
-        if candidate and Path(candidate).is_dir():
-            return Path(candidate)
-    return None
+    """The shared IEMOCAP/MELD folder as runs find it (``resolve_data_dir``), or None."""
+    try:
+        return resolve_data_dir()
+    except DataFormatError:
+        return None
 
 
 @pytest.fixture

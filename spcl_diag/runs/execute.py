@@ -184,10 +184,9 @@ def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wa
     test = outcome.predictions["test"]
     imbalance: dict[str, Any] = {}
     if len(config.modalities) > 1:
-        imbalance["disparity_ratio"] = disparity_ratio({m: test.probs[m] for m in config.modalities}, test.labels)
-        imbalance["unimodal_wf1_spread"] = unimodal_spread(
-            {m: test.probs[m] for m in config.modalities}, test.labels, score="wf1"
-        )
+        per_modality = {m: test.probs[m] for m in config.modalities}
+        imbalance["disparity_ratio"] = disparity_ratio(per_modality, test.labels)
+        imbalance["unimodal_wf1_spread"] = unimodal_spread(per_modality, test.labels, score="wf1")
         imbalance.update(_contribution_metrics(config, outcome))
     result = {
         "run_id": config.run_id(),
