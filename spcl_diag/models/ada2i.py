@@ -132,7 +132,7 @@ class Ada2I(Backbone):
         mods, mask = self.modalities, batch.mask
         real = mask.unsqueeze(-1).to(batch.features[mods[0]].dtype)  # [B, L, 1]
         n_real = real.sum(1).unsqueeze(-1)  # [B, 1, 1]
-        z = {m: self._branch(m).encoder(batch.features[m], mask) for m in mods}  # [B, L, h]
+        z = {m: batch.unflatten(self._branch(m).encoder(batch.features[m], batch)) for m in mods}  # [B, L, h]
         mapping_terms = []
         for layer in range(self.config.afw_layers):
             if layer > 0:

@@ -111,7 +111,7 @@ class _ModalityGraph(nn.Module):
 
     def forward(self, x: Tensor, edges: Tensor, relations: Tensor, batch: Batch) -> tuple[Tensor, Tensor]:
         """``x`` ``[B, L, d_m]`` -> logits ``[N, C]`` and head input ``[N, g + q]``."""
-        nodes = self.encoder(x, batch.mask)  # [B, L, g]
+        nodes = batch.unflatten(self.encoder(x, batch))  # [B, L, g]
         edge_f = edges.to(nodes.dtype)
         # Edge weights: softmax over the targets k in the window of each source j.
         scores = (nodes @ self.omega) @ nodes.transpose(1, 2)  # [B, j, k]

@@ -67,7 +67,7 @@ class LateFusion(Backbone):
         features, logits = {}, {}
         for m in self.modalities:
             branch = cast(nn.ModuleDict, self.branches[m])
-            features[m] = batch.flatten(branch["encoder"](batch.features[m], batch.mask))  # [N, h]
+            features[m] = branch["encoder"](batch.features[m], batch)  # [N, h]
             logits[m] = branch["head"](features[m])  # [N, C]
         joint = torch.stack(list(logits.values())).sum(0)
         return ModelOutput(joint=joint, per_modality=logits, features=features)

@@ -30,7 +30,7 @@ class MMGCNConfig:
 
 def graph_nodes(encoders: Mapping[str, ContextEncoder], batch: Batch, modalities: str) -> Tensor:
     """``[B, M L, h]`` encoded utterances, modality-major (the MMGCN node order)."""
-    return torch.cat([encoders[m](batch.features[m], batch.mask) for m in modalities], dim=1)
+    return torch.cat([batch.unflatten(encoders[m](batch.features[m], batch)) for m in modalities], dim=1)
 
 
 def node_outputs(nodes: Tensor, batch: Batch, modalities: str) -> dict[str, Tensor]:

@@ -19,8 +19,12 @@ EASY = {
     "data.synthetic.informativeness": {"t": 3.0, "a": 3.0, "v": 3.0},
 }
 # BiDDIN feeds raw features to small recurrent cells with dropout on their states; it needs a
-# larger step and lighter dropout to learn in a handful of epochs.
-PER_BACKBONE = {"biddin": {"train.epochs": 5, "train.lr": 1e-2, "model.drop_rate": 0.1}}
+# larger step and lighter dropout to learn in a handful of epochs. MM-DFN at these tiny widths
+# with dropout 0.5 reaches 0.25-0.81 test accuracy over seeds 0-7 (mean 0.49); with 0.1, 0.81-0.96.
+PER_BACKBONE = {
+    "biddin": {"train.epochs": 5, "train.lr": 1e-2, "model.drop_rate": 0.1},
+    "mm_dfn": {"model.drop_rate": 0.1},
+}
 
 
 @pytest.mark.parametrize("name", sorted(BACKBONES))

@@ -1,0 +1,43 @@
+"""The packed context encoder against torch's padded Transformer encoder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from spcl_diag.data.batching import DeviceSplit
+from spcl_diag.models.encoders import ContextEncoder
+
+
+def _batch(dataset):
+    split = DeviceSplit(dataset, "train", "cpu")
+    return next(split.batches(np.arange(min(6, split.n_dialogues)), 6))
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_packed_encoder_equals_padded_torch_encoder_in_eval(small_dataset, n_layers):
+    torch.manual_seed(0)
+    batch = _batch(small_dataset)
+    assert not bool(batch.mask.all()), "the batch must contain padding for this test to mean anything"
+    encoder = ContextEncoder(batch.features["t"].shape[-1], 8, n_layers=n_layers, feedforward=32, n_heads=2).eval()
+    x = batch.features["t"]
+    with torch.no_grad():
+        packed = encoder(x, batch)
+        padded = encoder.project(encoder.encoder(x, src_key_padding_mask=~batch.mask))
+    torch.testing.assert_close(packed, batch.flatten(padded), atol=1e-5, rtol=1e-5)
+
+
+def test_packed_encoder_ignores_padding_values_and_trains(small_dataset):
+    torch.manual_seed(0)
+    batch = _batch(small_dataset)
+    encoder = ContextEncoder(batch.features["a"].shape[-1], 8, feedforward=32, n_heads=1, dropout=0.3)
+    noisy = batch.features["a"].masked_fill(~batch.mask.unsqueeze(-1), 1e3)  # garbage at the padding
+    encoder.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(encoder(noisy, batch), encoder(batch.features["a"], batch))
+    encoder.train()
+    out = encoder(batch.features["a"], batch)
+    assert out.shape == (batch.n_utterances, 8)
+    out.square().sum().backward()
+    assert all(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in encoder.parameters())
