@@ -13,8 +13,10 @@ reference setting. Without the shared folder a synthetic stand-in of the same si
 Reported per (backbone, dataset): seconds per training epoch (median over epochs), seconds per
 run of ``--epochs`` epochs including evaluation, the projected seconds of a 50-epoch run, peak
 device memory (CUDA) or peak resident memory of the process (CPU), parameters.
-``--concurrent N`` additionally measures throughput: N copies of the same run (different seeds)
-in N processes at once, reported as runs per hour.
+``--concurrent N`` additionally measures the throughput of a real multi-seed batch
+(``run_batch`` with the process executor and N workers; the four study arms x N seeds, tav),
+reported as runs per hour at 50 epochs, and ends with the projected wall time of the 1,280-run
+study (4 backbones x 4 modality sets x 2 datasets x 4 arms x 10 seeds) from those throughputs.
 
     python benchmarks/training_speed.py --device cpu --epochs 1 --datasets iemocap
     python benchmarks/training_speed.py --device cuda --epochs 5 --concurrent 1 4 8 --out results.jsonl
@@ -25,11 +27,11 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import multiprocessing as mp
 import os
 import platform
 import resource
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +39,9 @@ import numpy as np
 import torch
 
 from spcl_diag import RunConfig, __version__
+from spcl_diag.batch import Grid, ProcessExecutor, run_batch
 from spcl_diag.data.dataset import ConversationDataset
+from spcl_diag.data.loaders.bundle import write_bundle
 from spcl_diag.data.registry import resolve_data_dir, resolve_dataset
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
 from spcl_diag.errors import DataFormatError
@@ -110,28 +114,65 @@ def time_run(backbone: str, dataset: ConversationDataset, dataset_name: str, *, 
     }
 
 
-def _worker(args: tuple[str, str, int, str, int, str | None, int]) -> float:
-    backbone, dataset_name, epochs, device, seed, data_dir, threads = args
-    torch.set_num_threads(threads)
-    dataset, _ = shaped_dataset(dataset_name, Path(data_dir) if data_dir else None)
-    started = time.perf_counter()
-    time_run(backbone, dataset, dataset_name, epochs=epochs, device=torch.device(device), seed=seed)
-    return time.perf_counter() - started
+STUDY_ARMS = ("none", "spcl", "random", "anti")
+STUDY_BACKBONES = ("late_fusion", "mmgcn", "mm_dfn", "dialogue_gcn")
+STUDY_RUNS_PER_CELL = 4 * len(STUDY_ARMS) * 10  # 4 modality sets x 4 arms x 10 seeds, per (backbone, dataset)
 
 
-def throughput(backbone: str, dataset_name: str, *, n_concurrent: int, epochs: int, device: str,
-               data_dir: Path | None) -> dict[str, object]:
-    """Runs per hour (projected to 50 epochs) with ``n_concurrent`` runs in separate processes."""
-    context = mp.get_context("spawn")
-    threads = max(1, (os.cpu_count() or 1) // n_concurrent)  # share the cores between the runs
-    jobs = [(backbone, dataset_name, epochs, device, seed, str(data_dir) if data_dir else None, threads)
-            for seed in range(n_concurrent)]
+def dataset_reference(name: str, dataset: ConversationDataset, folder: Path) -> str:
+    """What a run's ``dataset`` field says so that batch workers load ``dataset`` themselves.
+
+    The registered benchmarks go by name; a shaped dataset is written once as a bundle file.
+    """
+    if name in SEMI_SYNTHETIC:
+        return name
+    path = folder / f"{name}-shape.npz"
+    if not path.is_file():
+        write_bundle(dataset, path)
+    return str(path)
+
+
+def batch_throughput(backbone: str, dataset: str, *, jobs: int, epochs: int, device: str,
+                     data_dir: Path | None, out: Path) -> dict[str, object]:
+    """Runs per hour of a real multi-seed batch: ``run_batch`` with ``jobs`` worker processes.
+
+    The grid is one cell of the study, tav: the four arms x ``jobs`` seeds, so each of the two
+    waves (none and spcl, then the random and anti replays) keeps every worker busy. Runs per
+    hour at 50 epochs scale the measured wall time by ``50 / epochs``; process start, data
+    loading and the end-of-run metrics are scaled too, so the projection errs on the slow side.
+    """
+    overrides: dict[str, object] = {"train.epochs": epochs}
+    if data_dir is not None:
+        overrides["data.data_dir"] = str(data_dir)
+    grid = Grid(dataset=(dataset,), backbone=(backbone,), modalities=("tav",), curriculum=STUDY_ARMS,
+                seed=tuple(range(jobs)), overrides=overrides)
     started = time.perf_counter()
-    with context.Pool(n_concurrent) as pool:
-        pool.map(_worker, jobs)
+    summary = run_batch(grid, out, executor=ProcessExecutor(jobs), device=device, progress=False)
     wall = time.perf_counter() - started
-    return {"backbone": backbone, "concurrent": n_concurrent, "wall_seconds": round(wall, 1),
-            "runs_per_hour_50_epochs": round(n_concurrent * 3600 / (wall * 50 / epochs), 1)}
+    if summary.counts["failed"]:
+        raise RuntimeError(f"{summary.line()}; first failure: {summary.failed[0].message}")
+    runs = summary.counts["done"]
+    return {"backbone": backbone, "concurrent": jobs, "runs": runs, "wall_seconds": round(wall, 1),
+            "runs_per_hour_50_epochs": round(runs * 3600 / (wall * 50 / epochs), 1)}
+
+
+def project_study(throughputs: list[dict[str, object]]) -> dict[str, object]:
+    """Projected hours of the 1,280-run study from the best measured throughput of each cell.
+
+    ``hours = sum over (backbone, dataset) of 160 / best runs per hour``. Throughput is measured
+    on tav, the costliest modality set, so this is an upper bound for the study's mix.
+    """
+    best: dict[tuple[str, str], float] = {}
+    for row in throughputs:
+        key = (str(row["backbone"]), str(row["dataset"]))
+        best[key] = max(best.get(key, 0.0), float(row["runs_per_hour_50_epochs"]))  # type: ignore[arg-type]
+    datasets = sorted({d for _, d in best})
+    cells = [(b, d) for b in STUDY_BACKBONES for d in datasets]
+    missing = [f"{b}/{d}" for b, d in cells if (b, d) not in best]
+    hours = sum(STUDY_RUNS_PER_CELL / best[c] for c in cells if c in best)
+    return {"study": f"{len(STUDY_BACKBONES)} backbones x 4 modality sets x {len(datasets)} datasets x 4 arms x 10 seeds",
+            "study_runs": STUDY_RUNS_PER_CELL * len(cells), "projected_hours": round(hours, 2),
+            "cells_missing": missing}
 
 
 def main() -> None:
@@ -141,7 +182,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
-    parser.add_argument("--concurrent", type=int, nargs="*", default=[], help="also measure N concurrent runs")
+    parser.add_argument("--concurrent", type=int, nargs="*", default=[],
+                        help="also measure the throughput of a real batch with N worker processes")
     parser.add_argument("--data-dir", type=Path, default=None, help="shared data (else $SPCL_DIAG_DATA, else ../shared/data)")
     parser.add_argument("--out", type=Path, default=None, help="append JSON lines here too")
     args = parser.parse_args()
@@ -167,15 +209,23 @@ def main() -> None:
             with args.out.open("a") as f:
                 f.write(line + "\n")
 
-    for dataset_name in args.datasets:
-        dataset, origin = shaped_dataset(dataset_name, data_dir)
-        for backbone in args.backbones:
-            emit({"dataset": dataset_name, "data": origin, **time_run(backbone, dataset, dataset_name,
-                                                                       epochs=args.epochs, device=device)})
-            for n in args.concurrent:
-                emit({"dataset": dataset_name, "data": origin,
-                      **throughput(backbone, dataset_name, n_concurrent=n, epochs=args.epochs, device=str(device),
-                                   data_dir=data_dir)})
+    throughputs = []
+    with tempfile.TemporaryDirectory(prefix="spcl-speed-") as scratch:
+        for dataset_name in args.datasets:
+            dataset, origin = shaped_dataset(dataset_name, data_dir)
+            reference = dataset_reference(dataset_name, dataset, Path(scratch)) if args.concurrent else dataset_name
+            for backbone in args.backbones:
+                emit({"dataset": dataset_name, "data": origin, **time_run(backbone, dataset, dataset_name,
+                                                                           epochs=args.epochs, device=device)})
+                for n in args.concurrent:
+                    out = Path(scratch) / f"{dataset_name}-{backbone}-{n}"
+                    row = {"dataset": dataset_name, "data": origin,
+                           **batch_throughput(backbone, reference, jobs=n, epochs=args.epochs, device=str(device),
+                                              data_dir=data_dir, out=out)}
+                    throughputs.append(row)
+                    emit(row)
+    if throughputs:
+        emit(project_study(throughputs))
 
 
 if __name__ == "__main__":

@@ -55,6 +55,22 @@ def reverse_within_length(mask: Tensor) -> Tensor:
     return torch.where(mask, lengths - 1 - pos, pos)
 
 
+def gru_step(cell: nn.GRUCell, input_gates: Tensor, h: Tensor) -> Tensor:
+    r"""``cell``'s update from precomputed input gates ``W_ih x + b_ih`` ``[B, 3H]``.
+
+    .. math:: r = \sigma(g^x_r + W_{hr} h + b_{hr}),\ z = \sigma(g^x_z + W_{hz} h + b_{hz}),\
+              n = \tanh(g^x_n + r \odot (W_{hn} h + b_{hn})),\ h' = (1 - z) \odot n + z \odot h
+
+    as :class:`torch.nn.GRUCell` computes it; taking the input gates precomputed lets a
+    recurrence project every time step's input in one matrix product before the loop.
+    """
+    i_r, i_z, i_n = input_gates.chunk(3, -1)
+    h_r, h_z, h_n = F.linear(h, cell.weight_hh, cell.bias_hh).chunk(3, -1)
+    r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
+    n = torch.tanh(i_n + r * h_n)
+    return n + z * (h - n)
+
+
 class _Recurrence(nn.Module):
     """One direction: global, party and emotion GRU cells stepped over time, batched over dialogues."""
 
@@ -70,9 +86,14 @@ class _Recurrence(nn.Module):
 
     def forward(self, x: Tensor, speakers: Tensor, n_parties: int) -> Tensor:
         """``x`` ``[B, L, d]``, ``speakers`` ``[B, L]`` -> emotion states ``[B, L, D_e]``."""
-        B, L, _ = x.shape
+        B, L, d = x.shape
         Dg, Dp, De = self.global_cell.hidden_size, self.party_cell.hidden_size, self.emotion_cell.hidden_size
         positions = sinusoidal_positions(L, Dg, device=x.device)
+        # The global and party cells read [x_t, state]: the x_t part of their input gates is
+        # projected for all steps at once; only the state part stays in the loop.
+        global_x = F.linear(x, self.global_cell.weight_ih[:, :d], self.global_cell.bias_ih)  # [B, L, 3 D_g]
+        party_x = F.linear(x, self.party_cell.weight_ih[:, :d], self.party_cell.bias_ih)  # [B, L, 3 D_p]
+        global_w, party_w = self.global_cell.weight_ih[:, d:], self.party_cell.weight_ih[:, d:]
         g = x.new_zeros(B, Dg)
         party = x.new_zeros(B, n_parties, Dp)
         e = x.new_zeros(B, De)
@@ -84,11 +105,10 @@ class _Recurrence(nn.Module):
         rows = torch.arange(B, device=x.device)
         emotions = []
         for t in range(L):  # the recurrence is sequential in time; every op is batched over B
-            x_t, s_t = x[:, t], speakers[:, t]
-            q_s = party[rows, s_t]  # [B, D_p] the speaker's previous party state
-            g = self.dropout(self.global_cell(torch.cat([x_t, q_s], -1), g))
+            q_s = party[rows, speakers[:, t]]  # [B, D_p] the speaker's previous party state
+            g = self.dropout(gru_step(self.global_cell, global_x[:, t] + F.linear(q_s, global_w), g))
             context = run_sum / run_norm if t > 0 else run_sum  # c_1 = 0 (empty history)
-            q_new = self.dropout(self.party_cell(torch.cat([x_t, context], -1), q_s))
+            q_new = self.dropout(gru_step(self.party_cell, party_x[:, t] + F.linear(context, party_w), q_s))
             party = party + speaking[:, t] * (q_new.unsqueeze(1) - party)  # only the speaker's state moves
             e = self.dropout(self.emotion_cell(q_new, e))
             emotions.append(e)
