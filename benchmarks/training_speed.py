@@ -20,6 +20,8 @@ study (4 backbones x 4 modality sets x 2 datasets x 4 arms x 10 seeds) from thos
 
     python benchmarks/training_speed.py --device cpu --epochs 1 --datasets iemocap
     python benchmarks/training_speed.py --device cuda --epochs 5 --concurrent 1 4 8 --out results.jsonl
+    python benchmarks/training_speed.py --device cpu --epochs 1 --datasets iemocap-text --backbones late_fusion \
+        --concurrent 2 --batch-epochs 1      # the batch path, quickly
 """
 
 from __future__ import annotations
@@ -138,8 +140,9 @@ def batch_throughput(backbone: str, dataset: str, *, jobs: int, epochs: int, dev
 
     The grid is one cell of the study, tav: the four arms x ``jobs`` seeds, so each of the two
     waves (none and spcl, then the random and anti replays) keeps every worker busy. Runs per
-    hour at 50 epochs scale the measured wall time by ``50 / epochs``; process start, data
-    loading and the end-of-run metrics are scaled too, so the projection errs on the slow side.
+    hour at 50 epochs are measured when ``epochs`` is 50; with fewer epochs the wall time is
+    scaled by ``50 / epochs``, which scales process start, data loading and the end-of-run
+    metrics too, so such a projection errs on the slow side (``"projected": true``).
     """
     overrides: dict[str, object] = {"train.epochs": epochs}
     if data_dir is not None:
@@ -152,8 +155,8 @@ def batch_throughput(backbone: str, dataset: str, *, jobs: int, epochs: int, dev
     if summary.counts["failed"]:
         raise RuntimeError(f"{summary.line()}; first failure: {summary.failed[0].message}")
     runs = summary.counts["done"]
-    return {"backbone": backbone, "concurrent": jobs, "runs": runs, "wall_seconds": round(wall, 1),
-            "runs_per_hour_50_epochs": round(runs * 3600 / (wall * 50 / epochs), 1)}
+    return {"backbone": backbone, "concurrent": jobs, "runs": runs, "run_epochs": epochs, "wall_seconds": round(wall, 1),
+            "runs_per_hour_50_epochs": round(runs * 3600 / (wall * 50 / epochs), 1), "projected": epochs != 50}
 
 
 def project_study(throughputs: list[dict[str, object]]) -> dict[str, object]:
@@ -184,6 +187,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
     parser.add_argument("--concurrent", type=int, nargs="*", default=[],
                         help="also measure the throughput of a real batch with N worker processes")
+    parser.add_argument("--batch-epochs", type=int, default=50,
+                        help="epochs of each run in the --concurrent batches (50 = the study's runs, measured, not projected)")
     parser.add_argument("--data-dir", type=Path, default=None, help="shared data (else $SPCL_DIAG_DATA, else ../shared/data)")
     parser.add_argument("--out", type=Path, default=None, help="append JSON lines here too")
     args = parser.parse_args()
@@ -220,7 +225,7 @@ def main() -> None:
                 for n in args.concurrent:
                     out = Path(scratch) / f"{dataset_name}-{backbone}-{n}"
                     row = {"dataset": dataset_name, "data": origin,
-                           **batch_throughput(backbone, reference, jobs=n, epochs=args.epochs, device=str(device),
+                           **batch_throughput(backbone, reference, jobs=n, epochs=args.batch_epochs, device=str(device),
                                               data_dir=data_dir, out=out)}
                     throughputs.append(row)
                     emit(row)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -55,24 +57,25 @@ def reverse_within_length(mask: Tensor) -> Tensor:
     return torch.where(mask, lengths - 1 - pos, pos)
 
 
-def gru_step(cell: nn.GRUCell, input_gates: Tensor, h: Tensor) -> Tensor:
-    r"""``cell``'s update from precomputed input gates ``W_ih x + b_ih`` ``[B, 3H]``.
+def gru_update(input_gates: Tensor, hidden_gates: Tensor, h: Tensor) -> Tensor:
+    r"""A GRU update from its two projections, in torch's gate order (r, z, n).
 
-    .. math:: r = \sigma(g^x_r + W_{hr} h + b_{hr}),\ z = \sigma(g^x_z + W_{hz} h + b_{hz}),\
-              n = \tanh(g^x_n + r \odot (W_{hn} h + b_{hn})),\ h' = (1 - z) \odot n + z \odot h
+    .. math:: r = \sigma(g^x_r + g^h_r),\ z = \sigma(g^x_z + g^h_z),\
+              n = \tanh(g^x_n + r \odot g^h_n),\ h' = (1 - z) \odot n + z \odot h
 
-    as :class:`torch.nn.GRUCell` computes it; taking the input gates precomputed lets a
-    recurrence project every time step's input in one matrix product before the loop.
+    with :math:`g^x = W_{ih} x + b_{ih}` and :math:`g^h = W_{hh} h + b_{hh}` (each ``[..., 3H]``),
+    as :class:`torch.nn.GRUCell` computes it. Taking the projections as inputs lets the
+    recurrence project all time steps' inputs before its loop and step several cells at once.
     """
     i_r, i_z, i_n = input_gates.chunk(3, -1)
-    h_r, h_z, h_n = F.linear(h, cell.weight_hh, cell.bias_hh).chunk(3, -1)
+    h_r, h_z, h_n = hidden_gates.chunk(3, -1)
     r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
     n = torch.tanh(i_n + r * h_n)
     return n + z * (h - n)
 
 
 class _Recurrence(nn.Module):
-    """One direction: global, party and emotion GRU cells stepped over time, batched over dialogues."""
+    """One direction's parameters: global, party and emotion GRU cells and the history score."""
 
     def __init__(self, width: int, config: BiDDINConfig):
         super().__init__()
@@ -81,46 +84,90 @@ class _Recurrence(nn.Module):
         self.party_cell = nn.GRUCell(width + Dg, Dp)
         self.emotion_cell = nn.GRUCell(Dp, De)
         self.score = nn.Linear(Dg, 1, bias=False)
-        self.dropout = nn.Dropout(config.drop_rate)
-        self.position_dropout = nn.Dropout(config.position_dropout)
 
-    def forward(self, x: Tensor, speakers: Tensor, n_parties: int) -> Tensor:
-        """``x`` ``[B, L, d]``, ``speakers`` ``[B, L]`` -> emotion states ``[B, L, D_e]``."""
-        B, L, d = x.shape
-        Dg, Dp, De = self.global_cell.hidden_size, self.party_cell.hidden_size, self.emotion_cell.hidden_size
-        positions = sinusoidal_positions(L, Dg, device=x.device)
-        # The global and party cells read [x_t, state]: the x_t part of their input gates is
-        # projected for all steps at once; only the state part stays in the loop.
-        global_x = F.linear(x, self.global_cell.weight_ih[:, :d], self.global_cell.bias_ih)  # [B, L, 3 D_g]
-        party_x = F.linear(x, self.party_cell.weight_ih[:, :d], self.party_cell.bias_ih)  # [B, L, 3 D_p]
-        global_w, party_w = self.global_cell.weight_ih[:, d:], self.party_cell.weight_ih[:, d:]
-        g = x.new_zeros(B, Dg)
-        party = x.new_zeros(B, n_parties, Dp)
-        e = x.new_zeros(B, De)
-        # Running (online) softmax over the history g_1..g_{t-1}: max, weighted sum, normaliser.
-        run_max = x.new_full((B, 1), float("-inf"))
-        run_sum = x.new_zeros(B, Dg)
-        run_norm = x.new_zeros(B, 1)
-        speaking = F.one_hot(speakers, n_parties).to(x.dtype).unsqueeze(-1)  # [B, L, P, 1]
-        rows = torch.arange(B, device=x.device)
-        emotions = []
-        for t in range(L):  # the recurrence is sequential in time; every op is batched over B
-            q_s = party[rows, speakers[:, t]]  # [B, D_p] the speaker's previous party state
-            g = self.dropout(gru_step(self.global_cell, global_x[:, t] + F.linear(q_s, global_w), g))
-            context = run_sum / run_norm if t > 0 else run_sum  # c_1 = 0 (empty history)
-            q_new = self.dropout(gru_step(self.party_cell, party_x[:, t] + F.linear(context, party_w), q_s))
-            party = party + speaking[:, t] * (q_new.unsqueeze(1) - party)  # only the speaker's state moves
-            e = self.dropout(self.emotion_cell(q_new, e))
-            emotions.append(e)
-            # Add g_t to the attention history for the next steps.
-            g_hat = self.position_dropout(g + positions[t])
-            s = self.score(g_hat)  # [B, 1]
-            new_max = torch.maximum(run_max, s)
-            decay, weight = torch.exp(run_max - new_max), torch.exp(s - new_max)
-            run_sum = run_sum * decay + weight * g_hat
-            run_norm = run_norm * decay + weight
-            run_max = new_max
-        return torch.stack(emotions, dim=1)
+    def input_gates(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The ``x_t`` part of the global and party cells' input gates, all steps: ``[B, L, 3 D]`` each."""
+        d = x.shape[-1]
+        return (F.linear(x, self.global_cell.weight_ih[:, :d], self.global_cell.bias_ih),
+                F.linear(x, self.party_cell.weight_ih[:, :d], self.party_cell.bias_ih))
+
+
+def _stacked(recurrences: Sequence[_Recurrence], weight: Callable[[_Recurrence], Tensor]) -> Tensor:
+    """``[K, in, out]``: one weight ``[out, in]`` of every recurrence, transposed for ``bmm``."""
+    return torch.stack([weight(r) for r in recurrences]).transpose(1, 2)
+
+
+def run_recurrences(
+    recurrences: Sequence[_Recurrence],
+    inputs: Sequence[Tensor],
+    speakers: Tensor,
+    n_parties: int,
+    *,
+    dropout: float,
+    position_dropout: float,
+    training: bool,
+) -> Tensor:
+    """Step ``K`` independent recurrences together: ``inputs[k]`` ``[B, L, d_k]``, ``speakers`` ``[K, B, L]``.
+
+    Returns the emotion states ``[K, B, L, D_e]``. The recurrences share no parameters; they are
+    stacked so that each time step is one batched matrix product per gate instead of ``K``
+    (BiDDIN steps two directions per modality, so ``K = 2 M``).
+    """
+    K, B, L = speakers.shape
+    first = recurrences[0]
+    Dg, Dp, De = first.global_cell.hidden_size, first.party_cell.hidden_size, first.emotion_cell.hidden_size
+    gates = [r.input_gates(x) for r, x in zip(recurrences, inputs)]
+    global_x = torch.stack([g for g, _ in gates])  # [K, B, L, 3 D_g]
+    party_x = torch.stack([p for _, p in gates])  # [K, B, L, 3 D_p]
+    global_state_w = _stacked(recurrences, lambda r: r.global_cell.weight_ih[:, -Dp:])  # [K, D_p, 3 D_g]
+    global_hh_w = _stacked(recurrences, lambda r: r.global_cell.weight_hh)
+    global_hh_b = torch.stack([r.global_cell.bias_hh for r in recurrences]).unsqueeze(1)  # [K, 1, 3 D_g]
+    party_context_w = _stacked(recurrences, lambda r: r.party_cell.weight_ih[:, -Dg:])  # [K, D_g, 3 D_p]
+    party_hh_w = _stacked(recurrences, lambda r: r.party_cell.weight_hh)
+    party_hh_b = torch.stack([r.party_cell.bias_hh for r in recurrences]).unsqueeze(1)
+    emotion_ih_w = _stacked(recurrences, lambda r: r.emotion_cell.weight_ih)
+    emotion_ih_b = torch.stack([r.emotion_cell.bias_ih for r in recurrences]).unsqueeze(1)
+    emotion_hh_w = _stacked(recurrences, lambda r: r.emotion_cell.weight_hh)
+    emotion_hh_b = torch.stack([r.emotion_cell.bias_hh for r in recurrences]).unsqueeze(1)
+    score_w = _stacked(recurrences, lambda r: r.score.weight)  # [K, D_g, 1]
+
+    positions = sinusoidal_positions(L, Dg, device=speakers.device)
+    g = global_x.new_zeros(K, B, Dg)
+    party = global_x.new_zeros(K, B, n_parties, Dp)
+    e = global_x.new_zeros(K, B, De)
+    # Running (online) softmax over the history g_1..g_{t-1}: max, weighted sum, normaliser.
+    run_max = global_x.new_full((K, B, 1), float("-inf"))
+    run_sum = global_x.new_zeros(K, B, Dg)
+    run_norm = global_x.new_zeros(K, B, 1)
+    speaking = F.one_hot(speakers, n_parties).to(global_x.dtype).unsqueeze(-1)  # [K, B, L, P, 1]
+    emotions = []
+    for t in range(L):  # the recurrence is sequential in time; every op is batched over K and B
+        speaker = speakers[:, :, t, None, None].expand(K, B, 1, Dp)
+        q_s = party.gather(2, speaker).squeeze(2)  # [K, B, D_p] the speaker's previous party state
+        g = F.dropout(
+            gru_update(global_x[:, :, t] + q_s @ global_state_w, torch.baddbmm(global_hh_b, g, global_hh_w), g),
+            dropout, training,
+        )
+        context = run_sum / run_norm if t > 0 else run_sum  # c_1 = 0 (empty history)
+        q_new = F.dropout(
+            gru_update(party_x[:, :, t] + context @ party_context_w, torch.baddbmm(party_hh_b, q_s, party_hh_w), q_s),
+            dropout, training,
+        )
+        party = party + speaking[:, :, t] * (q_new.unsqueeze(2) - party)  # only the speaker's state moves
+        e = F.dropout(
+            gru_update(torch.baddbmm(emotion_ih_b, q_new, emotion_ih_w), torch.baddbmm(emotion_hh_b, e, emotion_hh_w), e),
+            dropout, training,
+        )
+        emotions.append(e)
+        # Add g_t to the attention history for the next steps.
+        g_hat = F.dropout(g + positions[t], position_dropout, training)
+        s = g_hat @ score_w  # [K, B, 1]
+        new_max = torch.maximum(run_max, s)
+        decay, weight = torch.exp(run_max - new_max), torch.exp(s - new_max)
+        run_sum = run_sum * decay + weight * g_hat
+        run_norm = run_norm * decay + weight
+        run_max = new_max
+    return torch.stack(emotions, dim=2)
 
 
 class _ModalityNetwork(nn.Module):
@@ -137,17 +184,11 @@ class _ModalityNetwork(nn.Module):
         self.hidden = nn.Linear(2 * De, 2 * Dh)
         self.out = nn.Linear(2 * Dh, n_classes)
 
-    def forward(self, x: Tensor, batch: Batch, n_parties: int) -> tuple[Tensor, Tensor]:
-        """``x`` ``[B, L, d_m]`` -> logits ``[N, C]`` and classifier input ``[N, 2 D_h]``."""
-        mask = batch.mask
-        forward_states = self.forward_rnn(x, batch.speakers, n_parties)
-        rev = reverse_within_length(mask)
-        x_rev = x.gather(1, rev.unsqueeze(-1).expand_as(x))
-        backward_states = self.backward_rnn(x_rev, batch.speakers.gather(1, rev), n_parties)
-        backward_states = backward_states.gather(1, rev.unsqueeze(-1).expand_as(backward_states))
+    def classify(self, forward_states: Tensor, backward_states: Tensor, batch: Batch) -> tuple[Tensor, Tensor]:
+        """Emotion states of both directions ``[B, L, D_e]`` -> logits ``[N, C]`` and classifier input ``[N, 2 D_h]``."""
         states = torch.cat([self.dropout(forward_states), self.dropout(backward_states)], -1)  # [B, L, 2 D_e]
-        states = self.position_dropout(states + sinusoidal_positions(x.shape[1], states.shape[-1], device=x.device))
-        attended, _ = self.attention(states, states, states, key_padding_mask=~mask, need_weights=False)
+        states = self.position_dropout(states + sinusoidal_positions(states.shape[1], states.shape[-1], device=states.device))
+        attended, _ = self.attention(states, states, states, key_padding_mask=~batch.mask, need_weights=False)
         states = F.layer_norm(states + attended, states.shape[-1:])
         hidden = self.dropout(torch.relu(self.hidden(batch.flatten(states))))  # [N, 2 D_h]
         return self.out(hidden), hidden
@@ -173,8 +214,10 @@ class BiDDIN(Backbone):
     and :math:`z_m = W_2\, \mathrm{Drop}(\mathrm{ReLU}(W_1 E + b_1)) + b_2`, :math:`z = \sum_m z_m`.
     Speakers enter only through the party states. The per-modality logits are *pure*.
 
-    The recurrence is sequential: one Python step per time step, batched over dialogues. The
-    history attention is accumulated as a running (online) softmax, O(L) per dialogue.
+    The recurrence is sequential: one Python step per time step, batched over dialogues and
+    over the ``2 M`` independent recurrences (two directions per modality, stacked, with the
+    input projections of all steps computed before the loop). The history attention is
+    accumulated as a running (online) softmax, O(L) per dialogue.
 
     Deviations from the SPCL reference: the self-attention stays within each dialogue and masks
     padding (the reference mixes tokens of different dialogues); the layer normalisation is a
@@ -212,12 +255,28 @@ class BiDDIN(Backbone):
                 f"({2 * config.hidden3_dim})."
             )
         self.n_parties = max(1, n_speakers)
+        self.config = config
         for m in self.modalities:
             self.branches[m] = _ModalityNetwork(dims[m], n_classes, config)
 
+    def _branch(self, m: str) -> _ModalityNetwork:
+        return cast(_ModalityNetwork, self.branches[m])
+
     def forward(self, batch: Batch) -> ModelOutput:
-        features, logits = {}, {}
+        rev = reverse_within_length(batch.mask)  # [B, L]
+        recurrences, inputs, speakers = [], [], []
         for m in self.modalities:
-            logits[m], features[m] = self.branches[m](batch.features[m], batch, self.n_parties)
+            x = batch.features[m]
+            recurrences += [self._branch(m).forward_rnn, self._branch(m).backward_rnn]
+            inputs += [x, x.gather(1, rev.unsqueeze(-1).expand_as(x))]
+            speakers += [batch.speakers, batch.speakers.gather(1, rev)]
+        states = run_recurrences(
+            recurrences, inputs, torch.stack(speakers), self.n_parties,
+            dropout=self.config.drop_rate, position_dropout=self.config.position_dropout, training=self.training,
+        )  # [2 M, B, L, D_e]: forward and reversed backward states of each modality
+        features, logits = {}, {}
+        for i, m in enumerate(self.modalities):
+            backward = states[2 * i + 1].gather(1, rev.unsqueeze(-1).expand_as(states[2 * i + 1]))
+            logits[m], features[m] = self._branch(m).classify(states[2 * i], backward, batch)
         joint = torch.stack(list(logits.values())).sum(0)
         return ModelOutput(joint=joint, per_modality=logits, features=features)
