@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
 from spcl_diag.models import BACKBONES, build_backbone
+from spcl_diag.train.loop import has_fused_adam
 
 IEMOCAP_SHAPES = SyntheticConfig(
     n_dialogues=151,
@@ -45,7 +46,7 @@ def time_epoch(name: str, modalities: str, split: DeviceSplit, dims: dict[str, i
     """Build ``name`` with default settings and time one training epoch over ``split``."""
     torch.manual_seed(seed)
     model = build_backbone(name, modalities=modalities, dims=dims, n_classes=n_classes, n_speakers=n_speakers).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=2e-4, weight_decay=1e-8)
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-4, weight_decay=1e-8, fused=has_fused_adam(device))
     order = np.random.default_rng(seed).permutation(split.n_dialogues)
 
     def step(batch) -> None:

@@ -1,0 +1,27 @@
+"""The training loop's optimiser choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from spcl_diag.data.registry import resolve_dataset
+from spcl_diag.train import loop
+
+
+@pytest.mark.skipif(not loop.has_fused_adam(torch.device("cpu")), reason="fused Adam on CPU needs torch >= 2.4")
+def test_fused_adam_trains_like_the_per_parameter_update(tiny_config, monkeypatch):
+    config = tiny_config.paired("spcl").with_overrides({"model.drop_rate": 0.0, "train.weight_decay": 1e-3}).resolved()
+    dataset = resolve_dataset(config.dataset, config.data, modalities=config.modalities)
+
+    def losses() -> np.ndarray:
+        outcome = loop.train_run(config, dataset, device=torch.device("cpu"))
+        return np.array([value for _, split, scope, metric, value in outcome.rows
+                         if (split, scope, metric) == ("train", "joint", "loss")])
+
+    fused = losses()
+    monkeypatch.setattr(loop, "has_fused_adam", lambda device: False)
+    per_parameter = losses()
+    assert len(fused) == config.train.epochs
+    np.testing.assert_allclose(fused, per_parameter, rtol=1e-4, atol=1e-6)
