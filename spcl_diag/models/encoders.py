@@ -25,7 +25,7 @@ def reference_head_count(width: int) -> int:
     return next((h for h in range(5, 15) if width % h == 0), 1)
 
 
-def dropout(x: Tensor, p: float, training: bool) -> Tensor:
+def uniform_dropout(x: Tensor, p: float, training: bool) -> Tensor:
     """Inverted dropout, ``x * keep / (1 - p)`` with ``keep ~ Bernoulli(1 - p)``, as ``F.dropout``.
 
     On CPU the keep mask is drawn as ``uniform >= p``: torch's CPU ``bernoulli_`` is about three
@@ -110,6 +110,6 @@ class ContextEncoder(nn.Module):
             qkv[0], qkv[1], qkv[2], attn_mask=keys_real, dropout_p=attention.dropout if self.training else 0.0
         )  # [B, H, L, d / H]
         mixed = batch.flatten(mixed.transpose(1, 2).reshape(batch.n_dialogues, batch.max_length, width))  # [N, d]
-        x = layer.norm1(x + dropout(attention.out_proj(mixed), p, self.training))
-        hidden = dropout(F.relu(layer.linear1(x)), p, self.training)  # [N, feedforward]
-        return layer.norm2(x + dropout(layer.linear2(hidden), p, self.training))
+        x = layer.norm1(x + uniform_dropout(attention.out_proj(mixed), p, self.training))
+        hidden = uniform_dropout(F.relu(layer.linear1(x)), p, self.training)  # [N, feedforward]
+        return layer.norm2(x + uniform_dropout(layer.linear2(hidden), p, self.training))
