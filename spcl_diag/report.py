@@ -239,8 +239,8 @@ def _provenance_section(tables: RunTables, runs: str | Path) -> list[str]:
         lines += ["No grid recorded (runs not started by `run_batch`); the axes found in the runs:", ""]
         observed = {k: sorted(map(str, tables.results[k].dropna().unique())) for k in (*GROUP_COLUMNS, "curriculum", "seed")}
         lines += ["```json", json.dumps(observed, indent=2), "```", ""]
-    commits = sorted({str(c) for c in _metadata_values(tables, "git_commit")})
-    versions = sorted({str(v) for v in _metadata_values(tables, "package_version")})
+    commits = sorted(map(str, tables.results.get("git_commit", pd.Series(dtype=object)).dropna().unique()))
+    versions = sorted(map(str, tables.results.get("package_version", pd.Series(dtype=object)).dropna().unique()))
     lines += [
         (
             f"- spcl_diag {__version__} (runs written by {', '.join(versions) or 'unknown'}; git commit "
@@ -320,11 +320,3 @@ def _forest_caption(stem: str) -> str:
         "filled markers: Holm-corrected p < 0.05."
     )
 
-
-def _metadata_values(tables: RunTables, key: str) -> list[object]:
-    values = []
-    for path in tables.results["path"]:
-        config = Path(path) / rd.CONFIG
-        if config.is_file():
-            values.append(rd.read_json(config).get(key))
-    return [v for v in values if v is not None]

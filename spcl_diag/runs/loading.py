@@ -5,7 +5,8 @@
 * ``results``: one row per run; the config fields as columns (``dataset``, ``backbone``,
   ``modalities``, ``curriculum``, ``balancing``, ``seed``, and nested settings as
   ``train.lr``, ``pacing.lambda0``, ...), ``run_id``, ``status``, ``best_epoch``, the wall
-  time, and flat metric columns ``<split>_<metric>`` for the joint prediction and
+  time, the ``package_version`` and ``git_commit`` that wrote the run, and flat metric columns
+  ``<split>_<metric>`` for the joint prediction and
   ``<split>_<metric>_<modality>`` per modality (``test_wf1``, ``test_acc_a``, ...), and
   ``test_disparity_ratio_<m>``;
 * ``epochs``: the concatenated ``epochs.csv`` rows with ``run_id`` and the main config fields.
@@ -13,6 +14,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +107,8 @@ def load_runs(path: str | Path) -> RunTables:
             wall_seconds=result.get("wall_seconds"),
             train_seconds=result.get("train_seconds"),
             n_parameters=result.get("n_parameters"),
+            package_version=metadata.get("package_version"),
+            git_commit=metadata.get("git_commit"),
             path=str(run_dir),
         )
         record.update(flatten_result(result))
@@ -116,12 +120,34 @@ def load_runs(path: str | Path) -> RunTables:
                 frame[key] = config.get(key)
             epoch_frames.append(frame)
     results = pd.DataFrame.from_records(records)
+    _warn_if_mixed_code(results, path)
     epochs = (
         pd.concat(epoch_frames, ignore_index=True)
         if epoch_frames
         else pd.DataFrame(columns=["run_id", *rd.EPOCH_COLUMNS, *KEY_FIELDS])
     )
     return RunTables(results=results, epochs=epochs)
+
+
+def _warn_if_mixed_code(results: pd.DataFrame, path: str | Path) -> None:
+    """Warn when the runs were written by more than one git commit of the package.
+
+    A run id hashes the resolved config, not the code, so a batch resumed after a code change
+    keeps the runs of the earlier code beside the new ones.
+    """
+    if "git_commit" not in results:
+        return
+    counts = results["git_commit"].dropna().value_counts()
+    if len(counts) > 1:
+        ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))  # most runs first
+        listed = ", ".join(f"{commit[:10]} ({n} run{'s' * (n != 1)})" for commit, n in ordered)
+        warnings.warn(
+            f"the runs under {path} were written by {len(counts)} versions of the code (git commits {listed}). "
+            "A batch resumed after a code change keeps its earlier runs: filter on results['git_commit'] "
+            "or re-run into a fresh folder before comparing them.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def load_difficulty(run_dir: str | Path) -> dict[str, np.ndarray]:
