@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from spcl_diag.plots.style import ARM_COLORS
 
@@ -92,6 +93,7 @@ def plot_forest(
         ax.annotate(_p_text(p), (1.0, yi), xycoords=("axes fraction", "data"), xytext=(4, 0),
                     textcoords="offset points", va="center", fontsize="x-small")
     ax.set_xlabel(xlabel)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # the default crowds signed 3-decimal labels
     ax.legend(
         handles=[
             Line2D([], [], marker="o", ls="none", color="0.2", label=f"corrected p < {alpha:g}"),
