@@ -27,6 +27,7 @@ study (4 backbones x 4 modality sets x 2 datasets x 4 arms x 10 seeds) from thos
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -61,23 +62,24 @@ STAND_INS = {  # used when the shared folder is absent: about the size of each c
 }
 
 
-def shaped_dataset(name: str, data_dir: Path | None) -> tuple[ConversationDataset, str]:
-    """Real structure with random features at the SPCL widths, or a synthetic stand-in.
+def shaped_dataset(name: str, data_dir: Path | None, widths: dict[str, int] | None = None) -> tuple[ConversationDataset, str]:
+    """Real structure with random features at the SPCL widths (or ``widths``), or a synthetic stand-in.
 
     ``iemocap-text`` and ``meld-text`` are the semi-synthetic benchmarks themselves (text 384-d,
-    simulated audio and visual 100-d each).
+    simulated audio and visual 100-d each); ``widths`` does not apply to them.
     """
     if name in SEMI_SYNTHETIC:
         return resolve_dataset(name, DataConfig(data_dir=str(data_dir) if data_dir else None), modalities="tav"), "benchmark"
+    widths = widths or SPCL_WIDTHS[name]
     bundle = data_dir / name / f"{name}_text_minilm.npz" if data_dir else None
     if bundle is None or not bundle.is_file():
-        return make_synthetic(STAND_INS[name]), "synthetic stand-in"
+        return make_synthetic(dataclasses.replace(STAND_INS[name], dims=widths)), "synthetic stand-in"
     with np.load(bundle) as f:
         offsets, labels, speakers = f["offsets"], f["label"].astype(np.int64), f["speaker"].astype(np.int64)
         ids, splits, names = f["dialogue_id"], f["split"], tuple(map(str, f["label_names"]))
     rng = np.random.default_rng(0)
     n = int(offsets[-1])
-    features = {m: rng.standard_normal((n, d), dtype=np.float32) for m, d in SPCL_WIDTHS[name].items()}
+    features = {m: rng.standard_normal((n, d), dtype=np.float32) for m, d in widths.items()}
     dataset = ConversationDataset(
         features=features, offsets=offsets.astype(np.int64), dialogue_ids=ids.astype(str), splits=splits.astype(str),
         speakers=speakers, labels=labels, label_names=names, name=f"{name}-shape", source_format="benchmark",
