@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from spcl_diag import run
+from spcl_diag.data.registry import resolve_dataset
+from spcl_diag.train.loop import train_run
 
 pytestmark = [
     pytest.mark.gpu,
@@ -27,10 +31,6 @@ def test_cuda_run_matches_cpu_run(tmp_path, tiny_config):
 @pytest.mark.parametrize("backbone", ["late_fusion", "mmgcn", "dialogue_gcn", "ada2i"])
 def test_host_synchronisations_do_not_grow_with_the_steps_of_an_epoch(tiny_config, backbone):
     """Steps make no host sync: tripling the training steps leaves the count of syncs unchanged."""
-    import warnings
-
-    from spcl_diag.data.registry import resolve_dataset
-    from spcl_diag.train.loop import train_run
 
     def synchronisations(n_dialogues: int) -> int:
         config = tiny_config.with_overrides({"backbone": backbone, "data.synthetic.n_dialogues": n_dialogues,
