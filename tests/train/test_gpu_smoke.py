@@ -1,4 +1,4 @@
-"""GPU smoke test: a tiny run on CUDA trains and agrees with the CPU run (skipped without CUDA)."""
+"""GPU smoke tests (skipped without CUDA): a tiny CUDA run agrees with the CPU run, and steps make no host sync."""
 
 from __future__ import annotations
 
