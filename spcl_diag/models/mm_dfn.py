@@ -12,8 +12,8 @@ from torch import Tensor, nn
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.models.encoders import ContextEncoder
-from spcl_diag.models.graph import GCNII, multimodal_adjacency
-from spcl_diag.models.mmgcn import graph_nodes, node_outputs
+from spcl_diag.models.graph import GCNII
+from spcl_diag.models.mmgcn import graph_stage
 
 
 @dataclass(frozen=True)
@@ -106,9 +106,7 @@ class MMDFN(Backbone):
 
     def forward(self, batch: Batch) -> ModelOutput:
         encoders = {m: self._branch(m).encoder for m in self.modalities}
-        nodes = graph_nodes(encoders, batch, self.modalities)  # [B, M L, h]
-        adj = multimodal_adjacency(nodes, batch.mask, len(self.modalities))
-        outputs = node_outputs(self.gcn(nodes, adj), batch, self.modalities)  # m -> [N, 2h]
+        outputs = graph_stage(encoders, self.gcn, batch, self.modalities)  # m -> [N, 2h]
         u = torch.stack(
             [self.gate_dropout(torch.relu(self._branch(m).project(outputs[m]))) for m in self.modalities]
         )  # [M, N, h]

@@ -28,14 +28,15 @@ class MMGCNConfig:
     gcn_alpha: float = 0.1  # GCNII initial-residual weight alpha
 
 
-def graph_nodes(encoders: Mapping[str, ContextEncoder], batch: Batch, modalities: str) -> Tensor:
-    """``[B, M L, h]`` encoded utterances, modality-major (the MMGCN node order)."""
-    return torch.cat([batch.unflatten(encoders[m](batch.features[m], batch)) for m in modalities], dim=1)
+def graph_stage(encoders: Mapping[str, ContextEncoder], gcn: GCNII, batch: Batch, modalities: str) -> dict[str, Tensor]:
+    """Encoders, multimodal graph and shared GCNII: modality -> node outputs ``[N, 2h]``.
 
-
-def node_outputs(nodes: Tensor, batch: Batch, modalities: str) -> dict[str, Tensor]:
-    """Split ``[B, M L, w]`` node outputs into modality -> ``[N, w]`` real utterances."""
-    per_modality = nodes.split(batch.max_length, dim=1)
+    The nodes are ``[B, M L, h]``, modality-major (the MMGCN node order); MMGCN and MM-DFN
+    share this stage and differ only in what they compute from its outputs.
+    """
+    nodes = torch.cat([batch.unflatten(encoders[m](batch.features[m], batch)) for m in modalities], dim=1)
+    adj = multimodal_adjacency(nodes, batch.mask, len(modalities))  # [B, M L, M L]
+    per_modality = gcn(nodes, adj).split(batch.max_length, dim=1)  # M x [B, L, 2h]
     return {m: batch.flatten(x) for m, x in zip(modalities, per_modality)}
 
 
@@ -105,9 +106,7 @@ class MMGCN(Backbone):
 
     def forward(self, batch: Batch) -> ModelOutput:
         encoders = {m: self._branch(m).encoder for m in self.modalities}
-        nodes = graph_nodes(encoders, batch, self.modalities)  # [B, M L, h]
-        adj = multimodal_adjacency(nodes, batch.mask, len(self.modalities))  # [B, M L, M L]
-        features = node_outputs(self.gcn(nodes, adj), batch, self.modalities)  # m -> [N, 2h]
+        features = graph_stage(encoders, self.gcn, batch, self.modalities)  # m -> [N, 2h]
         logits = {m: self._branch(m).head(features[m]) for m in self.modalities}
         joint = torch.stack(list(logits.values())).sum(0)
         return ModelOutput(joint=joint, per_modality=logits, features=features)
