@@ -93,8 +93,12 @@ class _Recurrence(nn.Module):
 
 
 def _stacked(recurrences: Sequence[_Recurrence], weight: Callable[[_Recurrence], Tensor]) -> Tensor:
-    """``[K, in, out]``: one weight ``[out, in]`` of every recurrence, transposed for ``bmm``."""
-    return torch.stack([weight(r) for r in recurrences]).transpose(1, 2)
+    """``[K, in, out]`` from a weight ``[out, in]`` of every recurrence, or ``[K, 1, out]`` from a bias ``[out]``.
+
+    Shaped for ``bmm`` / ``baddbmm`` with states ``[K, B, in]``.
+    """
+    stacked = torch.stack([weight(r) for r in recurrences])
+    return stacked.unsqueeze(1) if stacked.dim() == 2 else stacked.transpose(1, 2)
 
 
 def run_recurrences(
@@ -121,14 +125,14 @@ def run_recurrences(
     party_x = torch.stack([p for _, p in gates])  # [K, B, L, 3 D_p]
     global_state_w = _stacked(recurrences, lambda r: r.global_cell.weight_ih[:, -Dp:])  # [K, D_p, 3 D_g]
     global_hh_w = _stacked(recurrences, lambda r: r.global_cell.weight_hh)
-    global_hh_b = torch.stack([r.global_cell.bias_hh for r in recurrences]).unsqueeze(1)  # [K, 1, 3 D_g]
+    global_hh_b = _stacked(recurrences, lambda r: r.global_cell.bias_hh)  # [K, 1, 3 D_g]
     party_context_w = _stacked(recurrences, lambda r: r.party_cell.weight_ih[:, -Dg:])  # [K, D_g, 3 D_p]
     party_hh_w = _stacked(recurrences, lambda r: r.party_cell.weight_hh)
-    party_hh_b = torch.stack([r.party_cell.bias_hh for r in recurrences]).unsqueeze(1)
+    party_hh_b = _stacked(recurrences, lambda r: r.party_cell.bias_hh)
     emotion_ih_w = _stacked(recurrences, lambda r: r.emotion_cell.weight_ih)
-    emotion_ih_b = torch.stack([r.emotion_cell.bias_ih for r in recurrences]).unsqueeze(1)
+    emotion_ih_b = _stacked(recurrences, lambda r: r.emotion_cell.bias_ih)
     emotion_hh_w = _stacked(recurrences, lambda r: r.emotion_cell.weight_hh)
-    emotion_hh_b = torch.stack([r.emotion_cell.bias_hh for r in recurrences]).unsqueeze(1)
+    emotion_hh_b = _stacked(recurrences, lambda r: r.emotion_cell.bias_hh)
     score_w = _stacked(recurrences, lambda r: r.score.weight)  # [K, D_g, 1]
 
     positions = sinusoidal_positions(L, Dg, device=speakers.device)
