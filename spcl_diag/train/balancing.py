@@ -47,6 +47,7 @@ import torch
 from torch import Tensor
 
 from spcl_diag.data.batching import Batch
+from spcl_diag.docstrings import docfiller
 from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.runs.config import BalancingConfig
 
@@ -81,6 +82,14 @@ def gold_scores(per_modality: Mapping[str, Tensor], labels: Tensor) -> Tensor:
         )
 
 
+_fill_doc = docfiller({
+    "scores": "scores\n    ``[M]`` gold-class score sums :math:`s_m` (:func:`gold_scores`).",
+    "alpha": "alpha\n    Modulation strength :math:`\\alpha \\ge 0`.",
+    "coefficients": "tuple of Tensor\n    ``[M]`` ratios :math:`\\rho_m` and ``[M]`` coefficients :math:`k_m`.",
+})
+
+
+@_fill_doc
 def ogm_ge_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor]:
     r"""OGM-GE discrepancy ratios and modulation coefficients for :math:`M` modalities.
 
@@ -96,15 +105,12 @@ def ogm_ge_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor
 
     Parameters
     ----------
-    scores
-        ``[M]`` gold-class score sums :math:`s_m` (:func:`gold_scores`).
-    alpha
-        Modulation strength :math:`\alpha \ge 0`.
+    %(scores)s
+    %(alpha)s
 
     Returns
     -------
-    tuple of Tensor
-        ``[M]`` ratios :math:`\rho_m` and ``[M]`` coefficients :math:`k_m`.
+    %(coefficients)s
 
     Examples
     --------
@@ -120,6 +126,7 @@ def ogm_ge_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor
     return ratio, _tanh_coefficient(ratio, alpha)
 
 
+@_fill_doc
 def ada2i_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor]:
     r"""Ada2I disparity ratios and modulation coefficients.
 
@@ -129,15 +136,12 @@ def ada2i_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor]
 
     Parameters
     ----------
-    scores
-        ``[M]`` gold-class score sums :math:`s_m` (:func:`gold_scores`).
-    alpha
-        Modulation strength :math:`\alpha \ge 0`.
+    %(scores)s
+    %(alpha)s
 
     Returns
     -------
-    tuple of Tensor
-        ``[M]`` ratios :math:`\rho_m` and ``[M]`` coefficients :math:`k_m`.
+    %(coefficients)s
 
     Examples
     --------
