@@ -127,8 +127,9 @@ class MMDFN(Backbone):
         if not len(self.gates):
             return u
         first, second = u[self._first], u[self._second]  # [P, N, h]
-        weight = torch.stack([gate.weight for gate in self.gates])  # [P, h, 3h]
-        bias = torch.stack([gate.bias for gate in self.gates])  # [P, h]
+        gates = cast(list[nn.Linear], list(self.gates))
+        weight = torch.stack([gate.weight for gate in gates])  # [P, h, 3h]
+        bias = torch.stack([gate.bias for gate in gates])  # [P, h]
         pair_input = torch.cat([first, second, first * second], dim=-1)  # [P, N, 3h]
         gamma = torch.sigmoid(torch.baddbmm(bias[:, None, :], pair_input, weight.transpose(1, 2)))
         mixed = gamma * first + (1 - gamma) * second
