@@ -37,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     direction = parser.add_mutually_exclusive_group()
     direction.add_argument("--higher-is-better", dest="higher_is_better", action="store_true", default=None)
     direction.add_argument("--lower-is-better", dest="higher_is_better", action="store_false",
-                           help="metric direction (default: inferred; lower for names with disparity/loss)")
+                           help="metric direction (default: the metric's declared direction; an error if it has none)")
     parser.add_argument("--rng-seed", type=int, default=0, help="seed of the numpy Generator (default: %(default)s)")
     parser.add_argument("--csv", type=Path, default=None, help="write the full table as CSV")
     parser.add_argument("--latex", type=Path, default=None, help="write the summary columns as a LaTeX tabular")

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from spcl_diag.modalities import parse_modalities
+
 DEFAULT_LAMBDA0 = 0.4
 DEFAULT_GROWTH = 1.25
 LAMBDA_CAP = 60.0
@@ -42,15 +44,20 @@ def dataset_family(dataset: str) -> str:
 def spcl_preset(backbone: str, dataset: str, modalities: str) -> tuple[float, float]:
     """The reference ``(lambda0, growth)`` for a backbone, dataset and modality set.
 
+    The modality set may be spelt in any order (``"at"`` is ``"ta"``); it is put in the
+    canonical ``t, a, v`` order of the table first.
+
     Examples
     --------
     >>> spcl_preset("mmgcn", "iemocap-text", "tav")
     (0.4, 1.1)
+    >>> spcl_preset("mm_dfn", "iemocap", "at") == spcl_preset("mm_dfn", "iemocap", "ta") == (0.35, 1.1)
+    True
     >>> spcl_preset("late_fusion", "synthetic", "tav")
     (0.4, 1.25)
     """
     table = _PRESETS.get((backbone, dataset_family(dataset)), {})
-    return table.get(modalities, (DEFAULT_LAMBDA0, DEFAULT_GROWTH))
+    return table.get(parse_modalities(modalities), (DEFAULT_LAMBDA0, DEFAULT_GROWTH))
 
 
 @dataclass

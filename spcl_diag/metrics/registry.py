@@ -10,10 +10,19 @@ input it takes, so that ``tests/metrics/test_registry.py`` can generate inputs f
 * ``"permuted"``: ``(value, permuted_values)``, intact score and modality -> scores;
 * ``"grad_norms"``: ``(grad_norms,)``, scope -> gradient norm;
 * ``"curve"``: ``(values,)``, one value per epoch.
+
+Every metric has a declared direction (``higher_is_better``): ``True``, ``False`` or ``None``
+for a quantity where neither side is better (a modality's gradient share or contribution:
+more for a weak modality is welcome, more for the dominant one is not). Run-table columns
+(``test_wf1``, ``test_acc_a``, ``test_disparity_ratio_t_auc``, ...) get theirs from
+:func:`metric_direction`: the registry entry or :data:`COLUMN_DIRECTIONS` entry of the
+column's metric name, else the first matching pattern of :data:`DIRECTION_PATTERNS`.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -42,7 +51,7 @@ class MetricSpec:
     """One registered metric."""
 
     func: Callable[..., Any]  # the array function; returns a float or modality -> float
-    higher_is_better: bool | None  # None: a description, not a goal (shares, contributions)
+    higher_is_better: bool | None  # None: neither side is better (shares, contributions)
     bounds: tuple[float, float]  # closed interval of the values (NaN aside)
     modality_symmetric: bool  # renaming the modalities permutes the output
     description: str
@@ -108,3 +117,97 @@ METRICS: dict[str, MetricSpec] = {
     ),
     "final_value": MetricSpec(final_value, None, (-INF, INF), False, "value of the curve at the last epoch", "curve"),
 }
+
+
+#: Directions of run-table metric names that are not registry entries (split prefix,
+#: modality suffix and trajectory summary removed, see :func:`metric_direction`).
+COLUMN_DIRECTIONS: dict[str, bool | None] = {
+    "acc": True,
+    "wf1": True,
+    "macro_f1": True,
+    "gold_prob": True,
+    "loss": False,
+    "shapley_wf1": None,
+    "grad_norm": None,
+    "lambda": None,
+    "kept_fraction": None,
+    "wall_seconds": False,
+}
+
+#: ``(fnmatch pattern over the whole column name, higher_is_better)``, first match wins;
+#: used for columns whose metric name is neither registered nor in COLUMN_DIRECTIONS
+#: (per-class F1 ``test_f1_class_<name>``, probes ``test_probe_wf1_<m>``, ...). Spreads,
+#: disparities and losses come first, so ``*_acc_*`` never claims ``unimodal_acc_spread``.
+DIRECTION_PATTERNS: tuple[tuple[str, bool | None], ...] = (
+    ("*spread*", False),
+    ("*_std", False),
+    ("*_std_*", False),
+    ("*disparity*", False),
+    ("*loss*", False),
+    ("*coef*", None),  # balancing coefficients: a control signal, not a goal
+    ("*share*", None),
+    ("*shapley*", None),
+    ("*utilisation*", None),
+    ("*perceptual*", None),
+    ("*_f1_*", True),
+    ("*_f1", True),
+    ("*_wf1*", True),
+    ("*_acc_*", True),
+    ("*_acc", True),
+)
+
+_SPLIT = re.compile(r"^(test|dev|train)_")
+_SUMMARY = re.compile(r"_(mean|last|max|min|auc)$")
+_SCOPE = re.compile(r"_(t|a|v)$")
+
+
+def _metric_names(column: str) -> list[str]:
+    """Candidate metric names of a column, most specific first."""
+    name = _SPLIT.sub("", column)
+    names = [name]
+    for pattern in (_SUMMARY, _SCOPE):
+        name = pattern.sub("", name)
+        names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def metric_direction(column: str) -> bool | None:
+    """Declared direction of a metric column: ``True``, ``False`` or ``None`` (neither).
+
+    Parameters
+    ----------
+    column
+        A run-table column such as ``test_wf1``, ``test_acc_a``, ``dev_loss``,
+        ``test_unimodal_wf1_spread`` or a :func:`~spcl_diag.stats.summarise_epochs` column
+        (``test_disparity_ratio_t_auc``).
+
+    Returns
+    -------
+    bool or None
+        From the registry (:data:`METRICS`), then :data:`COLUMN_DIRECTIONS` (the name without
+        ``test_``/``dev_``/``train_``, a trailing ``_mean``/``_last``/``_max``/``_min``/``_auc``
+        and a trailing modality), then the first matching :data:`DIRECTION_PATTERNS`.
+
+    Raises
+    ------
+    KeyError
+        When no entry or pattern declares the column's direction.
+
+    Examples
+    --------
+    >>> metric_direction("test_wf1"), metric_direction("test_unimodal_acc_spread")
+    (True, False)
+    >>> metric_direction("test_disparity_ratio_t_auc"), metric_direction("test_shapley_wf1_a")
+    (False, None)
+    >>> metric_direction("test_f1_class_neutral"), metric_direction("test_probe_acc_v")
+    (True, True)
+    """
+    for name in _metric_names(column):
+        if name in METRICS:
+            return METRICS[name].higher_is_better
+        if name in COLUMN_DIRECTIONS:
+            return COLUMN_DIRECTIONS[name]
+    for pattern, direction in DIRECTION_PATTERNS:
+        if fnmatch.fnmatchcase(column, pattern):
+            return direction
+    raise KeyError(column)

@@ -27,7 +27,12 @@ from spcl_diag.stats.effect_sizes import (
     probability_of_improvement_ci,
 )
 from spcl_diag.stats.intervals import Interval, t_interval
-from spcl_diag.stats.multiple import MultipleTestResult, adjust_pvalues, min_adjusted_pvalue
+from spcl_diag.stats.multiple import (
+    MultipleTestResult,
+    adjust_pvalues,
+    attainable_adjusted_pvalues,
+    min_adjusted_pvalue,
+)
 from spcl_diag.stats.paired_tests import (
     PairedTestResult,
     min_attainable_pvalue,
@@ -36,7 +41,7 @@ from spcl_diag.stats.paired_tests import (
     sign_flip_test,
     wilcoxon_exact,
 )
-from spcl_diag.stats.power import SeedPlan, min_seeds, plan_seeds
+from spcl_diag.stats.power import SeedPlan, min_seeds, plan_seeds, wilcoxon_power
 from spcl_diag.stats.report import format_table, to_latex
 from spcl_diag.stats.trajectory import summarise_epochs
 
@@ -48,6 +53,7 @@ __all__ = [
     "SeedPlan",
     "adjust_pvalues",
     "aso",
+    "attainable_adjusted_pvalues",
     "bootstrap_ci",
     "cliffs_delta",
     "cohens_dz",
@@ -73,4 +79,5 @@ __all__ = [
     "to_latex",
     "violation_ratio",
     "wilcoxon_exact",
+    "wilcoxon_power",
 ]

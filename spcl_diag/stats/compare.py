@@ -16,7 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from spcl_diag.stats._common import check_confidence_level, check_rng
+from spcl_diag.metrics.registry import metric_direction
+from spcl_diag.stats._common import check_confidence_level, check_rng, tie_tolerance
 from spcl_diag.stats.aso import aso
 from spcl_diag.stats.bootstrap import bootstrap_ci
 from spcl_diag.stats.effect_sizes import (
@@ -26,11 +27,16 @@ from spcl_diag.stats.effect_sizes import (
     probability_of_improvement,
 )
 from spcl_diag.stats.intervals import Interval, t_interval
-from spcl_diag.stats.multiple import CORRECTIONS, Correction, adjust_pvalues, min_adjusted_pvalue
+from spcl_diag.stats.multiple import (
+    CORRECTIONS,
+    Correction,
+    adjust_pvalues,
+    attainable_adjusted_pvalues,
+)
 from spcl_diag.stats.paired_tests import PAIRED_TESTS, PairedTest, PairedTestResult, paired_test
+from spcl_diag.stats.verdict import row_notes, verdict
 
 IntervalMethod = Literal["t", "percentile", "bca"]
-LOWER_IS_BETTER_WORDS: tuple[str, ...] = ("disparity", "loss")
 
 COLUMNS: tuple[str, ...] = (
     "metric", "arm", "baseline", "n_seeds", "seeds", "n_unpaired", "mean", "ci_low", "ci_high",
@@ -40,16 +46,32 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
-def infer_higher_is_better(metric: str) -> bool:
-    """False for metric names containing ``disparity`` or ``loss``, True otherwise.
+def infer_higher_is_better(metric: str) -> bool | None:
+    """The declared direction of ``metric``: True, False or None (neither side is better).
+
+    Looked up by :func:`spcl_diag.metrics.registry.metric_direction` (registry entries,
+    column names and name patterns).
+
+    Raises
+    ------
+    ValueError
+        When the metric has no declared direction; the message says how to give one.
 
     Examples
     --------
-    >>> infer_higher_is_better("test_wf1"), infer_higher_is_better("test_disparity_ratio_t")
+    >>> infer_higher_is_better("test_wf1"), infer_higher_is_better("test_unimodal_wf1_spread")
     (True, False)
+    >>> infer_higher_is_better("test_grad_norm_share_a") is None
+    True
     """
-    name = metric.lower()
-    return not any(word in name for word in LOWER_IS_BETTER_WORDS)
+    try:
+        return metric_direction(metric)
+    except KeyError:
+        raise ValueError(
+            f"compare: metric {metric!r} has no declared direction; pass higher_is_better=True or False "
+            "(command line: --higher-is-better / --lower-is-better), or declare it in "
+            "spcl_diag/metrics/registry.py (METRICS, COLUMN_DIRECTIONS or DIRECTION_PATTERNS)."
+        ) from None
 
 
 def _results_frame(runs: Any) -> pd.DataFrame:
@@ -86,49 +108,31 @@ def _compare_one(
     a = arm_values.loc[seeds].to_numpy(float) if seeds else np.zeros(0)
     b = base_values.loc[seeds].to_numpy(float) if seeds else np.zeros(0)
     n = len(seeds)
-    out: dict[str, Any] = {"n_seeds": n, "seeds": ",".join(map(str, seeds)), "_a": a, "_b": b}
+    out: dict[str, Any] = {"n_seeds": n, "seeds": ",".join(map(str, seeds)), "_n_nonzero": 0, "_constant": False}
     if n == 0:
         return out
+    d, tol = a - b, tie_tolerance(a, b)
+    n_nonzero = int(np.count_nonzero(np.abs(d) > tol))
+    constant = n > 1 and n_nonzero == n and float(np.ptp(d)) <= tol
+    tested = n > 1 and n_nonzero > 0  # otherwise not a comparison: no p-value, not in the family
     test_rng, arm_rng, diff_rng, aso_rng = rng.spawn(4)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # degenerate cases are explained in the verdict
+        warnings.simplefilter("ignore", RuntimeWarning)  # degenerate cases are explained in the note
         arm_ci = _interval(a, interval, rng=arm_rng, confidence_level=confidence_level, n_resamples=n_resamples)
-        diff_ci = _interval(a - b, interval, rng=diff_rng, confidence_level=confidence_level, n_resamples=n_resamples)
+        diff_ci = _interval(d, interval, rng=diff_rng, confidence_level=confidence_level, n_resamples=n_resamples)
         result: PairedTestResult = paired_test(a, b, test=test, rng=test_rng)
         out.update(
             mean=arm_ci.estimate, ci_low=arm_ci.low, ci_high=arm_ci.high, baseline_mean=float(b.mean()),
-            diff=diff_ci.estimate, diff_low=diff_ci.low, diff_high=diff_ci.high,
-            test=result.method, statistic=result.statistic, p=result.pvalue, min_p=result.min_pvalue,
+            diff=float(d.mean()), diff_low=diff_ci.low, diff_high=diff_ci.high, test=result.method,
+            statistic=result.statistic if tested else np.nan, p=result.pvalue if tested else np.nan,
+            min_p=result.min_pvalue if tested else np.nan,
             cohens_dz=cohens_dz(a, b) if n > 1 else np.nan, hedges_g=hedges_g(a, b) if n > 1 else np.nan,
             cliffs_delta=cliffs_delta(a, b), prob_improvement=probability_of_improvement(sign * a, sign * b),
-            aso_eps_min=aso(sign * a, sign * b, rng=aso_rng, n_resamples=aso_resamples).epsilon_min if n > 1 else np.nan,
-            _test_n=result.n, _direction=result.direction,
+            aso_eps_min=aso(sign * a, sign * b, rng=aso_rng, confidence_level=confidence_level,
+                            n_resamples=aso_resamples).epsilon_min if n > 1 else np.nan,
+            _direction=result.direction if tested else 0, _n_nonzero=n_nonzero, _constant=constant,
         )
     return out
-
-
-def _verdict(row: dict[str, Any], *, alpha: float, correction: str, higher_is_better: bool, arm: str, baseline: str) -> str:
-    n, p_label = row["n_seeds"], "p" if correction == "none" else f"p_{correction}"
-    if n == 0:
-        return row.get("_missing") or "no paired seeds"
-    if n == 1:
-        return "too few paired seeds (1)"
-    diffs = row["_a"] - row["_b"]
-    if np.all(diffs == 0):
-        return f"no difference: identical on all {n} seeds"
-    if not np.isfinite(row["p"]):
-        return "test undefined: the difference is the same on every seed"
-    test_n = row["_test_n"]
-    seeds = f"{n} seeds" if test_n == n else f"{test_n} non-tied of {n} seeds"
-    if row["min_p"] > alpha:
-        return f"cannot reach p<{alpha:g} with {seeds} (min p {row['min_p']:.3g})"
-    if row["min_p_adjusted"] > alpha:
-        return (f"cannot reach {p_label}<{alpha:g} with {seeds} over {row['n_comparisons']} comparisons "
-                f"(min {p_label} {row['min_p_adjusted']:.3g})")
-    if row["p_adjusted"] < alpha:
-        better = (row["_direction"] > 0) == higher_is_better
-        return f"{'better' if better else 'worse'} ({p_label}={row['p_adjusted']:.2g})"
-    return f"no significant difference ({p_label}={row['p_adjusted']:.2g})"
 
 
 def compare(
@@ -181,12 +185,15 @@ def compare(
         (sign flip, exact up to :math:`2^{16}` patterns).
     interval
         Interval of the means and of the difference: ``"t"`` (Student, default; the only
-        one with sensible coverage for 3-5 seeds), ``"percentile"`` or ``"bca"``.
+        one with its nominal coverage at 3-20 seeds), ``"percentile"`` or ``"bca"``
+        (under-cover with few seeds: the row's note gives the measured coverage).
     confidence_level
-        Coverage of the intervals and of the ASO bound.
+        Coverage of every interval (arm mean, difference) and of the ASO bound.
     higher_is_better
-        Direction of the metric; ``None`` infers it from the name: lower is better when it
-        contains ``disparity`` or ``loss`` (:func:`infer_higher_is_better`), otherwise higher.
+        Direction of the metric; ``None`` takes its declared direction
+        (:func:`infer_higher_is_better`: the metric registry, then name patterns), and a
+        metric without one is a ValueError. Metrics with no better side (gradient shares,
+        Shapley contributions, CUR, perceptual scores) get "higher"/"lower" verdicts.
     arm_column
         Column naming the arms (``curriculum``; ``balancing`` to compare balancing methods).
     pair_on
@@ -202,9 +209,11 @@ def compare(
     pandas.DataFrame
         One row per (group, arm) with the ``by`` columns and :data:`COLUMNS`:
         ``mean``/``ci_*`` of the arm and ``baseline_mean`` over the paired seeds;
-        ``diff`` = arm - baseline with ``diff_low``/``diff_high``; ``p`` and ``p_adjusted``
-        over ``n_comparisons`` tested rows; ``min_p`` (smallest p the test could reach with
-        these seeds) and ``min_p_adjusted`` (after the correction); ``cohens_dz``,
+        ``diff`` = mean of arm - baseline with ``diff_low``/``diff_high``; ``p`` and
+        ``p_adjusted`` over ``n_comparisons`` tested rows; ``min_p`` (smallest p the test could
+        reach with these seeds) and ``min_p_adjusted`` (the adjusted p this row would get at
+        ``min_p``, the others unchanged: the same step-down as ``p_adjusted``); ``cohens_dz``
+        (:math:`\pm\infty` for a constant non-zero difference),
         ``hedges_g`` and ``cliffs_delta`` in the metric's own sign (arm - baseline);
         ``prob_improvement`` (:math:`P(\text{arm better than baseline})`) and
         ``aso_eps_min`` (< 0.5: arm almost stochastically better) oriented by
@@ -216,10 +225,14 @@ def compare(
     ``alpha``: "cannot reach p<0.05 with 3 seeds (min p 0.25)" when the raw minimum is above
     ``alpha``, and "cannot reach p_holm<0.05 with 6 seeds over 4 comparisons (min p_holm
     0.125)" when only the corrected one is. Otherwise it reads "better (p_holm=0.01)",
-    "worse (...)" or "no significant difference (...)", with better/worse following
-    ``higher_is_better`` and the test's direction. Rows that cannot be tested (fewer than 2
-    paired seeds, identical scores) keep ``nan`` p-values and are not counted in the family.
-    Ties (zero differences) are dropped by the Wilcoxon test, which lowers its ``n``.
+    "worse (...)" or "no significant difference (...)", with better/worse following the
+    sign of the mean paired difference ``diff`` and ``higher_is_better``; when the test's own
+    direction (the signed ranks) points the other way the verdict and the note say so.
+    Rows that cannot be tested (fewer than 2 paired seeds, every difference zero) keep
+    ``nan`` p-values and are not counted in the family, whatever the test. Differences within
+    :data:`~spcl_diag.stats._common.TIE_RTOL` of the score scale are zero or tied; zero
+    differences are dropped by the Wilcoxon and sign-flip tests, which lowers their ``n``.
+    The verdict wording lives in :mod:`spcl_diag.stats.verdict`.
     ASO is unreliable with few seeds and at threshold 0.5 its false-positive rate exceeds
     ``alpha`` (Ulmer et al. 2022 suggest 0.2); the verdict does not use it.
 
@@ -237,6 +250,7 @@ def compare(
     >>> table[["arm", "n_seeds", "diff", "verdict"]].round(3).values.tolist()
     [['spcl', 3, 0.02, 'cannot reach p<0.05 with 3 seeds (min p 0.25)']]
     """
+    frame = _results_frame(runs)
     check_rng(rng)
     check_confidence_level(confidence_level)
     if not 0 < alpha < 1:
@@ -247,7 +261,6 @@ def compare(
         raise ValueError(f"test must be one of {', '.join(PAIRED_TESTS)}; got {test!r}.")
     if interval not in ("t", "percentile", "bca"):
         raise ValueError(f"interval must be 't', 'percentile' or 'bca'; got {interval!r}.")
-    frame = _results_frame(runs)
     by = [by] if isinstance(by, str) else list(by)
     missing = [c for c in (*by, arm_column, pair_on) if c not in frame.columns]
     if missing or metric not in frame.columns:
@@ -259,6 +272,13 @@ def compare(
     if "status" in frame.columns:
         frame = frame[frame["status"].astype(str) == "ok"]
     hib = infer_higher_is_better(metric) if higher_is_better is None else bool(higher_is_better)
+    present_arms = sorted(set(frame[arm_column].astype(str)))
+    if baseline not in present_arms:
+        raise ValueError(f"compare: baseline {baseline!r} has no runs in column {arm_column!r}; "
+                         f"arms present: {', '.join(present_arms) or 'none'}.")
+    if pd.to_numeric(frame[metric], errors="coerce").isna().all():
+        raise ValueError(f"compare: metric {metric!r} has no value in any run (all NaN or non-numeric); "
+                         "nothing to compare.")
     duplicated = frame.duplicated([*by, arm_column, pair_on], keep=False)
     if duplicated.any():
         first = frame[duplicated].iloc[0]
@@ -276,7 +296,7 @@ def compare(
             if arm != baseline:
                 tasks.append((dict(zip(by, key)), arm, rows))
     children = rng.spawn(len(tasks))
-    sign = 1.0 if hib else -1.0
+    sign = -1.0 if hib is False else 1.0
     records = []
     for (group, arm, rows), child in zip(tasks, children):
         arm_values, arm_nan = _seed_values(rows[rows[arm_column].astype(str) == arm], metric, pair_on)
@@ -291,8 +311,8 @@ def compare(
             notes.append(f"paired by {pair_on}: left out {arm} {only_arm or '[]'}, {baseline} {only_base or '[]'}")
         if arm_nan or base_nan:
             notes.append(f"{arm_nan + base_nan} run(s) without a {metric} value left out")
-        if row.get("_test_n", row["n_seeds"]) < row["n_seeds"]:
-            notes.append(f"{row['n_seeds'] - row['_test_n']} tied seed(s) dropped by the Wilcoxon test")
+        if row["n_seeds"]:
+            notes += row_notes(row, test=test, interval=interval)
         if base_values.empty:
             row["_missing"] = f"no {baseline} runs in this group"
         elif arm_values.empty:
@@ -303,14 +323,11 @@ def compare(
         records.append(row)
     pvalues = np.array([r.get("p", np.nan) for r in records], dtype=float)
     adjusted = adjust_pvalues(pvalues, method=correction, alpha=alpha)
-    for record, p_adj in zip(records, adjusted.pvalues_adjusted):
+    floors = attainable_adjusted_pvalues(pvalues, [r.get("min_p", np.nan) for r in records], method=correction)
+    for record, p_adj, floor in zip(records, adjusted.pvalues_adjusted, floors):
         record["p_adjusted"], record["n_comparisons"] = float(p_adj), adjusted.n_comparisons
-        min_p = record.get("min_p", np.nan)
-        record["min_p_adjusted"] = (
-            min_adjusted_pvalue(min_p, adjusted.n_comparisons, method=correction) if np.isfinite(min_p) else np.nan
-        )
-        record["verdict"] = _verdict(record, alpha=alpha, correction=correction, higher_is_better=hib,
-                                     arm=record["arm"], baseline=baseline)
+        record["min_p_adjusted"] = float(floor)
+        record["verdict"] = verdict(record, alpha=alpha, correction=correction, higher_is_better=hib)
     table = pd.DataFrame.from_records(records, columns=[*by, *COLUMNS]) if records else pd.DataFrame(columns=[*by, *COLUMNS])
     table.attrs.update(alpha=alpha, confidence_level=confidence_level, test=test, correction=correction)
     return table

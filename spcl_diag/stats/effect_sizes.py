@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -16,6 +17,7 @@ from spcl_diag.stats._common import (
     check_rng,
     degenerate,
     fill_doc,
+    tie_tolerance,
 )
 from spcl_diag.stats.intervals import Interval
 
@@ -37,8 +39,10 @@ def cohens_dz(a: ArrayLike, b: ArrayLike) -> float:
     .. math:: d_z = \bar d / s_d, \qquad s_d^2 = \tfrac{1}{n-1}\sum_i (d_i - \bar d)^2.
 
     It is the effect size of the paired t test (:math:`t = d_z\sqrt n`) and the one that
-    :class:`statsmodels.stats.power.TTestPower` expects.
-    %(degenerate)s
+    :class:`statsmodels.stats.power.TTestPower` expects. When every difference is the same
+    non-zero value (standard deviation 0 up to
+    :data:`~spcl_diag.stats._common.TIE_RTOL`) it is :math:`\pm\infty`, with a
+    :class:`RuntimeWarning`; when every difference is zero it is ``nan`` (0/0).
 
     References
     ----------
@@ -52,8 +56,16 @@ def cohens_dz(a: ArrayLike, b: ArrayLike) -> float:
     """
     x, y = as_pair(a, b)
     d = x - y
-    if d.size < 2 or d.std(ddof=1) == 0:
-        return degenerate(f"Cohen's d_z: needs 2+ pairs with non-constant differences; got n={d.size}.")
+    if d.size < 2:
+        return degenerate(f"Cohen's d_z: needs 2+ pairs; got n={d.size}.")
+    tol = tie_tolerance(x, y)
+    if d.std(ddof=1) <= tol:  # constant differences, up to rounding noise
+        mean = float(d.mean())
+        if abs(mean) <= tol:
+            return degenerate("Cohen's d_z: every difference is zero (0/0).")
+        warnings.warn(f"Cohen's d_z: the difference is {mean:.6g} on every pair (sd 0), so d_z is "
+                      f"{'+' if mean > 0 else '-'}inf.", RuntimeWarning, stacklevel=2)
+        return math.copysign(math.inf, mean)
     return float(d.mean() / d.std(ddof=1))
 
 

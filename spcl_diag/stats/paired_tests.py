@@ -23,10 +23,30 @@ from spcl_diag.stats._common import (
     check_rng,
     degenerate,
     fill_doc,
+    tie_tolerance,
 )
 
 PairedTest = Literal["t", "wilcoxon", "permutation"]
 PAIRED_TESTS: tuple[str, ...] = ("t", "wilcoxon", "permutation")
+
+def nonzero_differences(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``a - b`` without the differences that are zero within :func:`tie_tolerance`."""
+    d = a - b
+    return d[np.abs(d) > tie_tolerance(a, b)]
+
+
+def _tied_ranks(values: NDArray[np.float64], tol: float) -> NDArray[np.float64]:
+    """Mid-ranks of ``values``, with sorted neighbours closer than ``tol`` tied."""
+    if values.size == 0:
+        return values.copy()
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    group = np.cumsum(np.concatenate([[True], np.diff(sorted_values) > tol])) - 1
+    positions = np.arange(1, values.size + 1, dtype=np.float64)
+    midranks = np.bincount(group, weights=positions) / np.bincount(group)
+    ranks = np.empty(values.size)
+    ranks[order] = midranks[group]
+    return ranks
 
 
 @dataclass(frozen=True)
@@ -48,7 +68,8 @@ class PairedTestResult:
     alternative
         ``"two-sided"``, ``"greater"`` or ``"less"``.
     n
-        Number of pairs that entered the test (non-zero differences for Wilcoxon).
+        Number of pairs that entered the test: non-zero differences (within
+        :data:`~spcl_diag.stats._common.TIE_RTOL`) for the Wilcoxon and sign-flip tests, all pairs for the t test.
     direction
         +1 when ``a`` tends to exceed ``b`` (mean difference, or ``W+ > W-``), -1 the other
         way, 0 for no tendency.
@@ -168,7 +189,7 @@ def paired_t_test(a: ArrayLike, b: ArrayLike, *, alternative: Alternative = "two
     n = d.size
     method = "paired t"
     sd = d.std(ddof=1) if n > 1 else 0.0
-    if n < 2 or sd == 0:
+    if n < 2 or sd <= tie_tolerance(x, y):  # constant up to rounding noise
         nan = degenerate(f"paired t test: needs at least 2 pairs with non-constant differences; got n={n}, sd={sd}.")
         return PairedTestResult(nan, nan, 0.0, method, alternative, n, _direction(float(d.mean()) if n else 0.0))
     t = float(d.mean() / (sd / math.sqrt(n)))
@@ -220,7 +241,10 @@ def wilcoxon_exact(
     coefficient sequence of :math:`\prod_i \tfrac12 (1 + x^{r_i})` (computed on doubled
     ranks, which are integers). One-sided p-values are :math:`P(W^+ \ge w^+)` and
     :math:`P(W^+ \le w^+)`; two-sided is twice the smaller, capped at 1. No normal
-    approximation is ever used. With ties this is the exact *conditional* (permutation)
+    approximation is ever used. Differences within :data:`~spcl_diag.stats._common.TIE_RTOL` times the largest
+    absolute score of each other are tied (sorted neighbours closer than that share a
+    mid-rank) and those that close to 0 are zero, so scores kept at a fixed precision are
+    not ranked by floating-point noise. With ties this is the exact *conditional* (permutation)
     distribution, as ``scipy.stats.wilcoxon(..., method=PermutationMethod(n_resamples=inf))``;
     scipy's ``method="exact"`` instead uses the untied table, which is conservative there.
     %(degenerate)s
@@ -241,13 +265,14 @@ def wilcoxon_exact(
     if zero_method not in ("wilcox", "pratt"):
         raise ValueError(f"zero_method must be 'wilcox' or 'pratt'; got {zero_method!r}.")
     x, y = as_pair(a, b)
-    d = x - y
+    d, tol = x - y, tie_tolerance(x, y)
+    nonzero = np.abs(d) > tol
     if zero_method == "wilcox":
-        d = d[d != 0]
-        ranks = sps.rankdata(np.abs(d))
+        d = d[nonzero]
+        ranks = _tied_ranks(np.abs(d), tol)
     else:
-        ranks = sps.rankdata(np.abs(d))
-        ranks, d = ranks[d != 0], d[d != 0]
+        ranks = _tied_ranks(np.where(nonzero, np.abs(d), 0.0), tol)
+        ranks, d = ranks[nonzero], d[nonzero]
     n = d.size
     method = f"exact Wilcoxon signed-rank ({zero_method})"
     if n == 0:
@@ -293,7 +318,7 @@ def sign_flip_test(
     Returns
     -------
     PairedTestResult
-        ``statistic`` is the mean difference.
+        ``statistic`` is the mean difference; ``n`` the number of non-zero differences.
 
     Notes
     -----
@@ -303,7 +328,10 @@ def sign_flip_test(
     .. math:: p_{\ge} = \frac{\#\{s : T(s) \ge T_{obs}\}}{2^n}, \qquad
               p_{\text{two-sided}} = \min(1, 2\min(p_{\ge}, p_{\le})).
 
-    The Monte Carlo version draws :math:`B` patterns and uses :math:`(k+1)/(B+1)`, which is
+    Zero differences (within :data:`~spcl_diag.stats._common.TIE_RTOL`) flip to themselves, so only the :math:`k`
+    non-zero ones are enumerated (:math:`2^k` patterns, the same p-value) and the smallest
+    attainable two-sided p-value is :math:`2/2^k`. The Monte Carlo version draws :math:`B`
+    patterns and uses :math:`(k+1)/(B+1)`, which is
     a valid p-value [2]_. Comparisons allow a relative tolerance of :math:`10^{-12}` so
     that rounding does not split ties. Exact results equal
     ``scipy.stats.permutation_test(..., permutation_type="samples", n_resamples=np.inf)``.
@@ -326,12 +354,15 @@ def sign_flip_test(
     check_positive_int(max_exact_patterns, "max_exact_patterns")
     check_positive_int(n_resamples, "n_resamples")
     x, y = as_pair(a, b)
-    d = x - y
-    n = d.size
-    if n == 0:
+    if x.size == 0:
         nan = degenerate("sign-flip test: no pairs.")
         return PairedTestResult(nan, nan, 1.0, "sign-flip permutation", alternative, 0, 0)
-    observed = float(d.mean())
+    observed = float((x - y).mean())
+    d = nonzero_differences(x, y)  # zeros flip to themselves: they change no pattern's rank
+    n = d.size
+    if n == 0:
+        nan = degenerate("sign-flip test: all differences are zero, nothing to test.")
+        return PairedTestResult(observed, nan, 1.0, "sign-flip permutation", alternative, 0, 0)
     if 2**n <= max_exact_patterns:
         bits = (np.arange(2**n)[:, None] >> np.arange(n)) & 1  # [2^n, n]
         signs = 1 - 2 * bits
@@ -341,7 +372,7 @@ def sign_flip_test(
         signs = 1 - 2 * rng.integers(0, 2, (n_resamples, n))
         adjust, resamples = 1, n_resamples
         method = f"sign-flip permutation (Monte Carlo, {n_resamples} resamples)"
-    null = (signs * d).mean(axis=1)
+    null = (signs * d).sum(axis=1) / x.size
     tol = 1e-12 * max(1.0, abs(observed))
     greater = (np.count_nonzero(null >= observed - tol) + adjust) / (null.size + adjust)
     less = (np.count_nonzero(null <= observed + tol) + adjust) / (null.size + adjust)
@@ -391,6 +422,7 @@ __all__ = [
     "PAIRED_TESTS",
     "PairedTestResult",
     "min_attainable_pvalue",
+    "nonzero_differences",
     "paired_t_test",
     "paired_test",
     "sign_flip_test",

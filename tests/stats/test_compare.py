@@ -133,3 +133,121 @@ def test_compare_end_to_end_on_tiny_runs(tiny_runs: Path, tmp_path: Path, capsys
     assert all(verdict in printed for verdict in table["verdict"])
     assert tex.read_text().startswith(r"\begin{table}") and r"\toprule" in tex.read_text()
     assert main(["compare", str(tiny_runs), "--metric", "test_f1"]) == 2
+
+
+def _paired(a: np.ndarray, b: np.ndarray, *, metric: str = "test_wf1", arm: str = "spcl") -> pd.DataFrame:
+    n = len(a)
+    return pd.DataFrame({"curriculum": ["none"] * n + [arm] * n, "seed": list(range(n)) * 2,
+                         metric: np.concatenate([b, a])})
+
+
+def test_verdict_follows_the_mean_difference() -> None:
+    # item 2: eleven small gains and one large loss; the signed ranks favour the arm
+    b = 0.6 + 0.001 * np.arange(12)
+    a = b + np.where(np.arange(12) < 11, 0.002, -0.05)
+    row = compare(_paired(a, b), "test_wf1", by=(), rng=np.random.default_rng(0)).iloc[0]
+    assert row["diff"] == pytest.approx(-0.0023333, abs=1e-6) and row["cohens_dz"] < 0
+    assert row["p"] < 0.05 and row["verdict"].startswith("worse (p_holm=")
+    assert "points the other way" in row["verdict"] and "favours the arm" in row["note"]
+
+
+@pytest.mark.parametrize("metric", ["test_unimodal_wf1_spread", "test_unimodal_acc_spread"])
+def test_smaller_spread_is_better(metric: str) -> None:
+    b = np.linspace(0.20, 0.26, 7)
+    row = compare(_paired(b - 0.05, b, metric=metric), metric, by=(), rng=np.random.default_rng(0)).iloc[0]
+    assert row["higher_is_better"] is not None and not row["higher_is_better"]
+    assert row["verdict"].startswith("better") and row["prob_improvement"] > 0.9 and row["aso_eps_min"] < 0.5
+
+
+def test_metric_without_a_better_side_reads_higher_or_lower() -> None:
+    b = np.linspace(0.20, 0.26, 7)
+    row = compare(_paired(b + 0.05, b, metric="test_shapley_wf1_a"), "test_shapley_wf1_a", by=(),
+                  rng=np.random.default_rng(0)).iloc[0]
+    assert row["higher_is_better"] is None and row["verdict"].startswith("higher (p_holm=")
+
+
+def test_unknown_metric_direction_is_an_error_that_says_how() -> None:
+    b = np.linspace(0.20, 0.26, 7)
+    frame = _paired(b + 0.05, b, metric="test_mystery")
+    with pytest.raises(ValueError, match=r"higher_is_better=True or False .*--higher-is-better / --lower-is-better"):
+        compare(frame, "test_mystery", by=(), rng=np.random.default_rng(0))
+    row = compare(frame, "test_mystery", by=(), rng=np.random.default_rng(0), higher_is_better=False).iloc[0]
+    assert row["verdict"].startswith("worse")
+
+
+def test_holm_significant_row_is_never_called_unreachable() -> None:
+    # item 4: three strong groups and one at the 6-seed floor 0.03125; Holm passes it last
+    rng = np.random.default_rng(0)
+    parts = []
+    for g in range(4):
+        n = 6 if g == 0 else 12
+        b = rng.normal(0.6, 0.01, n)
+        parts.append(_paired(b + 0.05 + rng.normal(0, 0.001, n), b).assign(dataset=f"d{g}"))
+    table = compare(pd.concat(parts), "test_wf1", by=("dataset",), rng=np.random.default_rng(0), test="permutation")
+    row = table.iloc[0]
+    assert row["p"] == pytest.approx(0.03125) and row["p_adjusted"] == pytest.approx(0.03125)
+    assert row["min_p_adjusted"] <= row["p_adjusted"] and row["verdict"].startswith("better")
+    assert (table["min_p_adjusted"] <= table["p_adjusted"] + 1e-15).all()
+
+
+@pytest.mark.parametrize("test", ["wilcoxon", "permutation", "t"])
+def test_untested_rows_do_not_enlarge_the_family(test: str) -> None:
+    # item 5: a group with one seed and a group with every difference zero are not comparisons
+    rng = np.random.default_rng(1)
+    b = rng.normal(0.6, 0.01, 8)
+    tested = _paired(b + 0.03 + rng.normal(0, 0.003, 8), b).assign(dataset="tested")
+    single = _paired(np.array([0.7]), np.array([0.6])).assign(dataset="single")
+    same = _paired(b, b.copy()).assign(dataset="same")
+    table = compare(pd.concat([tested, single, same]), "test_wf1", by=("dataset",),
+                    rng=np.random.default_rng(0), test=test, correction="bonferroni").set_index("dataset")
+    assert (table["n_comparisons"] == 1).all()
+    assert table.loc["tested", "p_adjusted"] == table.loc["tested", "p"]
+    assert np.isnan(table.loc[["single", "same"], "p"]).all()
+    assert "left out of the correction family" in table.loc["single", "note"]
+
+
+def test_sign_flip_floor_in_compare_uses_non_zero_differences() -> None:
+    b = np.linspace(0.5, 0.6, 8)
+    a = b + np.array([0.01, 0.02, 0.03, 0.04, 0.05, 0.0, 0.0, 0.0])
+    row = compare(_paired(a, b), "test_wf1", by=(), rng=np.random.default_rng(0), test="permutation").iloc[0]
+    assert row["min_p"] == 2 / 2**5
+    assert row["verdict"] == f"cannot reach p<0.05 with 5 non-tied of 8 seeds (min p {2 / 2**5:.3g})"
+
+
+def test_confidence_level_reaches_every_interval_and_aso() -> None:
+    rng = np.random.default_rng(2)
+    b = rng.normal(0.6, 0.02, 8)
+    frame = _paired(b + 0.01 + rng.normal(0, 0.01, 8), b)
+    wide, narrow = (compare(frame, "test_wf1", by=(), rng=np.random.default_rng(0), confidence_level=level).iloc[0]
+                    for level in (0.95, 0.8))
+    assert narrow["diff_high"] - narrow["diff_low"] < wide["diff_high"] - wide["diff_low"]
+    assert narrow["ci_high"] - narrow["ci_low"] < wide["ci_high"] - wide["ci_low"]
+    assert narrow["aso_eps_min"] < wide["aso_eps_min"]
+
+
+def test_bad_baseline_and_all_nan_metric_are_errors() -> None:
+    frame = _frame(5, 0.05)
+    with pytest.raises(ValueError, match=r"baseline 'base' .* arms present: none, spcl"):
+        compare(frame, "test_wf1", baseline="base", rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="metric 'test_wf1' has no value in any run"):
+        compare(frame.assign(test_wf1=np.nan), "test_wf1", rng=np.random.default_rng(0))
+
+
+def test_bootstrap_interval_with_few_seeds_says_it_under_covers() -> None:
+    row = compare(_frame(5, 0.01), "test_wf1", rng=np.random.default_rng(1), interval="percentile",
+                  n_resamples=200).iloc[0]
+    assert "bootstrap-percentile intervals under-cover with 5 seeds (measured coverage" in row["note"]
+    assert "under-cover" not in compare(_frame(5, 0.01), "test_wf1", rng=np.random.default_rng(1)).iloc[0]["note"]
+
+
+@pytest.mark.parametrize("test", ["wilcoxon", "permutation", "t"])
+def test_constant_differences_are_explained_the_same_way(test: str) -> None:
+    b = np.array([.6101, .7034, .5212, .6645, .8017, .9061])
+    row = compare(_paired(np.round(b + 0.0023, 4), b), "test_wf1", by=(), rng=np.random.default_rng(0),
+                  test=test).iloc[0]
+    assert row["cohens_dz"] == np.inf and row["diff_low"] == pytest.approx(row["diff_high"])
+    assert "the difference is +0.0023 on every seed: the paired t test is undefined (sd 0)" in row["note"]
+    if test == "t":
+        assert np.isnan(row["p"]) and row["verdict"].startswith("test undefined")
+    else:
+        assert row["p"] == pytest.approx(0.03125) and row["verdict"].startswith("better")

@@ -61,7 +61,15 @@ def test_probability_of_improvement_ci_contains_estimate_and_is_seeded() -> None
 
 
 def test_degenerate_effect_sizes_warn() -> None:
-    with pytest.warns(RuntimeWarning, match="non-constant differences"):
-        assert np.isnan(cohens_dz([1.0, 2.0], [0.0, 1.0]))
+    with pytest.warns(RuntimeWarning, match="0/0"):
+        assert np.isnan(cohens_dz([1.0, 2.0], [1.0, 2.0]))
     with pytest.warns(RuntimeWarning, match="pooled SD 0"):
         assert np.isnan(hedges_g([1.0, 1.0], [2.0, 2.0]))
+
+
+def test_constant_differences_give_infinite_dz() -> None:
+    b = np.array([0.6101, 0.7034, 0.5212, 0.6645])
+    with pytest.warns(RuntimeWarning, match="every pair"):
+        assert cohens_dz(np.round(b + 0.0023, 4), b) == np.inf  # sd is rounding noise, not 0
+    with pytest.warns(RuntimeWarning, match="-inf"):
+        assert cohens_dz(b - 0.01, b) == -np.inf

@@ -7,6 +7,7 @@ import pytest
 from statsmodels.stats.multitest import multipletests
 
 from spcl_diag.stats import adjust_pvalues, min_adjusted_pvalue
+from spcl_diag.stats.multiple import attainable_adjusted_pvalues
 
 
 @pytest.mark.parametrize("ours,theirs", [("holm", "holm"), ("bh", "fdr_bh"), ("bonferroni", "bonferroni")])
@@ -38,3 +39,53 @@ def test_errors() -> None:
         adjust_pvalues([0.1], method="sidak")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"must lie in \[0, 1\]"):
         adjust_pvalues([1.5])
+
+
+@pytest.mark.parametrize("ours,theirs", [("holm", "holm"), ("bh", "fdr_bh"), ("bonferroni", "bonferroni")])
+def test_own_corrections_agree_with_statsmodels_to_1e12_with_ties_and_sizes(
+    ours: str, theirs: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    monkeypatch.setattr(gc, "collect", lambda *args: 0)  # statsmodels' per-call collection: slow, no effect on p
+    rng = np.random.default_rng(3)
+    for k in (1, 2, 5, 17, 60):
+        for p in (rng.uniform(0, 1, k), np.round(rng.uniform(0, 0.1, k), 2), rng.uniform(0, 1e-4, k)):
+            ref = multipletests(p, alpha=0.05, method=theirs)[1]
+            np.testing.assert_allclose(adjust_pvalues(p, method=ours).pvalues_adjusted, ref, rtol=1e-12, atol=1e-15)
+
+
+def test_corrections_do_not_collect_garbage(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    def refuse() -> int:
+        raise AssertionError("gc.collect called")
+
+    monkeypatch.setattr(gc, "collect", refuse)
+    for method in ("holm", "bh", "bonferroni"):
+        adjust_pvalues([0.01, 0.02, 0.5], method=method)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("method", ["holm", "bh", "bonferroni", "none"])
+def test_attainable_minimum_is_the_same_step_down(method: str) -> None:
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        p = rng.uniform(0, 0.1, 6)
+        floor = p * rng.uniform(0, 1, 6)
+        p[rng.integers(0, 6)] = np.nan  # untested rows stay out of the family
+        attainable = attainable_adjusted_pvalues(p, floor, method=method)
+        adjusted = adjust_pvalues(p, method=method).pvalues_adjusted
+        assert np.array_equal(np.isnan(attainable), np.isnan(p))
+        assert np.all(attainable[np.isfinite(p)] <= adjusted[np.isfinite(p)] + 1e-15)
+        for i in np.flatnonzero(np.isfinite(p)):  # brute force: the family with p_i at its floor
+            replaced = p.copy()
+            replaced[i] = floor[i]
+            assert attainable[i] == pytest.approx(adjust_pvalues(replaced, method=method).pvalues_adjusted[i], abs=1e-15)
+
+
+def test_holm_row_significant_is_never_unreachable() -> None:
+    # item 4: the row at 0.03125 (the floor of 6 seeds) is significant under Holm over 4,
+    # because it is the largest p-value; k * p_min = 0.125 would call it unreachable
+    p = np.array([0.001, 0.03125, 0.002, 0.004])
+    assert adjust_pvalues(p, method="holm").pvalues_adjusted[1] == pytest.approx(0.03125)
+    assert attainable_adjusted_pvalues(p, [0.0, 0.03125, 0.0, 0.0], method="holm")[1] == pytest.approx(0.03125)

@@ -104,3 +104,43 @@ def test_paired_errors() -> None:
         wilcoxon_exact([1.0], [0.0], alternative="bigger")  # type: ignore[arg-type]
     with pytest.warns(RuntimeWarning, match="non-constant differences"):
         assert np.isnan(paired_t_test([1.0, 2.0], [0.0, 1.0]).pvalue)
+
+
+B_ROUNDED = np.array([.6101, .7034, .5212, .6645, .8017, .9061, .4125, .3378, .5556, .6004])
+
+
+def test_wilcoxon_ties_at_the_scores_precision() -> None:
+    # nine differences of +.0023 and one of -.0023, all equal at 4 decimals: one tie group
+    a = np.round(np.concatenate([B_ROUNDED[:9] + 0.0023, B_ROUNDED[9:] - 0.0023]), 4)
+    res = wilcoxon_exact(a, B_ROUNDED)
+    assert res.pvalue == pytest.approx(0.021484375, rel=TOL)  # 22 / 1024: W- = 5.5 of 55
+    d = np.round(a - B_ROUNDED, 10)  # the same differences without rounding noise
+    ref = sps.wilcoxon(d, method=sps.PermutationMethod(n_resamples=np.inf))
+    assert res.pvalue == pytest.approx(ref.pvalue, rel=1e-10)
+
+
+def test_wilcoxon_zero_within_tolerance_is_zero() -> None:
+    b = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+    a = b + np.array([0.05, 0.04, 0.0, 0.06, 0.07, 0.02, 0.03])
+    a[2] = 0.1 + 0.2  # 0.30000000000000004: a zero difference up to rounding
+    res = wilcoxon_exact(a, b)
+    assert res.n == 6 and res.pvalue == pytest.approx(2 / 2**6, rel=TOL)
+
+
+def test_sign_flip_floor_counts_non_zero_differences() -> None:
+    b = np.linspace(0.5, 0.6, 8)
+    a = b + np.array([0.01, 0.02, 0.03, 0.04, 0.05, 0.0, 0.0, 0.0])
+    res = sign_flip_test(a, b, rng=np.random.default_rng(0))
+    assert res.n == 5 and res.min_pvalue == 2 / 2**5 == res.pvalue
+    ref = sps.permutation_test(
+        (a, b), lambda x, y, axis: np.mean(x - y, axis=axis), permutation_type="samples",
+        n_resamples=np.inf, vectorized=True,
+    )
+    assert res.pvalue == pytest.approx(ref.pvalue, rel=1e-10)
+    with pytest.warns(RuntimeWarning, match="all differences are zero"):
+        assert np.isnan(sign_flip_test(b, b, rng=np.random.default_rng(0)).pvalue)
+
+
+def test_t_test_constant_differences_up_to_rounding_are_undefined() -> None:
+    with pytest.warns(RuntimeWarning, match="non-constant differences"):
+        assert np.isnan(paired_t_test(np.round(B_ROUNDED + 0.0023, 4), B_ROUNDED).pvalue)
