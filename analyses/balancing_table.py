@@ -74,7 +74,8 @@ def figure(cells: pd.DataFrame, contrasts: pd.DataFrame):
             ax.errorbar(values[:, 0], y + shift, xerr=[values[:, 0] - values[:, 1], values[:, 2] - values[:, 0]],
                         fmt="o", color=colour, capsize=3, label=f"curriculum {arm}")
         ax.set_xlabel(f"{CELL_METRICS[column]} (mean, 95% t interval)")
-    axes[0].legend(loc="lower left", fontsize=8)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=9, bbox_to_anchor=(0.33, -0.06))
     ordered = contrasts.set_index("balancing").reindex(list(BALANCING_METHODS[1:]))
     rows = y[1:]
     axes[2].errorbar(ordered["interaction"], rows, xerr=[ordered["interaction"] - ordered["ci_low"],
