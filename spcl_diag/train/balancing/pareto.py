@@ -125,7 +125,8 @@ class MMPareto(Balancer):
                 ratio = torch.linalg.vector_norm(flat_u) / torch.linalg.vector_norm(flat_mm).clamp_min(1e-20)
                 self._means.add("pareto_grad_ratio", m, ratio)
                 for p, mm, u in zip(params, g_mm, g_u):
-                    p.grad = pareto_gradient(mm, u, weights, gamma=self.gamma)
+                    if p.grad is not None:  # a parameter the step did not reach keeps no gradient
+                        p.grad = pareto_gradient(mm, u, weights, gamma=self.gamma)
                 self._means.add("pareto_cosine", m, cosine)
                 self._means.add("pareto_conflict", m, (cosine <= 0).to(cosine.dtype))
                 self._means.add("pareto_weight_unimodal", m, weights[1])
