@@ -29,7 +29,33 @@ from spcl_diag.errors import ConfigError
 from spcl_diag.modalities import parse_modalities
 from spcl_diag.models import BACKBONES, backbone_config
 
-BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i")
+BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i", "uni-aux", "g-blending", "pmr", "agm", "mmpareto")
+# Methods that train each modality's head as a unimodal classifier (auxiliary losses, prototypes,
+# per-head weights, unimodal gradients): they need pure heads and at least two modalities.
+_NEEDS_PURE_HEADS: tuple[str, ...] = ("uni-aux", "g-blending", "pmr", "mmpareto")
+_NEEDS_TWO_MODALITIES: tuple[str, ...] = ("uni-aux", "g-blending", "pmr", "agm", "mmpareto")
+# BalancingConfig fields read by one method only (None = that method's default).
+_METHOD_FIELDS: dict[str, str] = {"weight": "uni-aux", "super_epoch": "g-blending", "gamma": "mmpareto"}
+
+
+def balancing_problem(method: str, backbone: str, modalities: str) -> str | None:
+    """Why ``method`` cannot train ``backbone`` on ``modalities``, in one sentence, or ``None``.
+
+    Examples
+    --------
+    >>> print(balancing_problem("pmr", "late_fusion", "ta"))
+    None
+    >>> balancing_problem("pmr", "mmgcn", "ta").split(":")[0]
+    "balancing 'pmr' cannot train backbone 'mmgcn'"
+    """
+    if method in _NEEDS_TWO_MODALITIES and len(modalities) < 2:
+        return (f"balancing {method!r} cannot train on the single modality {modalities!r}: it balances "
+                f"modalities against each other and needs at least two")
+    if method in _NEEDS_PURE_HEADS and backbone in BACKBONES and not getattr(BACKBONES[backbone].cls, "PURE_HEADS", True):
+        return (f"balancing {method!r} cannot train backbone {backbone!r}: it needs pure per-modality "
+                f"heads (logits of each modality computed from that modality alone), and {backbone}'s "
+                f"heads are mixed across modalities; use agm, ogm-ge or ada2i with this backbone")
+    return None
 
 
 @dataclass(frozen=True)
@@ -59,14 +85,19 @@ class BalancingConfig:
     """Settings of the gradient balancing method (``RunConfig.balancing``); ``None`` = its default.
 
     Defaults per method (see :mod:`spcl_diag.train.balancing`): ``ogm-ge`` alpha 0.5 from
-    epoch 0; ``ada2i`` alpha 0.037 (Ada2I, IEMOCAP) from epoch index 3. Epochs are 0-based
-    indices; modulation is applied while ``start_epoch <= epoch < end_epoch``.
+    epoch 0; ``ada2i`` alpha 0.037 (Ada2I, IEMOCAP) from epoch index 3; ``pmr`` alpha 1.0
+    from epoch index 1; ``agm`` alpha 1.0 from epoch 0. Epochs are 0-based indices;
+    modulation is applied while ``start_epoch <= epoch < end_epoch`` (``alpha``, the window and
+    ``noise`` are read by ``ogm-ge``, ``ada2i``, ``pmr`` and ``agm``; ``noise`` by the first two).
     """
 
     alpha: float | None = None  # strength of the tanh modulation; None = the method's default
     start_epoch: int | None = None  # first modulated epoch (0-based); None = the method's default
     end_epoch: int | None = None  # first epoch no longer modulated (0-based); None = never stops
     noise: bool = True  # add Gaussian gradient noise (OGM-GE's GE, Ada2I's enhancement)
+    weight: float | None = None  # uni-aux: weight of each unimodal cross-entropy; None = 1.0
+    super_epoch: int | None = None  # g-blending: epochs between weight re-estimates; None = 2
+    gamma: float | None = None  # mmpareto: factor on the combined gradient's magnitude; None = 1.5
 
 
 @dataclass(frozen=True)
@@ -97,8 +128,10 @@ class RunConfig:
     curriculum
         An arm from :data:`spcl_diag.curriculum.arms.ARMS`.
     balancing
-        A gradient balancing method from :data:`BALANCING_METHODS` (``"none"``, ``"ogm-ge"``,
-        ``"ada2i"``), tuned by ``balancing_config``. Nothing picks it from the backbone: the
+        A balancing method from :data:`BALANCING_METHODS` (``"none"``, ``"ogm-ge"``,
+        ``"ada2i"``, ``"uni-aux"``, ``"g-blending"``, ``"pmr"``, ``"agm"``, ``"mmpareto"``),
+        tuned by ``balancing_config``; a method refused for the backbone or modality set
+        (:func:`balancing_problem`) is a config error. Nothing picks it from the backbone: the
         Ada2I paper's setting is ``backbone="ada2i", balancing="ada2i"``.
     seed
         The run seed; every arm of one seed shares initial weights and batch order.
@@ -148,6 +181,18 @@ class RunConfig:
             problems.append(f"balancing_config.alpha must be >= 0; got {bal.alpha}")
         if bal.start_epoch is not None and bal.start_epoch < 0:
             problems.append(f"balancing_config.start_epoch must be >= 0; got {bal.start_epoch}")
+        problem = balancing_problem(self.balancing, self.backbone, self.modalities)
+        if problem:
+            problems.append(problem)
+        for name, method in _METHOD_FIELDS.items():
+            if getattr(bal, name) is not None and self.balancing != method:
+                problems.append(f"balancing_config.{name} is read by balancing {method!r} only; got balancing {self.balancing!r}")
+        if bal.weight is not None and bal.weight < 0:
+            problems.append(f"balancing_config.weight must be >= 0; got {bal.weight}")
+        if bal.super_epoch is not None and bal.super_epoch < 1:
+            problems.append(f"balancing_config.super_epoch must be >= 1; got {bal.super_epoch}")
+        if bal.gamma is not None and bal.gamma <= 0:
+            problems.append(f"balancing_config.gamma must be > 0; got {bal.gamma}")
         if self.train.epochs < 1 or self.train.batch_size < 1:
             problems.append("train.epochs and train.batch_size must be >= 1")
         if self.pacing.normalisation not in ("batch", "kept"):

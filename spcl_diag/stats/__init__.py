@@ -8,7 +8,8 @@
   :func:`hedges_g`, :func:`cliffs_delta`, :func:`probability_of_improvement`);
 * :func:`adjust_pvalues` (Holm, Benjamini-Hochberg), :func:`plan_seeds`;
 * :func:`paired_dialogue_bootstrap` for per-utterance metrics on a shared test set;
-* :func:`compare`: all of it in one tidy table.
+* :func:`compare`: all of it in one tidy table;
+* :func:`interaction`: the 2 x 2 interaction contrast of a factorial grid, per seed.
 
 Anything random takes ``rng: numpy.random.Generator`` as a required keyword.
 """
@@ -26,6 +27,7 @@ from spcl_diag.stats.effect_sizes import (
     probability_of_improvement,
     probability_of_improvement_ci,
 )
+from spcl_diag.stats.interaction import interaction
 from spcl_diag.stats.intervals import Interval, t_interval
 from spcl_diag.stats.multiple import (
     MultipleTestResult,
@@ -62,6 +64,7 @@ __all__ = [
     "format_table",
     "hedges_g",
     "infer_higher_is_better",
+    "interaction",
     "interquartile_mean",
     "min_adjusted_pvalue",
     "min_attainable_pvalue",

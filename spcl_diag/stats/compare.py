@@ -37,6 +37,7 @@ from spcl_diag.stats.paired_tests import PAIRED_TESTS, PairedTest, PairedTestRes
 from spcl_diag.stats.verdict import row_notes, verdict
 
 IntervalMethod = Literal["t", "percentile", "bca"]
+DEFAULT_BY: tuple[str, ...] = ("dataset", "backbone", "modalities")  # plus "balancing" where it varies
 
 COLUMNS: tuple[str, ...] = (
     "metric", "arm", "baseline", "n_seeds", "seeds", "n_unpaired", "mean", "ci_low", "ci_high",
@@ -140,7 +141,7 @@ def compare(
     metric: str,
     baseline: str = "none",
     arms: Sequence[str] | None = None,
-    by: Sequence[str] = ("dataset", "backbone", "modalities"),
+    by: Sequence[str] | None = None,
     *,
     rng: np.random.Generator,
     alpha: float = 0.05,
@@ -171,7 +172,10 @@ def compare(
         Arms to compare (default: every other value of ``arm_column``, sorted). The declared
         family is every (group, arm) row of this call.
     by
-        Columns that define the groups (tasks); ``()`` for one group.
+        Columns that define the groups (tasks); ``()`` for one group. ``None`` (default):
+        ``dataset``, ``backbone``, ``modalities``, and ``balancing`` where the runs vary in it
+        (unless it is the ``arm_column``), so a factorial curriculum x balancing grid is
+        compared within each balancing method.
     rng
         The :class:`numpy.random.Generator` for bootstrap intervals, ASO and Monte Carlo
         permutation tests; each row draws from its own child generator
@@ -261,6 +265,9 @@ def compare(
         raise ValueError(f"test must be one of {', '.join(PAIRED_TESTS)}; got {test!r}.")
     if interval not in ("t", "percentile", "bca"):
         raise ValueError(f"interval must be 't', 'percentile' or 'bca'; got {interval!r}.")
+    if by is None:
+        varies = "balancing" in frame.columns and arm_column != "balancing" and frame["balancing"].nunique() > 1
+        by = [*DEFAULT_BY, *(["balancing"] if varies else [])]
     by = [by] if isinstance(by, str) else list(by)
     missing = [c for c in (*by, arm_column, pair_on) if c not in frame.columns]
     if missing or metric not in frame.columns:

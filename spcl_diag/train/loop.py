@@ -8,11 +8,13 @@ selection, probabilities) are scattered into epoch buffers and copied to the hos
 per epoch, where the metric functions of :mod:`spcl_diag.metrics` score them.
 
 Only the joint loss (plus a backbone's auxiliary loss, if any) is back-propagated; the
-per-modality heads are scored, never trained on their own (SPCL reference behaviour).
+per-modality heads are scored, never trained on their own (SPCL reference behaviour),
+unless a balancing method adds terms through its hooks (:mod:`spcl_diag.train.balancing.base`).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -158,11 +160,14 @@ def train_run(
             keep = selector.select(difficulty, lam, epoch=epoch, step=step)
             utterance_loss = F.cross_entropy(output.joint, batch.labels, reduction="none")
             loss = selection_loss(utterance_loss, keep, normalisation=config.pacing.normalisation)
+            reduce = functools.partial(selection_loss, keep=keep, normalisation=config.pacing.normalisation)
+            loss = balancer.loss(loss, output, batch, reduce=reduce, epoch=epoch)
             if output.auxiliary_loss is not None:
                 loss = loss + output.auxiliary_loss
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_sums += _group_grad_norms(groups, group_names)
+            balancer.before_clip(model, output, batch, epoch=epoch)
             torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_norm)
             balancer.after_clip(model, output, batch, epoch=epoch)
             optimizer.step()
@@ -199,6 +204,7 @@ def train_run(
         for name, preds in evaluated.items():
             rows += _split_rows(e, name, preds.probs, preds.labels, model.modalities)
         threshold.step()  # after the dev evaluation, as in the reference
+        balancer.epoch_end(epoch, {"train": (train_probs, train.labels_host), "dev": (evaluated["dev"].probs, evaluated["dev"].labels)})
 
         # ------------------------------------------------------------- selection
         dev_wf1 = classification_scores(evaluated["dev"].probs["joint"], evaluated["dev"].labels)["wf1"]

@@ -1,12 +1,5 @@
-r"""Gradient balancing methods: the hook the training loop calls after clipping.
+r"""OGM-GE and Ada2I: per-modality gradient scaling after the clip, from gold-class scores.
 
-A balancing method sees the model, the batch output and the epoch after ``backward`` and
-gradient clipping and before the optimiser step, and may rescale gradients per modality. It
-reports per-epoch rows through :meth:`Balancer.epoch_rows`.
-
-Methods (``RunConfig.balancing``, tuned by ``RunConfig.balancing_config``):
-
-* ``none``: nothing.
 * ``ogm-ge``: on-the-fly gradient modulation with generalisation enhancement (Peng et al.
   2022), generalised to :math:`M` modalities; see :func:`ogm_ge_coefficients`.
 * ``ada2i``: Ada2I's disparity-ratio modulation (Nguyen et al. 2024); see
@@ -41,45 +34,17 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import torch
 from torch import Tensor
 
 from spcl_diag.data.batching import Batch
 from spcl_diag.docstrings import docfiller
 from spcl_diag.models.base import Backbone, ModelOutput
-from spcl_diag.runs.config import BalancingConfig
+from spcl_diag.train.balancing.base import Balancer, gold_scores
 
 OGM_GE_ALPHA = 0.5  # the paper tunes alpha per dataset; a mid-range default
 ADA2I_ALPHA = 0.037  # Ada2I, Table 2, IEMOCAP
 ADA2I_START_EPOCH = 3  # reference: modulate from "epoch >= 4" counted from 1, i.e. index 3
-
-
-class Balancer:
-    """No balancing: the base class, and the ``"none"`` method."""
-
-    def after_clip(self, model: Backbone, output: ModelOutput, batch: Batch, *, epoch: int) -> None:
-        """Modify ``p.grad`` of ``model`` in place (the base class does nothing)."""
-
-    def epoch_rows(self) -> dict[tuple[str, str], Tensor | float]:
-        """``(metric, scope) -> value`` rows for the epoch just finished; resets the sums."""
-        return {}
-
-
-def gold_scores(per_modality: Mapping[str, Tensor], labels: Tensor) -> Tensor:
-    r"""``[M]`` summed gold-class softmax probability :math:`s_m` of each modality (no gradient).
-
-    Examples
-    --------
-    >>> logits = {"t": torch.tensor([[2.0, 0.0], [0.0, 2.0]]), "a": torch.zeros(2, 2)}
-    >>> gold_scores(logits, torch.tensor([0, 1]))
-    tensor([1.7616, 1.0000])
-    """
-    with torch.no_grad():
-        return torch.stack(
-            [z.softmax(-1).gather(1, labels.unsqueeze(1)).sum() for z in per_modality.values()]
-        )
 
 
 _fill_doc = docfiller({
@@ -259,44 +224,3 @@ class GradientModulation(Balancer):
 def _grad_std(g: Tensor) -> Tensor:
     """Standard deviation of a gradient tensor (0 for a single element)."""
     return g.std() if g.numel() > 1 else g.new_zeros(())
-
-
-def make_balancer(name: str, *, model: Backbone, config: BalancingConfig, seed: int) -> Balancer:
-    """The balancing method called ``name`` for ``model``.
-
-    Parameters
-    ----------
-    name
-        ``"none"``, ``"ogm-ge"`` or ``"ada2i"``.
-    model
-        The backbone whose gradients are modulated.
-    config
-        Alpha, modulation window and noise; ``None`` fields take the method's default
-        (``ogm-ge``: alpha 0.5 from epoch 0; ``ada2i``: alpha 0.037 from epoch index 3).
-    seed
-        Seed of the gradient-noise generator.
-
-    Examples
-    --------
-    >>> from spcl_diag.models import build_backbone
-    >>> model = build_backbone("late_fusion", modalities="ta", dims={"t": 4, "a": 4}, n_classes=2,
-    ...                        n_speakers=1, overrides={"hidden_dim": 4, "feedforward_dim": 8})
-    >>> balancer = make_balancer("ada2i", model=model, config=BalancingConfig(), seed=0)
-    >>> balancer.alpha, balancer.start_epoch
-    (0.037, 3)
-    """
-    if name == "none":
-        return Balancer()
-    defaults = {"ogm-ge": (OGM_GE_ALPHA, 0), "ada2i": (ADA2I_ALPHA, ADA2I_START_EPOCH)}
-    if name not in defaults:
-        raise ValueError(f"unknown balancing method {name!r}; valid methods are none, {', '.join(defaults)}.")
-    alpha, start = defaults[name]
-    return GradientModulation(
-        model,
-        method=name,
-        alpha=alpha if config.alpha is None else config.alpha,
-        start_epoch=start if config.start_epoch is None else config.start_epoch,
-        end_epoch=config.end_epoch,
-        noise=config.noise,
-        seed=seed,
-    )
