@@ -174,7 +174,11 @@ def run(
         torch_device = resolve_device(device)
     except (DataFormatError, ConfigError, OSError, RuntimeError) as err:
         raise RunSetupError(f"run {run_id} could not start: {_one_line(err)}") from None
-    tmp = rd.temporary_dir(out, run_id)
+    try:
+        tmp = rd.temporary_dir(out, run_id)
+    except OSError as err:
+        raise RunSetupError(f"run {run_id} could not start: cannot write to {out} ({err.strerror or err}); "
+                            "choose another folder (--out).") from None
     started = time.perf_counter()
     metadata = {
         "run_id": run_id,
@@ -211,18 +215,20 @@ def run(
 
 
 def _check_writable(out: Path, run_id: str) -> None:
-    """Refuse, before any work, an output folder that cannot be created or written."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
+    """Refuse, before any work and without creating anything, an output folder that cannot be written."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
         raise RunSetupError(
-            f"run {run_id} could not start: cannot create the output folder {out} ({err.strerror}); "
+            f"run {run_id} could not start: cannot create the output folder {out} ({existing} is not a folder); "
             "choose another folder (--out)."
-        ) from None
-    if not os.access(out, os.W_OK | os.X_OK):
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "the output folder" if existing == out else f"the output folder {out}: its parent"
         raise RunSetupError(
-            f"run {run_id} could not start: the output folder {out} is not writable; finished runs can "
-            "be read from it, but new ones need another folder (--out)."
+            f"run {run_id} could not start: {what} {existing} is not writable; finished runs can be read from "
+            "it, but new ones need another folder (--out)."
         )
 
 
