@@ -169,10 +169,10 @@ class RunConfig:
             problems.append(f"train.weight_decay must be a finite number >= 0; got {train.weight_decay!r}")
         if not _in_range(train.clip_norm, 0, strict=True):
             problems.append(f"train.clip_norm must be a finite number > 0; got {train.clip_norm!r}")
-        for name in ("lambda0", "growth"):
-            value = getattr(self.pacing, name)
-            if value is not None and not _in_range(value, 0, strict=True):
-                problems.append(f"pacing.{name} must be a finite number > 0 or None (the SPCL preset); got {value!r}")
+        if self.pacing.lambda0 is not None and not _in_range(self.pacing.lambda0, 0):
+            problems.append(f"pacing.lambda0 must be a finite number >= 0 or None (the SPCL preset); got {self.pacing.lambda0!r}")
+        if self.pacing.growth is not None and not _in_range(self.pacing.growth, 0, strict=True):
+            problems.append(f"pacing.growth must be a finite number > 0 or None (the SPCL preset); got {self.pacing.growth!r}")
         if not _in_range(self.pacing.cap, 0, strict=True):
             problems.append(f"pacing.cap must be a finite number > 0; got {self.pacing.cap!r}")
         if self.pacing.normalisation not in ("batch", "kept"):

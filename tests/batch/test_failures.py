@@ -80,3 +80,14 @@ def test_cluster_and_ray_options_come_from_the_command_line():
 def test_a_cuda_run_on_ray_asks_for_a_gpu():
     assert ex.ray_gpus("cuda", None, 0) == 1.0
     assert ex.ray_gpus("cpu", None, 8) == 0.0
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_line_with_status_2(tmp_path, capsys):
+    from spcl_diag.cli.main import main
+
+    grid = tmp_path / "grid.toml"
+    grid.write_text('curriculum = ["none"]\nseed = [0]\n')
+    (tmp_path / "file").write_text("")
+    assert main(["batch", str(grid), "--out", str(tmp_path / "file" / "runs"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("spcl-diag batch: error: cannot write to the output folder") and len(err.splitlines()) == 1
