@@ -13,3 +13,22 @@ class DataFormatError(ValueError):
 
 class ConfigError(ValueError):
     """A run configuration or an override is invalid; the message lists valid choices."""
+
+
+class RunSetupError(RuntimeError):
+    """A run could not start: its data, its output folder or its paired run is not usable.
+
+    Nothing is recorded for such a run, so once the cause is fixed the same command trains
+    it (no ``retry_failed`` needed). The message is one line: what, where, what to do.
+    """
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the run stops and is recorded as failed.
+
+    ``epoch`` is the 1-based epoch in which it happened.
+    """
+
+    def __init__(self, message: str, *, epoch: int) -> None:
+        super().__init__(message)
+        self.epoch = epoch

@@ -3,7 +3,8 @@
 Every executor has one method, ``map_unordered(tasks)``, which runs
 :func:`~spcl_diag.batch.task.execute_task` on each task and yields the outcomes as they
 finish. The same grid runs unchanged on each. submitit and Ray are optional extras
-(``pip install spcl_diag[slurm]`` / ``spcl_diag[ray]``), imported only when chosen.
+(``pip install spcl_diag[slurm]`` / ``spcl_diag[ray]``; in a source checkout
+``pip install -e ".[ray]"``), imported only when chosen.
 """
 
 from __future__ import annotations
@@ -11,15 +12,20 @@ from __future__ import annotations
 import functools
 import multiprocessing as mp
 import os
+import shutil
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
 
 from spcl_diag.batch.task import RunTask, TaskOutcome, execute_task
-from spcl_diag.errors import ConfigError
+from spcl_diag.errors import ConfigError, RunSetupError
+from spcl_diag.runs import directory as rd
 
 EXECUTORS: tuple[str, ...] = ("local", "process", "slurm", "ray")
+SUBMITIT_CLUSTERS: tuple[str, ...] = ("slurm", "local", "debug")
+POOL_RESTARTS = 2  # fresh pools tried for the runs a dead worker took down with it
 
 
 class Executor(Protocol):
@@ -61,8 +67,30 @@ class ProcessExecutor:
         self.threads_per_job = threads_per_job or max(1, _cpu_count() // jobs)
 
     def map_unordered(self, tasks: Sequence[RunTask]) -> Iterator[TaskOutcome]:
-        if not tasks:
-            return
+        """Run ``tasks``; when a worker dies, count what finished on disk and retry the rest.
+
+        A dead worker breaks the whole pool: every run still in it loses its result. Those
+        whose run directory is complete are counted ``done``; the others go to a fresh pool,
+        at most :data:`POOL_RESTARTS` times, before they are reported as failed.
+        """
+        pending = list(tasks)
+        for attempt in range(POOL_RESTARTS + 1):
+            lost: list[tuple[RunTask, BaseException]] = []
+            for task, outcome, err in self._one_pool(pending):
+                if outcome is not None:
+                    yield outcome
+                elif _finished_on_disk(task):
+                    yield TaskOutcome(task.run_id, "done", str(Path(task.out_dir) / task.run_id), 0.0,
+                                      "finished; its worker died before reporting")
+                else:
+                    lost.append((task, err))  # type: ignore[arg-type]
+            if not lost:
+                return
+            pending = [task for task, _ in lost]
+        for task, err in lost:
+            yield _lost(task, err)
+
+    def _one_pool(self, tasks: list[RunTask]) -> Iterator[tuple[RunTask, TaskOutcome | None, BaseException | None]]:
         ctx = mp.get_context("spawn")
         slots = ctx.Queue()
         for i in range(self.jobs):
@@ -75,7 +103,12 @@ class ProcessExecutor:
         ) as pool:
             futures = {pool.submit(_execute_in_worker, task): task for task in tasks}
             for future in as_completed(futures):
-                yield _outcome(futures[future], future.result)
+                try:
+                    yield futures[future], future.result(), None
+                except BrokenProcessPool as err:  # a worker died (killed, out of memory, segfault)
+                    yield futures[future], None, err
+                except Exception as err:  # noqa: BLE001 - cannot happen for execute_task; report, never raise
+                    yield futures[future], _lost(futures[future], err), None
 
 
 class SubmititExecutor:
@@ -86,15 +119,25 @@ class SubmititExecutor:
     folder
         Where submitit keeps job scripts and logs (default ``<runs>/.submitit``).
     cluster
-        ``None`` lets submitit detect SLURM; ``"local"`` runs the jobs as local processes
-        (for testing), ``"debug"`` in this process.
+        ``"slurm"`` (the default) submits to SLURM and is refused on a machine without it
+        (no ``sbatch``), instead of silently running locally; ``"local"`` runs the jobs as
+        local processes through submitit, ``"debug"`` in this process (both for testing).
     parameters
         Passed to ``AutoExecutor.update_parameters`` (``timeout_min``, ``slurm_partition``,
         ``gpus_per_node``, ``slurm_array_parallelism``, ...).
     """
 
-    def __init__(self, folder: str | Path | None = None, *, cluster: str | None = None, **parameters: Any) -> None:
+    def __init__(self, folder: str | Path | None = None, *, cluster: str | None = "slurm", **parameters: Any) -> None:
         self.submitit = _require("submitit", "slurm")
+        cluster = cluster or "slurm"
+        if cluster not in SUBMITIT_CLUSTERS:
+            raise ConfigError(f"unknown submitit cluster {cluster!r}; valid clusters are {', '.join(SUBMITIT_CLUSTERS)}.")
+        if cluster == "slurm" and shutil.which("sbatch") is None:
+            raise ConfigError(
+                "the slurm executor found no SLURM on this machine (no sbatch command); run it on a SLURM login "
+                "node, or pass --cluster local (submitit jobs as local processes) or --cluster debug (in this "
+                "process) to test the batch here."
+            )
         self.folder = folder
         self.cluster = cluster
         self.parameters = dict(parameters)
@@ -121,9 +164,11 @@ class RayExecutor:
         Passed to ``ray.init`` (``"auto"`` joins a running cluster; ``None`` starts one).
     num_cpus, num_gpus
         Resources each run asks for; fractional GPUs put several runs on one device.
+        ``num_gpus=None`` (the default) asks for one GPU per run when the runs are on CUDA
+        (:func:`ray_gpus`), none otherwise.
     """
 
-    def __init__(self, address: str | None = None, *, num_cpus: float = 1, num_gpus: float = 0) -> None:
+    def __init__(self, address: str | None = None, *, num_cpus: float = 1, num_gpus: float | None = None) -> None:
         self.ray = _require("ray", "ray")
         self.address = address
         self.num_cpus = num_cpus
@@ -131,14 +176,31 @@ class RayExecutor:
 
     def map_unordered(self, tasks: Sequence[RunTask]) -> Iterator[TaskOutcome]:
         ray = self.ray
+        if not tasks:
+            return
         if not ray.is_initialized():
             ray.init(address=self.address, ignore_reinit_error=True)
-        remote = ray.remote(num_cpus=self.num_cpus, num_gpus=self.num_gpus)(execute_task)
+        num_gpus = ray_gpus(tasks[0].device, self.num_gpus, ray.cluster_resources().get("GPU", 0))
+        remote = ray.remote(num_cpus=self.num_cpus, num_gpus=num_gpus)(execute_task)
         task_of = {remote.remote(task): task for task in tasks}
         pending = list(task_of)
         while pending:
             (ref,), pending = ray.wait(pending, num_returns=1)
             yield _outcome(task_of[ref], functools.partial(ray.get, ref))
+
+
+def ray_gpus(device: str, requested: float | None, cluster_gpus: float) -> float:
+    """GPUs one Ray task asks for: ``requested``, else 1 for a CUDA run (``auto`` with GPUs in the cluster).
+
+    Examples
+    --------
+    >>> ray_gpus("cuda", None, 4), ray_gpus("auto", None, 0), ray_gpus("cpu", None, 4), ray_gpus("cuda", 0.25, 4)
+    (1.0, 0.0, 0.0, 0.25)
+    """
+    if requested is not None:
+        return float(requested)
+    cuda = str(device).startswith("cuda") or (device == "auto" and cluster_gpus > 0)
+    return 1.0 if cuda else 0.0
 
 
 def make_executor(name: str = "local", *, jobs: int = 1, **options: Any) -> Executor:
@@ -165,11 +227,35 @@ def make_executor(name: str = "local", *, jobs: int = 1, **options: Any) -> Exec
 
 
 def _outcome(task: RunTask, result: Callable[[], TaskOutcome]) -> TaskOutcome:
-    """The outcome a worker returned, or a failed one when the worker itself died."""
+    """The outcome a worker returned; when the worker itself died, ``done`` if the run is on disk."""
     try:
         return result()
     except Exception as err:  # noqa: BLE001 - a killed worker, a cancelled job, a lost node
-        return TaskOutcome(task.run_id, "failed", str(Path(task.out_dir) / task.run_id), 0.0, f"worker lost: {err!r}")
+        if _finished_on_disk(task):
+            return TaskOutcome(task.run_id, "done", str(Path(task.out_dir) / task.run_id), 0.0,
+                               "finished; its worker died before reporting")
+        return _lost(task, err)
+
+
+def _lost(task: RunTask, err: BaseException | None) -> TaskOutcome:
+    return TaskOutcome(task.run_id, "failed", str(Path(task.out_dir) / task.run_id), 0.0,
+                       f"its worker died before the run finished ({err!r}); run the batch again to retry it")
+
+
+def _finished_on_disk(task: RunTask) -> bool:
+    run_id = task.run_id
+    try:
+        return rd.run_state(Path(task.out_dir) / run_id, run_id) == "complete"
+    except RunSetupError:
+        return False
+
+
+def install_hint(extra: str) -> str:
+    """``pip install -e ".[ray]"`` for a source checkout (editable install), else ``pip install 'spcl_diag[ray]'``."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "spcl_diag").is_dir():
+        return f'pip install -e ".[{extra}]" (in {checkout})'
+    return f"pip install 'spcl_diag[{extra}]'"
 
 
 def _require(module: str, extra: str) -> Any:
@@ -178,7 +264,7 @@ def _require(module: str, extra: str) -> Any:
     except ImportError:
         raise ConfigError(
             f"the {extra!r} executor needs the optional package {module!r}, which is not installed; "
-            f"install it with: pip install 'spcl_diag[{extra}]'"
+            f"install it with: {install_hint(extra)}"
         ) from None
 
 

@@ -60,6 +60,25 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+def _is_seed(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= 0)
+
+
+def _takes_a_list(key: str) -> bool:
+    """Whether the config field at dotted ``key`` holds a tuple (e.g. ``data.synthetic.split_fractions``)."""
+    import typing
+
+    cls: Any = RunConfig
+    for part in key.split("."):
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            return False
+        hints = typing.get_type_hints(cls)
+        if part not in hints:
+            return False
+        cls = hints[part]
+    return typing.get_origin(cls) in (tuple, list)
+
+
 AXES: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
 
 
@@ -114,10 +133,24 @@ class Grid:
             problems.append("give the run seeds as 'seed', or 'base_seed' and 'n_seeds' to derive them")
         elif not self.seed and self.n_seeds is not None and self.n_seeds < 1:
             problems.append(f"n_seeds must be >= 1; got {self.n_seeds}")
-        if len(set(self.seed)) != len(self.seed):
+        bad_seeds = [s for s in self.seed if not _is_seed(s)]
+        if bad_seeds:
+            problems.append(f"seed values must be integers >= 0; got {', '.join(map(repr, bad_seeds))}")
+        elif len(set(self.seed)) != len(self.seed):
             problems.append(f"seed values repeat: {list(self.seed)}")
+        for name in ("base_seed", "n_seeds"):
+            value = getattr(self, name)
+            if value is not None and not _is_seed(value):
+                problems.append(f"{name} must be an integer >= 0; got {value!r}")
+        for key, value in self.overrides.items():
+            if isinstance(value, (list, tuple)) and not _takes_a_list(key):
+                problems.append(
+                    f"[overrides] {key!r} = {list(value)!r}: [overrides] takes one value per key; to try several "
+                    f"values, list one [[variants]] table per value"
+                )
         if problems:
-            raise ConfigError("invalid grid:\n  - " + "\n  - ".join(problems))
+            text = problems[0] + "." if len(problems) == 1 else "\n  - " + "\n  - ".join(problems)
+            raise ConfigError(f"invalid grid: {text}" if len(problems) == 1 else f"invalid grid:{text}")
 
     # ------------------------------------------------------------------ seeds
     def seeds(self) -> tuple[int, ...]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,8 @@ from tqdm.auto import tqdm
 
 from spcl_diag.batch.executors import Executor, LocalExecutor
 from spcl_diag.batch.grid import Grid, dependency, load_grid
-from spcl_diag.batch.task import RunTask, TaskOutcome
+from spcl_diag.batch.task import RunTask, TaskOutcome, recorded_outcome
+from spcl_diag.errors import RunSetupError
 from spcl_diag.runs.config import RunConfig
 
 GRIDS_DIR = "grids"
@@ -47,7 +49,7 @@ class BatchSummary:
 
     outcomes: tuple[TaskOutcome, ...]
     out_dir: Path
-    grid_path: Path | None = None
+    grid_path: Path | None = None  # None when the folder is a read-only archive of finished runs
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -55,9 +57,12 @@ class BatchSummary:
         return tuple(o for o in self.outcomes if o.status == "failed")
 
     def line(self) -> str:
-        """``12 runs: 9 done, 2 skipped, 1 failed``."""
+        """``12 runs: 9 done, 2 skipped, 1 failed``, with how to retry recorded failures."""
         c = self.counts
-        return f"{len(self.outcomes)} runs: {c.get('done', 0)} done, {c.get('skipped', 0)} skipped, {c.get('failed', 0)} failed"
+        text = f"{len(self.outcomes)} runs: {c.get('done', 0)} done, {c.get('skipped', 0)} skipped, {c.get('failed', 0)} failed"
+        if any(o.recorded for o in self.failed):
+            text += " (failures recorded on disk are trained again with --retry-failed / retry_failed=True)"
+        return text
 
 
 def run_batch(
@@ -104,14 +109,26 @@ def run_batch(
     '1 runs: 0 done, 1 skipped, 0 failed'
     """
     grid = load_grid(grid)
+    configs = grid.configs()  # every value checked before anything is written
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    configs = grid.configs()
-    grid_path = record_grid(grid, out)
     executor = executor or LocalExecutor()
     outcomes: list[TaskOutcome] = []
-    with tqdm(total=len(configs), desc="runs", unit="run", disable=not progress) as bar:
-        for wave in schedule(configs):
+    todo: list[RunConfig] = []
+    for config in configs:  # finished runs are counted here, without a lock or a worker
+        started = time.perf_counter()
+        run_id = config.run_id()
+        task = RunTask(config.to_dict(), str(out), device, retry_failed)
+        try:
+            known = recorded_outcome(run_id, out / run_id, task, started)
+        except RunSetupError as err:
+            known = TaskOutcome(run_id, "failed", str(out / run_id), 0.0, str(err))
+        if known is None:
+            todo.append(config)
+        else:
+            outcomes.append(known)
+    grid_path = record_grid(grid, out, required=bool(todo))
+    with tqdm(total=len(configs), initial=len(outcomes), desc="runs", unit="run", disable=not progress) as bar:
+        for wave in schedule(todo):
             tasks = [RunTask(c.to_dict(), str(out), device, retry_failed) for c in wave]
             for outcome in executor.map_unordered(tasks):
                 outcomes.append(outcome)
@@ -128,14 +145,36 @@ def schedule(configs: list[RunConfig]) -> list[list[RunConfig]]:
     return [wave for wave in (independent, dependants) if wave]
 
 
-def record_grid(grid: Grid, out_dir: Path) -> Path:
-    """Write ``<out_dir>/grids/<fingerprint>.json`` once (an identical grid is not rewritten)."""
+def record_grid(grid: Grid, out_dir: Path, *, required: bool = True) -> Path | None:
+    """Write ``<out_dir>/grids/<fingerprint>.json`` once (an identical grid is not rewritten).
+
+    Returns None when the folder cannot be written and nothing has to be (``required=False``:
+    every run is already on disk, e.g. a read-only archive).
+
+    Raises
+    ------
+    RunSetupError
+        ``required`` and ``out_dir`` cannot be created or written.
+    """
     path = out_dir / GRIDS_DIR / f"{grid.fingerprint()}.json"
-    if not path.exists():
+    if required and out_dir.is_dir() and not os.access(out_dir, os.W_OK | os.X_OK):
+        raise RunSetupError(
+            f"the output folder {out_dir} is not writable: its finished runs can be read, but the runs "
+            "still to train need another folder (--out)."
+        )
+    if path.exists():
+        return path
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         tmp.write_text(json.dumps(grid.to_dict(), indent=2, sort_keys=True) + "\n")
         tmp.replace(path)
+    except OSError as err:
+        if not required:
+            return None
+        raise RunSetupError(
+            f"cannot write to the output folder {out_dir} ({err.strerror or err}); choose another folder (--out)."
+        ) from None
     return path
 
 

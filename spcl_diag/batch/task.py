@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from spcl_diag.batch.grid import dependency
 from spcl_diag.batch.locking import RunLock
+from spcl_diag.errors import RunSetupError
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.config import RunConfig
 from spcl_diag.runs.execute import run
@@ -41,7 +42,8 @@ class TaskOutcome:
 
     ``status`` is ``done`` (trained now), ``skipped`` (already complete, possibly finished by
     another process while this one waited for its lock) or ``failed`` (training raised, the
-    paired spcl run failed, or a failure recorded earlier was not retried).
+    run could not start, the paired spcl run failed, or a failure recorded earlier was not
+    retried). ``message`` is the one-line reason of a failure.
     """
 
     run_id: str
@@ -49,6 +51,7 @@ class TaskOutcome:
     path: str
     seconds: float
     message: str = ""
+    recorded: bool = False  # a failure written to disk (trained again only with retry_failed)
 
 
 def execute_task(task: RunTask) -> TaskOutcome:
@@ -68,7 +71,7 @@ def execute_task(task: RunTask) -> TaskOutcome:
         if twin_outcome.status == "failed":
             return TaskOutcome(
                 run_id, "failed", str(out / run_id), time.perf_counter() - started,
-                f"its paired spcl run {twin_outcome.run_id} failed ({twin_outcome.message})",
+                f"its paired spcl run {twin_outcome.run_id} failed ({twin_outcome.message})", twin_outcome.recorded,
             )
     return _train_locked(config, out, task, started)
 
@@ -76,23 +79,43 @@ def execute_task(task: RunTask) -> TaskOutcome:
 def _train_locked(config: RunConfig, out: Path, task: RunTask, started: float) -> TaskOutcome:
     run_id = config.run_id()
     final = out / run_id
-    with RunLock(out, run_id):
-        if rd.is_complete(final):
-            return TaskOutcome(run_id, "skipped", str(final), time.perf_counter() - started)
-        if (final / rd.ERROR).exists() and not task.retry_failed:
-            return TaskOutcome(
-                run_id, "failed", str(final), time.perf_counter() - started,
-                "failed earlier (see error.txt); not retried without retry_failed",
-            )
-        try:
-            result = run(config, out, device=task.device, retry_failed=task.retry_failed)
-        except Exception as err:  # noqa: BLE001 - run() records training errors itself; this is anything else
-            return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started, repr(err))
+    try:
+        outcome = recorded_outcome(run_id, final, task, started)  # finished runs are read without a lock
+        if outcome is not None:
+            return outcome
+        with RunLock(out, run_id):
+            outcome = recorded_outcome(run_id, final, task, started)  # finished while we waited for the lock
+            if outcome is not None:
+                return outcome
+            result = run(config, out, device=task.device, progress=False, retry_failed=task.retry_failed)
+    except RunSetupError as err:  # nothing recorded: the same batch trains it once the cause is fixed
+        return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started, str(err))
+    except Exception as err:  # noqa: BLE001 - run() records training errors itself; this is anything else
+        return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started, f"{type(err).__name__}: {err}")
     if result.status != "ok":
-        return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started, _last_line(final / rd.ERROR))
+        return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started, str(result.error), recorded=True)
     return TaskOutcome(run_id, "done", str(final), time.perf_counter() - started)
 
 
-def _last_line(path: Path) -> str:
-    lines = path.read_text().strip().splitlines() if path.is_file() else []
-    return lines[-1] if lines else "no error.txt"
+def recorded_outcome(run_id: str, final: Path, task: RunTask, started: float) -> TaskOutcome | None:
+    """The outcome of a run already on disk (finished, or failed and not retried), else None."""
+    state = rd.run_state(final, run_id)
+    if state == "complete":
+        return TaskOutcome(run_id, "skipped", str(final), time.perf_counter() - started)
+    if state == "failed" and not task.retry_failed:
+        reason = _recorded_reason(final)
+        return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started,
+                           f"failed earlier ({reason}); not retried without retry_failed", recorded=True)
+    return None
+
+
+def _recorded_reason(run_dir: Path) -> str:
+    """The one-line reason of a recorded failure: ``result.json``'s, else error.txt's last line."""
+    try:
+        reason = rd.read_json(run_dir / rd.RESULT).get("error")
+    except (OSError, ValueError, AttributeError):
+        reason = None
+    if reason:
+        return str(reason)
+    lines = (run_dir / rd.ERROR).read_text().strip().splitlines() if (run_dir / rd.ERROR).is_file() else []
+    return lines[-1] if lines else "see error.txt"

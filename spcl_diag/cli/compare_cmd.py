@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-
-from spcl_diag.stats.compare import compare
-from spcl_diag.stats.report import format_table, to_latex
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,6 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from spcl_diag.stats.report import (  # pandas, scipy: only when the command runs
+        format_table,
+        to_latex,
+    )
+
     try:
         table = _compare(args)
     except ValueError as err:  # a missing metric or column: say which, list the valid ones
@@ -61,6 +64,10 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> pd.DataFrame:
+    import numpy as np
+
+    from spcl_diag.stats.compare import compare
+
     return compare(
         args.runs, args.metric, args.baseline, args.arms, None if args.by is None else tuple(args.by),
         rng=np.random.default_rng(args.rng_seed), alpha=args.alpha, correction=args.correction,

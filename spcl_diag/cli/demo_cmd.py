@@ -6,14 +6,12 @@ import argparse
 import time
 from pathlib import Path
 
-from spcl_diag.demo import DEMO_ARMS, arm_summary, run_demo
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
         help="run a small seeded batch on the synthetic benchmark (CPU, a few minutes)",
-        description=f"Late fusion, tav, arms {'/'.join(DEMO_ARMS)}, seeds 0..N-1 on the synthetic benchmark.",
+        description="Late fusion, tav, arms none/spcl/random, seeds 0..N-1 on the synthetic benchmark.",
     )
     parser.add_argument("--out", default="demo_runs", help="folder of run directories (default: %(default)s)")
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (default: %(default)s)")
@@ -23,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from spcl_diag.demo import arm_summary, run_demo  # torch, pandas: only when the command runs
+
     started = time.perf_counter()
     tables = run_demo(args.out, seeds=args.seeds, device=args.device, jobs=args.jobs)
     summary = arm_summary(tables.results)

@@ -2,6 +2,15 @@
 
 Each module exposes ``register(subparsers)``, which adds its parser and sets
 ``handler=<function(args) -> int>``. Everything a command does is one call in the API.
+
+Start-up stays light: a ``*_cmd.py`` module imports only the standard library and light
+package modules at its top; torch, pandas, scipy, statsmodels, matplotlib (and any module
+that imports them) are imported inside its handler. So ``spcl-diag --help``, ``--version``
+and every ``spcl-diag COMMAND --help`` answer at once (tests/cli/test_startup.py checks it).
+
+A failure the user can fix is one line on stderr, ``spcl-diag COMMAND: error: ...``, and
+exit status 2: bad config values, bad data, a missing file, an output folder that cannot be
+written, a run that cannot start. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -9,9 +18,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from spcl_diag import __version__
-from spcl_diag.errors import ConfigError, DataFormatError
+from spcl_diag.errors import ConfigError, DataFormatError, RunSetupError
+
+USER_ERRORS = (ConfigError, DataFormatError, RunSetupError, FileNotFoundError, PermissionError)
 
 COMMAND_MODULES: tuple[str, ...] = (
     "spcl_diag.cli.run_cmd",
@@ -44,11 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     if extra and not getattr(args, "accepts_overrides", False):
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.overrides = extra
-    try:
-        return int(args.handler(args) or 0)
-    except (ConfigError, DataFormatError, FileNotFoundError) as err:
-        print(f"spcl-diag {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return int(args.handler(args) or 0)
+        except USER_ERRORS as err:
+            print(f"spcl-diag {args.command}: error: {err}", file=sys.stderr)
+            return 2
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    """A warning as one line on stderr, without the source line of the code that raised it."""
+    print(f"spcl-diag: warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import argparse
 
-from spcl_diag.curriculum.arms import ARMS
-from spcl_diag.models import BACKBONES
-from spcl_diag.runs.config import BALANCING_METHODS, RunConfig
+from spcl_diag.runs.config import BALANCING_METHODS, RunConfig, TrainConfig
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """The plain flags of the common config fields, plus ``--set key=value`` overrides."""
-    defaults = RunConfig()
-    parser.add_argument("--dataset", default=defaults.dataset, help="benchmark name or feature file (default: %(default)s)")
-    parser.add_argument("--backbone", default=defaults.backbone, choices=sorted(BACKBONES), help="(default: %(default)s)")
-    parser.add_argument("--modalities", default=defaults.modalities, help="modality set, e.g. tav, ta, v (default: %(default)s)")
-    parser.add_argument("--curriculum", default=defaults.curriculum, choices=ARMS, help="curriculum arm (default: %(default)s)")
-    parser.add_argument("--balancing", default=defaults.balancing, choices=BALANCING_METHODS, help="(default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="run seed (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=None, help=f"training epochs (default: {defaults.train.epochs})")
+    """The plain flags of the common config fields, plus ``--set key=value`` overrides.
+
+    Backbone and curriculum names are checked when the config is built (an unknown one is an
+    error that lists the valid ones), which keeps ``--help`` free of torch.
+    """
+    defaults = {f: getattr(RunConfig, f) for f in ("dataset", "backbone", "modalities", "curriculum", "seed")}
+    parser.add_argument("--dataset", default=defaults["dataset"], help="benchmark name or feature file (default: %(default)s)")
+    parser.add_argument("--backbone", default=defaults["backbone"],
+                        help="late_fusion, dialogue_gcn, mmgcn, mm_dfn, biddin, ada2i, ... (default: %(default)s)")
+    parser.add_argument("--modalities", default=defaults["modalities"], help="modality set, e.g. tav, ta, v (default: %(default)s)")
+    parser.add_argument("--curriculum", default=defaults["curriculum"],
+                        help="curriculum arm: none, spcl, random, anti, spcl-utterance, ... (default: %(default)s)")
+    parser.add_argument("--balancing", default=RunConfig.balancing, choices=BALANCING_METHODS, help="(default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=defaults["seed"], help="run seed, an integer >= 0 (default: %(default)s)")
+    parser.add_argument("--epochs", type=int, default=None, help=f"training epochs (default: {TrainConfig.epochs})")
     parser.add_argument("--data-dir", default=None, help="folder of the shared data (else $SPCL_DIAG_DATA, else ../shared/data)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (default: %(default)s)")
 

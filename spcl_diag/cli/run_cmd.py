@@ -6,7 +6,6 @@ import argparse
 import json
 
 from spcl_diag.cli.options import add_run_options, config_from_args, split_overrides
-from spcl_diag.runs.execute import run
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,10 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from spcl_diag.runs.execute import run  # torch: only when the command runs
+
     config = config_from_args(args, split_overrides(args.overrides))
     result = run(config, args.out, device=args.device, progress=not args.quiet, retry_failed=args.retry_failed)
     if result.status != "ok":
-        print(f"run {result.run_id} failed; traceback in {result.path / 'error.txt'}")
+        epoch = result.result.get("failed_epoch")
+        print(f"run {result.run_id} failed{f' in epoch {epoch}' if epoch else ''}: {result.error}\n"
+              f"  traceback in {result.path / 'error.txt'}; the failure is recorded: train it again with --retry-failed")
         return 1
     summary = {
         "run_id": result.run_id,

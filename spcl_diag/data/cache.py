@@ -30,6 +30,9 @@ CACHE_VERSION = 1  # bump when the conversion of any format changes
 CACHE_ENV = "SPCL_DIAG_CACHE"
 
 
+_DIGESTS: dict[tuple[str, int, int, int], str] = {}  # (path, inode, size, mtime ns) -> digest
+
+
 def content_hash(path: str | Path) -> str:
     """SHA-256 hex digest of a file's bytes, read in 1 MiB chunks."""
     digest = hashlib.sha256()
@@ -37,6 +40,20 @@ def content_hash(path: str | Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def file_digest(path: str | Path) -> str:
+    """:func:`content_hash`, remembered in this process while the file's inode, size and mtime stay.
+
+    A batch asks for the digest of its data file once per run (it is part of the run id,
+    :mod:`spcl_diag.runs.identity`); the file is read once per process.
+    """
+    resolved = Path(path).resolve()
+    stat = resolved.stat()
+    key = (str(resolved), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = content_hash(resolved)
+    return _DIGESTS[key]
 
 
 def cache_dir(source: str | Path) -> Path:
@@ -52,7 +69,7 @@ def cache_dir(source: str | Path) -> Path:
 def cache_path(source: str | Path, format_key: str) -> Path:
     """The cache entry for ``source`` read as ``format_key`` (a format name or ``"auto"``)."""
     source = Path(source)
-    digest = content_hash(source)[:20]
+    digest = file_digest(source)[:20]
     return cache_dir(source) / f"{source.stem}.{format_key}.v{CACHE_VERSION}.{digest}.npz"
 
 

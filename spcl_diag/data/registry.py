@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from spcl_diag.data.cache import cache_path, file_digest
 from spcl_diag.data.dataset import ConversationDataset
-from spcl_diag.data.loaders import load
-from spcl_diag.data.semisynthetic import make_semisynthetic
+from spcl_diag.data.loaders import is_npz, load, read_file
+from spcl_diag.data.loaders.common import IEMOCAP_LABELS, MELD_LABELS
+from spcl_diag.data.semisynthetic import SEMISYNTHETIC, make_semisynthetic
 from spcl_diag.data.synthetic import make_synthetic
 from spcl_diag.errors import ConfigError, DataFormatError
 
@@ -102,3 +104,57 @@ def resolve_dataset(
             f"unknown dataset {name!r}: not a benchmark ({', '.join(BENCHMARKS)}) and not a feature file."
         )
     return dataset.select_modalities(modalities)
+
+
+def source_file(name: str, data: DataConfig) -> Path | None:
+    """The file a run's data is read from: the feature file, or a semi-synthetic benchmark's bundle.
+
+    None for the synthetic benchmark (generated from its config) and for a file or data
+    folder that is not there (the run then fails before training, with the reason).
+    """
+    if name in SEMISYNTHETIC:
+        try:
+            path = resolve_data_dir(data.data_dir) / SEMISYNTHETIC[name].bundle
+        except DataFormatError:
+            return None
+    elif name in BENCHMARKS:
+        return None
+    else:
+        path = Path(name).expanduser()
+    return path if path.is_file() else None
+
+
+_FAMILIES: dict[str, str] = {}  # file digest -> family
+
+
+def dataset_family(name: str, data: DataConfig) -> str:
+    """``"iemocap"``, ``"meld"`` or ``"other"``, read from the data, never from a path.
+
+    The semi-synthetic benchmarks are named after their family; a feature file is IEMOCAP or
+    MELD when its class names are those of the dataset (six IEMOCAP emotions, seven MELD
+    ones), whatever the file or its folder is called. This picks the SPCL presets
+    (:func:`spcl_diag.curriculum.pacing.spcl_preset`). A file that cannot be read is
+    ``"other"``; the run then fails before training with the reason.
+    """
+    if name in SEMISYNTHETIC:
+        return name.split("-")[0]
+    path = source_file(name, data)
+    if path is None:
+        return "other"
+    digest = file_digest(path)
+    if digest not in _FAMILIES:
+        try:
+            names = _label_names(path)
+        except (DataFormatError, OSError, ValueError, KeyError):
+            return "other"
+        _FAMILIES[digest] = {IEMOCAP_LABELS: "iemocap", MELD_LABELS: "meld"}.get(names, "other")
+    return _FAMILIES[digest]
+
+
+def _label_names(path: Path) -> tuple[str, ...]:
+    """The class names of a feature file, from the bundle or conversion cache when there is one."""
+    bundle = path if is_npz(path) else cache_path(path, "auto")
+    if bundle.is_file():
+        with np.load(bundle, allow_pickle=False) as archive:
+            return tuple(str(s) for s in archive["label_names"])
+    return read_file(path).label_names

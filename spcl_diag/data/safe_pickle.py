@@ -18,6 +18,12 @@ Admitted globals (module, name), under both their Python 2 and Python 3 spelling
 
 Python 2 pickles keep their ``str`` objects as bytes; they are decoded as latin1, as the
 reference code does (``pickle.load(f, encoding="latin1")``).
+
+Nesting is bounded: the feature files nest containers four or five deep (tuple, dict,
+list, array), so a pickle nested deeper than :data:`MAX_NESTING` is refused. Its first
+:data:`SCANNED_OPCODES` opcodes are read before loading (a file that opens that many
+containers at once is refused without building anything), and the loaded object is
+walked once, without recursion, before anything else touches it.
 """
 
 from __future__ import annotations
@@ -26,7 +32,9 @@ import builtins
 import codecs
 import collections
 import io
+import itertools
 import pickle
+import pickletools
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +66,13 @@ for _package in ("numpy.core", "numpy._core"):
     _ALLOWED[(f"{_package}.multiarray", "_reconstruct")] = _multiarray._reconstruct
     _ALLOWED[(f"{_package}.multiarray", "scalar")] = _multiarray.scalar
     _ALLOWED[(f"{_package}.numeric", "_frombuffer")] = _numeric._frombuffer  # type: ignore[attr-defined]
+
+
+MAX_NESTING = 32  # containers inside containers; the standard files need about five
+SCANNED_OPCODES = 100_000  # opcodes read before loading, to refuse a deep nest without building it
+_OPENERS = frozenset({"MARK", "EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET", "EMPTY_TUPLE", "FRAME"})
+_CLOSERS = frozenset({"APPEND", "SETITEM", "APPENDS", "SETITEMS", "ADDITEMS", "TUPLE", "LIST", "DICT",
+                      "FROZENSET", "POP_MARK", "TUPLE1", "TUPLE2", "TUPLE3"})
 
 
 class UnsafePickleError(DataFormatError):
@@ -130,11 +145,58 @@ def safe_unpickle(source: str | Path | bytes, *, name: str | None = None) -> Any
     if not raw:
         raise DataFormatError(f"{label}: the file is empty.")
     try:
-        return _RestrictedUnpickler(io.BytesIO(raw), name=label).load()
+        _check_opening_depth(raw, label)
+        obj = _RestrictedUnpickler(io.BytesIO(raw), name=label).load()
+        _check_nesting(obj, label)
+        return obj
     except UnsafePickleError:
         raise
+    except DataFormatError:
+        raise
     except (EOFError, pickle.UnpicklingError, ValueError, TypeError, IndexError, KeyError,
-            AttributeError, UnicodeDecodeError, MemoryError, OverflowError) as err:
+            AttributeError, UnicodeDecodeError, MemoryError, OverflowError, RecursionError) as err:
         raise DataFormatError(
             f"{label}: truncated or corrupt pickle ({type(err).__name__}: {err})."
         ) from None
+
+
+def _too_deep(label: str) -> DataFormatError:
+    return DataFormatError(
+        f"{label}: not a plain feature file: containers are nested more than {MAX_NESTING} deep (feature "
+        "files nest about five); loading was refused."
+    )
+
+
+def _check_opening_depth(raw: bytes, label: str) -> None:
+    """Refuse a pickle whose first opcodes open more than :data:`MAX_NESTING` containers at once.
+
+    A rough bound: containers and marks opened minus those closed; data opcodes are ignored.
+    """
+    open_ = 0
+    opcodes = itertools.islice(pickletools.genops(raw), SCANNED_OPCODES)
+    while open_ <= 4 * MAX_NESTING:
+        try:
+            opcode = next(opcodes)[0]
+        except (StopIteration, ValueError):  # the end, or a corrupt stream (the loader says so)
+            return
+        if opcode.name in _OPENERS:
+            open_ += opcode.name != "FRAME"
+        elif opcode.name in _CLOSERS:
+            open_ = max(0, open_ - 1)
+    raise _too_deep(label)
+
+
+def _check_nesting(obj: object, label: str) -> None:
+    """Walk the loaded containers iteratively; refuse nesting deeper than :data:`MAX_NESTING`."""
+    stack: list[tuple[object, int]] = [(obj, 0)]
+    seen: set[int] = set()
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, tuple, set, frozenset, dict)):
+            if depth >= MAX_NESTING:
+                raise _too_deep(label)
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            children = itertools.chain(item.keys(), item.values()) if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (list, tuple, set, frozenset, dict)))

@@ -1,10 +1,14 @@
 """Run configuration: one frozen dataclass per concern, a canonical form and the run id.
 
 A run is identified by the short hash of its *resolved* canonical configuration (presets
-filled in), so the same experiment always lands in the same directory and a batch can skip
-it. Fields marked ``identity=False`` (where the data lives) do not enter the hash: moving
-the data does not change the experiment; the dataset's content fingerprint is recorded in
-``config.json`` instead.
+filled in) plus the content hash of its data file (:mod:`spcl_diag.runs.identity`), so the
+same experiment always lands in the same directory and a batch can skip it. Fields marked
+``identity=False`` (where the data lives) do not enter the hash: moving the data does not
+change the experiment, editing it does.
+
+Every value is checked when the config is built (types, ranges); all problems are raised
+together as one :class:`~spcl_diag.errors.ConfigError` that names each key and the values it
+accepts. This module imports no torch: the command line reads configs before it trains.
 
 Overrides address any field by its dotted path, e.g. ``train.lr=3e-4``,
 ``pacing.normalisation=kept``, ``model.hidden_dim=64`` or
@@ -15,19 +19,18 @@ against the field's type and unknown keys are errors that list the valid ones.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
+import math
+import numbers
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from spcl_diag.curriculum.arms import ARMS
 from spcl_diag.curriculum.pacing import LAMBDA_CAP, spcl_preset
 from spcl_diag.data.synthetic import SyntheticConfig
 from spcl_diag.errors import ConfigError
 from spcl_diag.modalities import parse_modalities
-from spcl_diag.models import BACKBONES, backbone_config
 
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i", "uni-aux", "g-blending", "pmr", "agm", "mmpareto")
 # Methods that train each modality's head as a unimodal classifier (auxiliary losses, prototypes,
@@ -48,6 +51,8 @@ def balancing_problem(method: str, backbone: str, modalities: str) -> str | None
     >>> balancing_problem("pmr", "mmgcn", "ta").split(":")[0]
     "balancing 'pmr' cannot train backbone 'mmgcn'"
     """
+    from spcl_diag.models import BACKBONES  # imports torch: only when a config is built
+
     if method in _NEEDS_TWO_MODALITIES and len(modalities) < 2:
         return (f"balancing {method!r} cannot train on the single modality {modalities!r}: it balances "
                 f"modalities against each other and needs at least two")
@@ -158,16 +163,21 @@ class RunConfig:
     model: dict[str, Any] = field(default_factory=dict)  # backbone hyperparameter overrides
 
     def __post_init__(self) -> None:
+        from spcl_diag.curriculum.arms import ARMS  # torch: only once a config is built
+        from spcl_diag.models import BACKBONES, backbone_config
+
         problems = []
         try:
             object.__setattr__(self, "modalities", parse_modalities(self.modalities))
-        except ValueError as err:
+        except (ValueError, TypeError) as err:
             problems.append(str(err))
+        if not _is_int(self.seed) or self.seed < 0:
+            problems.append(f"seed must be an integer >= 0; got {self.seed!r}")
         if self.backbone not in BACKBONES:
             problems.append(f"unknown backbone {self.backbone!r}; valid backbones are {', '.join(BACKBONES)}")
         else:
             try:
-                backbone_config(self.backbone, self.model)
+                problems += _model_problems(backbone_config(self.backbone, self.model))
             except (ConfigError, TypeError) as err:
                 problems.append(str(err))
         if self.curriculum not in ARMS:
@@ -177,35 +187,62 @@ class RunConfig:
                 f"unknown balancing {self.balancing!r}; valid methods are {', '.join(BALANCING_METHODS)}"
             )
         bal = self.balancing_config
-        if bal.alpha is not None and bal.alpha < 0:
-            problems.append(f"balancing_config.alpha must be >= 0; got {bal.alpha}")
-        if bal.start_epoch is not None and bal.start_epoch < 0:
-            problems.append(f"balancing_config.start_epoch must be >= 0; got {bal.start_epoch}")
+        if bal.alpha is not None and not _in_range(bal.alpha, 0):
+            problems.append(f"balancing_config.alpha must be a finite number >= 0 or None; got {bal.alpha!r}")
+        for name in ("start_epoch", "end_epoch"):
+            value = getattr(bal, name)
+            if value is not None and (not _is_int(value) or value < 0):
+                problems.append(f"balancing_config.{name} must be an integer >= 0 or None; got {value!r}")
         problem = balancing_problem(self.balancing, self.backbone, self.modalities)
         if problem:
             problems.append(problem)
         for name, method in _METHOD_FIELDS.items():
             if getattr(bal, name) is not None and self.balancing != method:
                 problems.append(f"balancing_config.{name} is read by balancing {method!r} only; got balancing {self.balancing!r}")
-        if bal.weight is not None and bal.weight < 0:
-            problems.append(f"balancing_config.weight must be >= 0; got {bal.weight}")
-        if bal.super_epoch is not None and bal.super_epoch < 1:
-            problems.append(f"balancing_config.super_epoch must be >= 1; got {bal.super_epoch}")
-        if bal.gamma is not None and bal.gamma <= 0:
-            problems.append(f"balancing_config.gamma must be > 0; got {bal.gamma}")
-        if self.train.epochs < 1 or self.train.batch_size < 1:
-            problems.append("train.epochs and train.batch_size must be >= 1")
+        if bal.weight is not None and not _in_range(bal.weight, 0):
+            problems.append(f"balancing_config.weight must be a finite number >= 0 or None; got {bal.weight!r}")
+        if bal.super_epoch is not None and (not _is_int(bal.super_epoch) or bal.super_epoch < 1):
+            problems.append(f"balancing_config.super_epoch must be an integer >= 1 or None; got {bal.super_epoch!r}")
+        if bal.gamma is not None and not _in_range(bal.gamma, 0, strict=True):
+            problems.append(f"balancing_config.gamma must be a finite number > 0 or None; got {bal.gamma!r}")
+        train = self.train
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            value = getattr(train, name)
+            if not _is_int(value) or value < 1:
+                problems.append(f"train.{name} must be a positive integer; got {value!r}")
+        if not _in_range(train.lr, 0, strict=True):
+            problems.append(f"train.lr must be a finite number > 0; got {train.lr!r}")
+        if not _in_range(train.weight_decay, 0):
+            problems.append(f"train.weight_decay must be a finite number >= 0; got {train.weight_decay!r}")
+        if not _in_range(train.clip_norm, 0, strict=True):
+            problems.append(f"train.clip_norm must be a finite number > 0; got {train.clip_norm!r}")
+        if self.pacing.lambda0 is not None and not _in_range(self.pacing.lambda0, 0):
+            problems.append(f"pacing.lambda0 must be a finite number >= 0 or None (the SPCL preset); got {self.pacing.lambda0!r}")
+        if self.pacing.growth is not None and not _in_range(self.pacing.growth, 0, strict=True):
+            problems.append(f"pacing.growth must be a finite number > 0 or None (the SPCL preset); got {self.pacing.growth!r}")
+        if not _in_range(self.pacing.cap, 0, strict=True):
+            problems.append(f"pacing.cap must be a finite number > 0; got {self.pacing.cap!r}")
         if self.pacing.normalisation not in ("batch", "kept"):
             problems.append(f"pacing.normalisation must be 'batch' or 'kept'; got {self.pacing.normalisation!r}")
-        if not 0 < self.data.dev_fraction < 1:
-            problems.append(f"data.dev_fraction must lie in (0, 1); got {self.data.dev_fraction}")
+        if self.data.dev_split not in ("fixed", "seeded"):
+            problems.append(f"data.dev_split must be 'fixed' or 'seeded'; got {self.data.dev_split!r}")
+        if not _in_range(self.data.dev_fraction, 0, 1, strict=True):
+            problems.append(f"data.dev_fraction must lie in (0, 1); got {self.data.dev_fraction!r}")
         if problems:
-            raise ConfigError("invalid run config:\n  - " + "\n  - ".join(problems))
+            raise ConfigError(_problem_text("invalid run config", problems))
 
     # ----------------------------------------------------------------- derived
     def resolved(self) -> RunConfig:
-        """This config with the SPCL preset filled into ``pacing.lambda0`` / ``pacing.growth``."""
-        lambda0, growth = spcl_preset(self.backbone, self.dataset, self.modalities)
+        """This config with the SPCL preset filled into ``pacing.lambda0`` / ``pacing.growth``.
+
+        The preset's dataset family (IEMOCAP or MELD) is read from the data's class names,
+        not from its path (:func:`spcl_diag.data.registry.dataset_family`).
+        """
+        if self.pacing.lambda0 is not None and self.pacing.growth is not None:
+            return self
+        from spcl_diag.data.registry import dataset_family
+
+        lambda0, growth = spcl_preset(self.backbone, dataset_family(self.dataset, self.data), self.modalities)
         pacing = dataclasses.replace(
             self.pacing,
             lambda0=self.pacing.lambda0 if self.pacing.lambda0 is not None else lambda0,
@@ -222,9 +259,13 @@ class RunConfig:
         return _strip_non_identity(self.resolved())
 
     def run_id(self) -> str:
-        """12 hex digits of the SHA-256 of the canonical JSON of :meth:`identity`."""
-        canonical = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:12]
+        """12 hex digits of the SHA-256 of :meth:`identity` and the data's content hash.
+
+        See :mod:`spcl_diag.runs.identity`, the one place that says what enters the id.
+        """
+        from spcl_diag.runs.identity import identity_payload, payload_run_id
+
+        return payload_run_id(identity_payload(self))
 
     def paired(self, curriculum: str) -> RunConfig:
         """The same run with another curriculum arm (the paired-design twin)."""
@@ -314,13 +355,19 @@ def _build(cls: type, values: dict[str, Any], prefix: str) -> Any:
             f"{', '.join(prefix + k for k in sorted(types_))}."
         )
     kwargs = {}
+    problems = []
     for name, value in values.items():
         annotation = types_[name]
         if isinstance(annotation, type) and dataclasses.is_dataclass(annotation) and isinstance(value, dict):
             value = _build(annotation, value, f"{prefix}{name}.")
         elif typing.get_origin(annotation) is tuple and isinstance(value, list):
             value = tuple(value)
+        problem = _type_problem(value, annotation, prefix + name)
+        if problem:
+            problems.append(problem)
         kwargs[name] = value
+    if problems:
+        raise ConfigError(_problem_text("invalid run config", problems))
     try:
         return cls(**kwargs)
     except (TypeError, ValueError) as err:
@@ -341,3 +388,62 @@ def _strip_non_identity(obj: Any) -> Any:
     if isinstance(obj, tuple):
         return [_strip_non_identity(v) for v in obj]
     return obj
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _in_range(value: Any, low: float, high: float = math.inf, *, strict: bool = False) -> bool:
+    """A finite real number in ``(low, high)`` (``strict``) or ``[low, high)``."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+        return False
+    number = float(value)
+    return (number > low if strict else number >= low) and number < high
+
+
+def _type_problem(value: Any, annotation: Any, key: str) -> str | None:
+    """A sentence naming ``key`` and what it accepts when ``value`` does not fit ``annotation``."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _type_problem(value, inner[0], key) if len(inner) == 1 else None
+    if origin is Literal:
+        return None if value in args else f"{key} must be one of {', '.join(map(repr, args))}; got {value!r}"
+    if annotation is bool:
+        return None if isinstance(value, bool) else f"{key} must be true or false; got {value!r}"
+    if annotation is int:
+        return None if _is_int(value) else f"{key} must be an integer; got {value!r}"
+    if annotation is float:
+        ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        return None if ok else f"{key} must be a number; got {value!r}"
+    if annotation is str:
+        return None if isinstance(value, str) else f"{key} must be a string; got {value!r}"
+    return None
+
+
+def _model_problems(model_config: Any) -> list[str]:
+    """Widths, depths and head counts must be positive integers; dropout rates lie in [0, 1)."""
+    problems = []
+    for f in dataclasses.fields(model_config):
+        value = getattr(model_config, f.name)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, numbers.Integral) and value < 1:
+            problems.append(f"model.{f.name} must be a positive integer; got {value!r}")
+        elif isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+            if "drop" in f.name and not _in_range(value, 0, 1):
+                problems.append(f"model.{f.name} must lie in [0, 1); got {value!r}")
+            elif not math.isfinite(value):
+                problems.append(f"model.{f.name} must be a finite number; got {value!r}")
+    return problems
+
+
+def _problem_text(what: str, problems: list[str]) -> str:
+    """One line for one problem, a list for several."""
+    if len(problems) == 1:
+        return f"{what}: {problems[0]}."
+    return f"{what}:\n  - " + "\n  - ".join(problems)

@@ -2,7 +2,8 @@
 
 ``<runs>/<run_id>/`` holds
 
-* ``config.json``     resolved config, package version, git commit, dataset fingerprint, device;
+* ``config.json``     resolved config, identity payload (what the run id hashes), package
+  version, git commit, dataset fingerprint, device;
 * ``epochs.csv``      tidy rows ``epoch, split, scope, metric, value``;
 * ``difficulty.npz``  ``l, c, d`` (float16) and ``v`` (bool) ``[train utterances, epochs]``
   plus each utterance's ``dialogue_id``, ``label``, ``speaker`` and ``position``;
@@ -10,7 +11,8 @@
 * ``predictions.npz`` dev and test labels, joint and per-modality probabilities at the
   selected epoch, and the dialogue of each utterance;
 * ``result.json``     status, selected epoch, dev and test metrics, imbalance summary, wall time;
-* ``error.txt``       the traceback, when the run failed.
+* ``error.txt``       the traceback, when the run failed (``result.json`` then has ``error``,
+  the one-line reason, and ``failed_epoch`` when training had started).
 
 A run is written into ``.<run_id>.tmp-<pid>`` and renamed to ``<run_id>`` when complete,
 so a directory named by a run id is never half-written.
@@ -24,9 +26,12 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+
+from spcl_diag.errors import RunSetupError
+from spcl_diag.runs.identity import read_folder_run_id
 
 CONFIG, EPOCHS, DIFFICULTY, PACING, PREDICTIONS, RESULT, ERROR = (
     "config.json",
@@ -41,11 +46,45 @@ EPOCH_COLUMNS = ("epoch", "split", "scope", "metric", "value")
 COMPLETE_FILES = (CONFIG, EPOCHS, DIFFICULTY, PACING, PREDICTIONS, RESULT)
 
 
+RunState = Literal["absent", "complete", "failed", "stale"]
+
+
 def is_complete(run_dir: Path) -> bool:
-    """True when ``run_dir`` holds a finished run (all files, status ``ok``)."""
+    """True when ``run_dir`` holds a finished run (all files, a readable ``result.json``, status ``ok``)."""
     if not all((run_dir / name).is_file() for name in COMPLETE_FILES):
         return False
-    return read_json(run_dir / RESULT).get("status") == "ok"
+    try:
+        return read_json(run_dir / RESULT).get("status") == "ok"
+    except (OSError, ValueError, AttributeError):  # truncated or not a JSON object: damaged
+        return False
+
+
+def run_state(run_dir: Path, run_id: str) -> RunState:
+    """What the folder where run ``run_id`` belongs holds.
+
+    ``absent``; ``complete`` (finished, and its ``config.json`` resolves to ``run_id``);
+    ``failed`` (a recorded failure of this run); ``stale`` (anything else: incomplete,
+    damaged, or the run of another config, e.g. a copied folder).
+
+    Raises
+    ------
+    RunSetupError
+        ``run_dir`` is a dangling symbolic link or a file: nothing could be written there.
+    """
+    if run_dir.is_symlink() and not run_dir.exists():
+        raise RunSetupError(
+            f"run {run_id} could not start: {run_dir} is a symbolic link to {os.readlink(run_dir)}, which does "
+            "not exist; restore its target or remove the link."
+        )
+    if not run_dir.exists():
+        return "absent"
+    if not run_dir.is_dir():
+        raise RunSetupError(f"run {run_id} could not start: {run_dir} is a file, not a run folder; move it away.")
+    if read_folder_run_id(run_dir) != run_id:
+        return "stale"
+    if is_complete(run_dir):
+        return "complete"
+    return "failed" if (run_dir / ERROR).is_file() else "stale"
 
 
 def temporary_dir(out_dir: Path, run_id: str) -> Path:

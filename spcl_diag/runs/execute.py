@@ -1,26 +1,37 @@
 """``run(config, out_dir)``: train one configuration and write its run directory.
 
-A finished run is never redone: if ``<out_dir>/<run_id>`` is complete its result is read
-back. The ``random`` and ``anti`` arms replay the per-batch counts of the ``spcl`` run
+A finished run is never redone: if ``<out_dir>/<run_id>`` is complete (and its
+``config.json`` resolves to that run id) its result is read back. A failure before
+training (data, output folder) raises :class:`~spcl_diag.errors.RunSetupError` and records
+nothing; a failure during training, a NaN or infinite loss included, is recorded as a
+failed run with its reason. The ``random`` and ``anti`` arms replay the per-batch counts of the ``spcl`` run
 with the same config and seed; when that run does not exist yet it is run first.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
+import sys
 import time
 import traceback
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from spcl_diag import __version__
 from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
-from spcl_diag.data.registry import resolve_dataset
+from spcl_diag.data.cache import cache_path
+from spcl_diag.data.loaders import is_npz
+from spcl_diag.data.registry import resolve_dataset, source_file
+from spcl_diag.errors import ConfigError, DataFormatError, RunSetupError
 from spcl_diag.metrics.classification import classification_scores
 from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
 from spcl_diag.metrics.disparity import disparity_ratio
@@ -28,6 +39,7 @@ from spcl_diag.metrics.masking import MaskValue, permuted_scores, scores_by_subs
 from spcl_diag.metrics.unimodal import unimodal_spread
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.config import RunConfig
+from spcl_diag.runs.identity import identity_payload, payload_run_id
 from spcl_diag.train.loop import TrainingOutcome, train_run
 from spcl_diag.train.seeding import RunSeeds
 
@@ -49,9 +61,16 @@ class RunResult:
     def test_wf1(self) -> float:
         return float(self.result["test"]["joint"]["wf1"])
 
+    @property
+    def error(self) -> str | None:
+        """The one-line reason of a failed run (``None`` when it succeeded)."""
+        if self.status == "ok":
+            return None
+        return str(self.result.get("error") or "no reason recorded; see error.txt")
 
-class RunFailedError(RuntimeError):
-    """A run (or the spcl run it is paired with) failed; see its ``error.txt``."""
+
+class RunFailedError(RunSetupError):
+    """The spcl run that a ``random`` or ``anti`` run is paired with failed."""
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -61,12 +80,17 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+def interactive() -> bool:
+    """Whether a person is watching: a terminal on stderr, the Python prompt, or a notebook."""
+    return sys.stderr.isatty() or hasattr(sys, "ps1") or "ipykernel" in sys.modules
+
+
 def run(
     config: RunConfig,
     out_dir: str | Path,
     *,
     device: str | torch.device = "auto",
-    progress: bool = False,
+    progress: bool | None = None,
     retry_failed: bool = False,
 ) -> RunResult:
     """Train ``config`` and write ``<out_dir>/<run_id>/``; return the result.
@@ -80,7 +104,8 @@ def run(
     device
         ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     progress
-        Show a progress bar over epochs.
+        Say what the run is doing (loading, converting, building the model) and show a
+        progress bar over epochs; by default when a person is watching (:func:`interactive`).
     retry_failed
         Re-run a run whose directory records a failure (the old directory is kept as
         ``<run_id>.failed-<n>``); otherwise a recorded failure is returned as it is.
@@ -88,7 +113,21 @@ def run(
     Returns
     -------
     RunResult
-        ``status == "failed"`` when training raised; the traceback is in ``error.txt``.
+        ``status == "failed"`` when training raised, including a training loss that became
+        NaN or infinite; ``result["error"]`` has the reason, ``error.txt`` the traceback.
+
+    Raises
+    ------
+    RunSetupError
+        The run could not start (no data, unreadable data, an output folder that cannot be
+        written, a dangling link where the run folder should be, a failed paired spcl run).
+        Nothing is recorded, so the same call trains once the cause is fixed.
+
+    Notes
+    -----
+    A folder named by the run id is trusted only when its ``config.json`` resolves to that
+    id; one holding another config's run (a copied or linked folder) is set aside as
+    ``<run_id>.stale-<n>`` with a warning, and the run is trained again.
 
     Examples
     --------
@@ -101,57 +140,119 @@ def run(
     ('ok', ['a', 'joint', 't', 'v'])
     """
     config = config.resolved()
+    show = interactive() if progress is None else progress
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    run_id = config.run_id()
+    payload = identity_payload(config)
+    run_id = payload_run_id(payload)
     final = out / run_id
-    if final.exists():
-        if rd.is_complete(final):
-            return _read_result(run_id, final)
-        if not retry_failed and (final / rd.ERROR).exists():
-            return _read_result(run_id, final)
-        _set_aside(final)
+    state = rd.run_state(final, run_id)
+    if state == "complete" or (state == "failed" and not retry_failed):
+        return _read_result(run_id, final)
+    _check_writable(out, run_id)
+    if state in ("failed", "stale"):
+        _set_aside(final, "failed" if state == "failed" else "stale", run_id)
 
     pacing = None
     if config.curriculum in PACED_ARMS:
-        twin = run(config.paired("spcl"), out, device=device, progress=progress, retry_failed=retry_failed)
+        try:
+            twin = run(config.paired("spcl"), out, device=device, progress=show, retry_failed=retry_failed)
+        except RunSetupError as err:
+            raise RunSetupError(f"the paired spcl run of {config.curriculum} run {run_id} could not start: {err}") from None
         if twin.status != "ok":
             raise RunFailedError(
-                f"the paired spcl run {twin.run_id} failed, so the {config.curriculum} arm cannot replay "
-                f"its pacing; see {twin.path / rd.ERROR}."
+                f"the paired spcl run {twin.run_id} failed ({twin.error}), so the {config.curriculum} arm cannot "
+                "replay its pacing; fix the cause and run again with --retry-failed (retry_failed=True)."
             )
         pacing = PacingRecord.load(str(twin.path / rd.PACING))
 
-    torch_device = resolve_device(device)
-    tmp = rd.temporary_dir(out, run_id)
+    stage = _stage_reporter(run_id, show)
+    stage(_loading_text(config))
+    try:
+        dataset = resolve_dataset(
+            config.dataset, config.data, modalities=config.modalities, seed=RunSeeds.from_seed(config.seed).dev_split
+        )
+        torch_device = resolve_device(device)
+    except (DataFormatError, ConfigError, OSError, RuntimeError) as err:
+        raise RunSetupError(f"run {run_id} could not start: {_one_line(err)}") from None
+    try:
+        tmp = rd.temporary_dir(out, run_id)
+    except OSError as err:
+        raise RunSetupError(f"run {run_id} could not start: cannot write to {out} ({err.strerror or err}); "
+                            "choose another folder (--out).") from None
     started = time.perf_counter()
     metadata = {
         "run_id": run_id,
         "config": config.to_dict(),
+        "identity": payload,
         "package_version": __version__,
         "git_commit": rd.git_commit(),
         "device": str(torch_device),
         "device_name": torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else platform.processor() or platform.machine(),
         "torch_version": torch.__version__,
         "python_version": platform.python_version(),
+        "dataset_fingerprint": dataset.fingerprint(),
+        "dataset_summary": dataset.summary(),
     }
+    rd.write_json(tmp / rd.CONFIG, metadata)
+    stage(f"building {config.backbone} ({config.curriculum}, seed {config.seed}) on {torch_device}, "
+          f"then {config.train.epochs} epochs")
     try:
-        dataset = resolve_dataset(
-            config.dataset, config.data, modalities=config.modalities, seed=RunSeeds.from_seed(config.seed).dev_split
-        )
-        metadata["dataset_fingerprint"] = dataset.fingerprint()
-        metadata["dataset_summary"] = dataset.summary()
-        rd.write_json(tmp / rd.CONFIG, metadata)
         with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
-            outcome = train_run(config, dataset, device=torch_device, pacing=pacing, progress=progress)
+            outcome = train_run(config, dataset, device=torch_device, pacing=pacing, progress=show)
         result = _write_outcome(tmp, config, outcome, wall_seconds=time.perf_counter() - started)
-    except Exception:  # noqa: BLE001  (a failed run is recorded, never lost)
-        rd.write_json(tmp / rd.CONFIG, metadata)
+    except Exception as err:  # noqa: BLE001  (a failed run is recorded, never lost)
         (tmp / rd.ERROR).write_text(traceback.format_exc())
-        result = {"run_id": run_id, "status": "failed", "wall_seconds": time.perf_counter() - started}
+        result = {
+            "run_id": run_id,
+            "status": "failed",
+            "error": _one_line(err),
+            "failed_epoch": getattr(err, "epoch", None),
+            "wall_seconds": time.perf_counter() - started,
+        }
         rd.write_json(tmp / rd.RESULT, result)
     rd.publish(tmp, final)
     return RunResult(run_id=run_id, path=final, status=result["status"], result=result)
+
+
+def _check_writable(out: Path, run_id: str) -> None:
+    """Refuse, before any work and without creating anything, an output folder that cannot be written."""
+    existing = out
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RunSetupError(
+            f"run {run_id} could not start: cannot create the output folder {out} ({existing} is not a folder); "
+            "choose another folder (--out)."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "the output folder" if existing == out else f"the output folder {out}: its parent"
+        raise RunSetupError(
+            f"run {run_id} could not start: {what} {existing} is not writable; finished runs can be read from "
+            "it, but new ones need another folder (--out)."
+        )
+
+
+def _stage_reporter(run_id: str, show: bool) -> Callable[[str], None]:
+    """Prints ``run <id>: <what it is doing>`` on stderr when ``show``."""
+    def stage(text: str) -> None:
+        if show:
+            tqdm.write(f"run {run_id}: {text}", file=sys.stderr)
+
+    return stage
+
+
+def _loading_text(config: RunConfig) -> str:
+    source = source_file(config.dataset, config.data)
+    if source is not None and not is_npz(source) and not cache_path(source, "auto").is_file():
+        return f"converting {source.name} to a .npz cache (first load; later loads read the cache)"
+    return f"loading {config.dataset} ({config.modalities})"
+
+
+def _one_line(err: BaseException) -> str:
+    """``Type: message`` on one line (a multi-line data error keeps its first line and a count)."""
+    lines = str(err).strip().splitlines() or [""]
+    text = lines[0] + (f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else "")
+    return text if isinstance(err, (DataFormatError, ConfigError, RunSetupError)) else f"{type(err).__name__}: {text}"
 
 
 def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wall_seconds: float) -> dict[str, Any]:
@@ -230,9 +331,18 @@ def _read_result(run_id: str, path: Path) -> RunResult:
     return RunResult(run_id=run_id, path=path, status=result.get("status", "failed"), result=result)
 
 
-def _set_aside(path: Path) -> None:
-    """Move an incomplete or failed run directory out of the way without deleting it."""
+def _set_aside(path: Path, kind: str, run_id: str) -> None:
+    """Move a failed (``kind="failed"``) or stale run directory out of the way without deleting it.
+
+    Stale: incomplete, damaged, or holding the run of another config; said in a warning.
+    """
     n = 1
-    while path.with_name(f"{path.name}.failed-{n}").exists():
+    while path.with_name(f"{path.name}.{kind}-{n}").exists():
         n += 1
-    shutil.move(str(path), str(path.with_name(f"{path.name}.failed-{n}")))
+    aside = path.with_name(f"{path.name}.{kind}-{n}")
+    shutil.move(str(path), str(aside))
+    if kind == "stale":
+        holds = rd.read_folder_run_id(aside)
+        why = f"its config.json resolves to run {holds}" if holds and holds != run_id else "it is incomplete or damaged"
+        warnings.warn(f"run folder {path} was not a finished run {run_id} ({why}); set aside as {aside.name} "
+                      "and trained again.", UserWarning, stacklevel=3)

@@ -10,6 +10,11 @@
   ``<split>_<metric>_<modality>`` per modality (``test_wf1``, ``test_acc_a``, ...), and
   ``test_disparity_ratio_<m>``;
 * ``epochs``: the concatenated ``epochs.csv`` rows with ``run_id`` and the main config fields.
+
+Failed runs have ``status == "failed"`` and the reason in ``error``; statistics use the
+``ok`` rows only. A damaged folder (unreadable ``result.json``, a finished run without
+``epochs.csv``, a ``config.json`` of another run id) is left out with a warning that names
+it, and the rest load.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from spcl_diag.runs import directory as rd
+from spcl_diag.runs.identity import payload_run_id
 
 KEY_FIELDS: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
 
@@ -47,7 +53,9 @@ def find_run_dirs(path: str | Path) -> list[Path]:
     if (root / rd.RESULT).is_file():
         return [root]
     return sorted(
-        p.parent for p in root.rglob(rd.RESULT) if not p.parent.name.startswith(".") and ".failed-" not in p.parent.name
+        p.parent
+        for p in root.rglob(rd.RESULT)
+        if not p.parent.name.startswith(".") and ".failed-" not in p.parent.name and ".stale-" not in p.parent.name
     )
 
 
@@ -97,27 +105,13 @@ def load_runs(path: str | Path) -> RunTables:
     """
     records, epoch_frames = [], []
     for run_dir in find_run_dirs(path):
-        metadata = rd.read_json(run_dir / rd.CONFIG) if (run_dir / rd.CONFIG).is_file() else {}
-        result = rd.read_json(run_dir / rd.RESULT)
-        config = metadata.get("config", {})
-        record = {"run_id": result.get("run_id", run_dir.name), **_config_columns(config)}
-        record.update(
-            status=result.get("status"),
-            best_epoch=result.get("best_epoch"),
-            wall_seconds=result.get("wall_seconds"),
-            train_seconds=result.get("train_seconds"),
-            n_parameters=result.get("n_parameters"),
-            package_version=metadata.get("package_version"),
-            git_commit=metadata.get("git_commit"),
-            path=str(run_dir),
-        )
-        record.update(flatten_result(result))
+        try:
+            record, frame = _read_run(run_dir)
+        except _Damaged as err:
+            warnings.warn(f"run folder {run_dir} left out: {err}. A batch trains it again.", UserWarning, stacklevel=2)
+            continue
         records.append(record)
-        if (run_dir / rd.EPOCHS).is_file():
-            frame = pd.read_csv(run_dir / rd.EPOCHS)
-            frame.insert(0, "run_id", record["run_id"])
-            for key in KEY_FIELDS:
-                frame[key] = config.get(key)
+        if frame is not None:
             epoch_frames.append(frame)
     results = pd.DataFrame.from_records(records)
     _warn_if_mixed_code(results, path)
@@ -127,6 +121,65 @@ def load_runs(path: str | Path) -> RunTables:
         else pd.DataFrame(columns=["run_id", *rd.EPOCH_COLUMNS, *KEY_FIELDS])
     )
     return RunTables(results=results, epochs=epochs)
+
+
+class _Damaged(Exception):
+    """A run folder that cannot be read as the run its name says."""
+
+
+def _read_run(run_dir: Path) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """One run's results row and its epochs rows (None for a failed run without them).
+
+    Raises
+    ------
+    _Damaged
+        Unreadable ``result.json`` or ``config.json``, a finished run without ``epochs.csv``,
+        or a folder whose ``config.json`` resolves to another run id (a copied folder).
+    """
+    try:
+        result = rd.read_json(run_dir / rd.RESULT)
+        metadata = rd.read_json(run_dir / rd.CONFIG) if (run_dir / rd.CONFIG).is_file() else {}
+    except (OSError, ValueError) as err:
+        raise _Damaged(f"unreadable {type(err).__name__}: {err}") from None
+    if not isinstance(result, dict) or not isinstance(metadata, dict):
+        raise _Damaged("result.json or config.json is not a JSON object")
+    # Only folders that store their identity payload are checked: older ones hash a config
+    # without the data's content and cannot be re-derived from today's files.
+    holds = payload_run_id(metadata["identity"]) if isinstance(metadata.get("identity"), dict) else None
+    if holds is not None and _is_run_id(run_dir.name) and holds != run_dir.name:
+        raise _Damaged(f"its config.json is the config of run {holds}, not of {run_dir.name} (a copied or linked folder)")
+    ok = result.get("status") == "ok"
+    if ok and not rd.is_complete(run_dir):
+        missing = [name for name in rd.COMPLETE_FILES if not (run_dir / name).is_file()]
+        raise _Damaged(f"a finished run without {', '.join(missing) or 'a readable result.json'}")
+    config = metadata.get("config", {})
+    record = {"run_id": result.get("run_id", run_dir.name), **_config_columns(config)}
+    record.update(
+        status=result.get("status"),
+        error=result.get("error"),
+        best_epoch=result.get("best_epoch"),
+        wall_seconds=result.get("wall_seconds"),
+        train_seconds=result.get("train_seconds"),
+        n_parameters=result.get("n_parameters"),
+        package_version=metadata.get("package_version"),
+        git_commit=metadata.get("git_commit"),
+        path=str(run_dir),
+    )
+    record.update(flatten_result(result))
+    frame = None
+    if (run_dir / rd.EPOCHS).is_file():
+        try:
+            frame = pd.read_csv(run_dir / rd.EPOCHS)
+        except (OSError, ValueError) as err:
+            raise _Damaged(f"unreadable epochs.csv ({err})") from None
+        frame.insert(0, "run_id", record["run_id"])
+        for key in KEY_FIELDS:
+            frame[key] = config.get(key)
+    return record, frame
+
+
+def _is_run_id(name: str) -> bool:
+    return len(name) == 12 and all(c in "0123456789abcdef" for c in name)
 
 
 def _warn_if_mixed_code(results: pd.DataFrame, path: str | Path) -> None:

@@ -30,6 +30,7 @@ from spcl_diag.curriculum.difficulty import spcl_difficulty
 from spcl_diag.curriculum.pacing import SelfPacedThreshold
 from spcl_diag.data.batching import Batch, DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
+from spcl_diag.errors import NonFiniteLossError
 from spcl_diag.metrics.classification import classification_scores
 from spcl_diag.metrics.disparity import disparity_ratio
 from spcl_diag.models import build_backbone
@@ -151,6 +152,7 @@ def train_run(
         buf_probs = {s: torch.zeros(U, dataset.n_classes, device=device) for s in scopes}
         kept = torch.zeros(n_batches, dtype=torch.long, device=device)
         grad_sums = torch.zeros(len(group_names), device=device)
+        non_finite = torch.zeros((), dtype=torch.bool, device=device)  # any NaN/inf loss this epoch
         order = order_rng.permutation(train.n_dialogues)
         for step, batch in enumerate(train.batches(order, config.train.batch_size)):
             output = model(batch)
@@ -164,6 +166,7 @@ def train_run(
             loss = balancer.loss(loss, output, batch, reduce=reduce, epoch=epoch)
             if output.auxiliary_loss is not None:
                 loss = loss + output.auxiliary_loss
+            non_finite.logical_or_(~torch.isfinite(loss.detach()))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_sums += _group_grad_norms(groups, group_names)
@@ -193,6 +196,12 @@ def train_run(
         grad_means = (grad_sums / n_batches).cpu().numpy()
 
         e = epoch + 1
+        if bool(non_finite):  # read with this epoch's host copies: no extra per-step sync
+            raise NonFiniteLossError(
+                f"the training loss became NaN or infinite in epoch {e} of {E} (train.lr={config.train.lr:g}); "
+                "the run stopped. Lower train.lr or check the data and the model settings.",
+                epoch=e,
+            )
         rows += _split_rows(e, "train", train_probs, train.labels_host, model.modalities)
         rows += [(e, "train", "joint", "lambda", lam), (e, "train", "joint", "kept_fraction", kept_counts[epoch].sum() / U)]
         rows += [(e, "train", g, "grad_norm", float(v)) for g, v in zip(group_names, grad_means)]

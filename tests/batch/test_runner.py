@@ -60,19 +60,39 @@ def test_resume_after_a_crash_cleans_up_and_loses_nothing(tiny_grid, tmp_path):
     assert time.perf_counter() - started < 60  # the dead lock did not stall the batch
 
 
-def test_a_failing_run_is_recorded_and_the_batch_goes_on(tmp_path):
+def test_a_failing_run_is_recorded_and_the_batch_goes_on(tmp_path, monkeypatch):
+    from spcl_diag.runs import execute
+
+    real = execute.train_run
+
+    def fails_for_seed_1(config, *args, **kwargs):
+        if config.seed == 1:
+            raise RuntimeError("boom in training")
+        return real(config, *args, **kwargs)
+
+    monkeypatch.setattr(execute, "train_run", fails_for_seed_1)
+    grid = Grid(curriculum=("none",), seed=(0, 1), overrides=TINY)
+    summary = run_batch(grid, tmp_path, device="cpu", progress=False)
+    assert summary.counts == {"done": 1, "skipped": 0, "failed": 1}
+    (failed,) = summary.failed
+    assert "boom in training" in (tmp_path / failed.run_id / rd.ERROR).read_text()
+    assert failed.message == "RuntimeError: boom in training"
+    assert "--retry-failed" in summary.line()
+    again = run_batch(grid, tmp_path, device="cpu", progress=False)
+    assert again.counts == {"done": 0, "skipped": 1, "failed": 1}
+    assert "retry_failed" in again.failed[0].message and "boom in training" in again.failed[0].message
+    retried = run_batch(grid, tmp_path, device="cpu", progress=False, retry_failed=True)
+    assert retried.counts["failed"] == 1
+    assert (tmp_path / f"{failed.run_id}.failed-1" / rd.ERROR).is_file()  # the old failure is kept
+
+
+def test_a_run_that_cannot_start_is_not_recorded(tmp_path):
     grid = Grid(dataset=("synthetic", "no_such_dataset"), curriculum=("none",), seed=(0,), overrides=TINY)
     summary = run_batch(grid, tmp_path, device="cpu", progress=False)
     assert summary.counts == {"done": 1, "skipped": 0, "failed": 1}
     (failed,) = summary.failed
-    assert "no_such_dataset" in (tmp_path / failed.run_id / rd.ERROR).read_text()
-    assert "no_such_dataset" in failed.message
-    again = run_batch(grid, tmp_path, device="cpu", progress=False)
-    assert again.counts == {"done": 0, "skipped": 1, "failed": 1}
-    assert "retry_failed" in again.failed[0].message
-    retried = run_batch(grid, tmp_path, device="cpu", progress=False, retry_failed=True)
-    assert retried.counts["failed"] == 1
-    assert (tmp_path / f"{failed.run_id}.failed-1" / rd.ERROR).is_file()  # the old failure is kept
+    assert "no_such_dataset" in failed.message and "could not start" in failed.message
+    assert not (tmp_path / failed.run_id).exists() and "--retry-failed" not in summary.line()
 
 
 def test_dependants_train_their_twin_and_report_a_failed_twin(tmp_path):
@@ -105,7 +125,7 @@ def test_submitit_debug_executor_runs_the_same_grid(tiny_grid, tmp_path):
 @pytest.mark.parametrize(("name", "module"), [("slurm", "submitit"), ("ray", "ray")])
 def test_missing_optional_executor_says_how_to_install_it(name, module, monkeypatch):
     monkeypatch.setitem(sys.modules, module, None)  # makes the import fail
-    with pytest.raises(ConfigError, match=rf"pip install 'spcl_diag\[{name}\]'"):
+    with pytest.raises(ConfigError, match=rf'pip install -e "\.\[{name}\]"'):  # a source checkout
         make_executor(name)
 
 

@@ -70,7 +70,7 @@ def _broken(tmp_path, edit, fmt=None):
 def test_length_mismatch(tmp_path):
     message = _broken(tmp_path, lambda o: o[4].update({BAD: o[4][BAD][:-1]}))
     assert message == (f"IEMOCAP_features.pkl, dialogue {BAD}, field 'audio': expected 4 utterances "
-                       "(one per label), found 3.")
+                       "(as in labels, speakers, text, visual), found 3.")
 
 
 def test_wrong_dimension_for_named_format(tmp_path):

@@ -210,8 +210,8 @@ def test_new_methods_are_deterministic(weak_audio_runs, tmp_path):
     ({"balancing": "pmr", "backbone": "mmgcn"}, "needs pure per-modality heads"),
     ({"balancing": "agm", "modalities": "t"}, "needs at least two"),
     ({"balancing": "agm", "balancing_config.weight": 0.5}, "read by balancing 'uni-aux' only"),
-    ({"balancing": "g-blending", "balancing_config.super_epoch": 0}, "super_epoch must be >= 1"),
-    ({"balancing": "mmpareto", "balancing_config.gamma": 0}, "gamma must be > 0"),
+    ({"balancing": "g-blending", "balancing_config.super_epoch": 0}, "super_epoch must be an integer >= 1"),
+    ({"balancing": "mmpareto", "balancing_config.gamma": 0}, "gamma must be a finite number > 0"),
 ])
 def test_config_refuses_unsupported_settings(overrides, match):
     with pytest.raises(ConfigError, match=match):

@@ -25,3 +25,14 @@ def test_fused_adam_trains_like_the_per_parameter_update(tiny_config, monkeypatc
     per_parameter = losses()
     assert len(fused) == config.train.epochs
     np.testing.assert_allclose(fused, per_parameter, rtol=1e-4, atol=1e-6)
+
+
+def test_a_non_finite_loss_stops_training_in_that_epoch(tiny_config):
+    from spcl_diag.data.registry import resolve_dataset
+    from spcl_diag.errors import NonFiniteLossError
+
+    config = tiny_config.with_overrides({"train.lr": 1e30}).resolved()
+    dataset = resolve_dataset(config.dataset, config.data, modalities=config.modalities)
+    with pytest.raises(NonFiniteLossError, match="NaN or infinite in epoch 1 of 3") as info:
+        loop.train_run(config, dataset, device=torch.device("cpu"))
+    assert info.value.epoch == 1

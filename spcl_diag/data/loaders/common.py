@@ -166,27 +166,57 @@ def assemble(
     dialogues: list[Conversation] = []
     for item in raw:
         did = item.key
-        labels = _labels(item.labels, did, len(label_names), problems)
-        if labels is None:
-            continue
-        n = len(labels)
+        labels = _labels(item.labels, did, len(label_names), problems)  # None: a problem is recorded
+        lengths = {"labels": _length(item.labels), "speakers": _length(item.speakers)}
+        lengths.update({MODALITY_NAMES[m]: _length(values) for m, values in item.features.items()})
+        n = _agreed_length(lengths)
         if n == 0:
             problems.add("empty dialogue (no utterances)", dialogue=did)
             continue
-        ok = item.speakers is not None
-        if ok and len(item.speakers) != n:
-            problems.add(f"expected {n} speakers (one per label), found {len(item.speakers)}", dialogue=did, field="speakers")
-            ok = False
+        ok = labels is not None and item.speakers is not None
+        for name, length in lengths.items():
+            if length is not None and length != n:
+                agreeing = ", ".join(k for k, v in lengths.items() if v == n)
+                problems.add(f"expected {n} utterances (as in {agreeing}), found {length}", dialogue=did, field=name)
+                ok = False
         features: dict[str, NDArray[np.float32]] = {}
         for m, values in item.features.items():
+            if lengths[MODALITY_NAMES[m]] != n:
+                continue
             x = _features(values, did, m, n, widths, problems)
             ok = ok and x is not None
             if x is not None:
                 features[m] = x
         if ok:
-            dialogues.append(Conversation(str(did), item.split, features, item.speakers, labels))
+            dialogues.append(Conversation(str(did), item.split, features, item.speakers, labels))  # type: ignore[arg-type]
     problems.raise_if_any()
     return concatenate_dialogues(dialogues, label_names=label_names, name=problems.file, source_format=source_format)
+
+
+def _length(values: Any) -> int | None:
+    """Utterances in a per-dialogue field (rows of an array, items of a list); None if unknown."""
+    if values is None:
+        return None
+    shape = getattr(values, "shape", None)
+    if shape is not None:
+        return int(shape[0]) if len(shape) else None
+    try:
+        return len(values)
+    except TypeError:
+        return None
+
+
+def _agreed_length(lengths: dict[str, int | None]) -> int:
+    """The utterance count most fields agree on (labels win a tie): the others are the wrong ones."""
+    known = [v for v in lengths.values() if v is not None]
+    if not known:
+        return 0
+    counts = {v: known.count(v) for v in known}
+    best = max(counts.values())
+    label_length = lengths.get("labels")
+    if label_length is not None and counts.get(label_length) == best:
+        return label_length
+    return next(v for v in known if counts[v] == best)
 
 
 def _labels(raw: Any, did: object, n_classes: int, problems: Problems) -> NDArray[np.int64] | None:
