@@ -13,5 +13,6 @@ from spcl_diag.runs.config import RunConfig
 from spcl_diag.runs.execute import RunResult, run
 from spcl_diag.runs.loading import RunTables, load_runs
 from spcl_diag.stats.compare import compare
+from spcl_diag.stats.reproduction import reproduce
 
-__all__ = ["RunConfig", "RunResult", "RunTables", "__version__", "compare", "load_runs", "run"]
+__all__ = ["RunConfig", "RunResult", "RunTables", "__version__", "compare", "load_runs", "reproduce", "run"]

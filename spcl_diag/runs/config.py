@@ -30,6 +30,7 @@ from spcl_diag.modalities import parse_modalities
 from spcl_diag.models import BACKBONES, backbone_config
 
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i")
+SEED_ROLES: tuple[str, ...] = ("", "tune", "eval")  # see spcl_diag.batch.tune
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,10 @@ class RunConfig:
         Ada2I paper's setting is ``backbone="ada2i", balancing="ada2i"``.
     seed
         The run seed; every arm of one seed shares initial weights and batch order.
+    seed_role
+        ``"tune"`` for a run whose seed chose a configuration, ``"eval"`` for a run on a
+        fresh seed that evaluates the choice (:mod:`spcl_diag.batch.tune`), ``""`` otherwise;
+        :func:`~spcl_diag.stats.compare` refuses to mix ``tune`` and ``eval`` runs.
 
     Examples
     --------
@@ -123,6 +128,7 @@ class RunConfig:
     balancing_config: BalancingConfig = field(default_factory=BalancingConfig)
     data: DataConfig = field(default_factory=DataConfig)
     model: dict[str, Any] = field(default_factory=dict)  # backbone hyperparameter overrides
+    seed_role: str = ""  # "" (plain run), "tune" (seed used to choose a config) or "eval" (fresh seed)
 
     def __post_init__(self) -> None:
         problems = []
@@ -152,6 +158,8 @@ class RunConfig:
             problems.append("train.epochs and train.batch_size must be >= 1")
         if self.pacing.normalisation not in ("batch", "kept"):
             problems.append(f"pacing.normalisation must be 'batch' or 'kept'; got {self.pacing.normalisation!r}")
+        if self.seed_role not in SEED_ROLES:
+            problems.append(f"seed_role must be one of {', '.join(map(repr, SEED_ROLES))}; got {self.seed_role!r}")
         if not 0 < self.data.dev_fraction < 1:
             problems.append(f"data.dev_fraction must lie in (0, 1); got {self.data.dev_fraction}")
         if problems:

@@ -8,7 +8,9 @@
   :func:`hedges_g`, :func:`cliffs_delta`, :func:`probability_of_improvement`);
 * :func:`adjust_pvalues` (Holm, Benjamini-Hochberg), :func:`plan_seeds`;
 * :func:`paired_dialogue_bootstrap` for per-utterance metrics on a shared test set;
-* :func:`compare`: all of it in one tidy table.
+* :func:`compare`: all of it in one tidy table;
+* :func:`reproduce`: our seeds against published numbers; :func:`rank_arms`: arms ranked
+  over many cells (Friedman + Nemenyi, Bayesian signed-rank).
 
 Anything random takes ``rng: numpy.random.Generator`` as a required keyword.
 """
@@ -37,7 +39,9 @@ from spcl_diag.stats.paired_tests import (
     wilcoxon_exact,
 )
 from spcl_diag.stats.power import SeedPlan, min_seeds, plan_seeds
+from spcl_diag.stats.ranking import Ranking, rank_arms, ranking_table
 from spcl_diag.stats.report import format_table, to_latex
+from spcl_diag.stats.reproduction import load_published, reproduce
 from spcl_diag.stats.trajectory import summarise_epochs
 
 __all__ = [
@@ -45,6 +49,7 @@ __all__ = [
     "Interval",
     "MultipleTestResult",
     "PairedTestResult",
+    "Ranking",
     "SeedPlan",
     "adjust_pvalues",
     "aso",
@@ -57,6 +62,7 @@ __all__ = [
     "hedges_g",
     "infer_higher_is_better",
     "interquartile_mean",
+    "load_published",
     "min_adjusted_pvalue",
     "min_attainable_pvalue",
     "min_seeds",
@@ -66,6 +72,9 @@ __all__ = [
     "plan_seeds",
     "probability_of_improvement",
     "probability_of_improvement_ci",
+    "rank_arms",
+    "ranking_table",
+    "reproduce",
     "sign_flip_test",
     "stratified_bootstrap_ci",
     "summarise_epochs",

@@ -52,6 +52,23 @@ def infer_higher_is_better(metric: str) -> bool:
     return not any(word in name for word in LOWER_IS_BETTER_WORDS)
 
 
+def check_seed_roles(frame: pd.DataFrame, caller: str) -> None:
+    """Refuse a frame that mixes tuning-seed and evaluation-seed runs (``seed_role``).
+
+    A configuration chosen on its tuning seeds scores optimistically on them; only the
+    fresh evaluation seeds give an honest comparison (:mod:`spcl_diag.batch.tune`).
+    """
+    if "seed_role" not in frame.columns:
+        return
+    roles = frame["seed_role"].fillna("").astype(str).value_counts()
+    if "tune" in roles and "eval" in roles:
+        raise ValueError(
+            f"{caller}: the runs mix tuning and evaluation seeds (seed_role 'tune': {roles['tune']} runs, "
+            f"'eval': {roles['eval']} runs); a choice made on the tuning seeds flatters them. Compare the "
+            "evaluation runs only: results[results['seed_role'] == 'eval']."
+        )
+
+
 def _results_frame(runs: Any) -> pd.DataFrame:
     from spcl_diag.runs.loading import RunTables, load_runs
 
@@ -258,6 +275,7 @@ def compare(
         raise ValueError("compare: " + "; ".join(problems) + ".")
     if "status" in frame.columns:
         frame = frame[frame["status"].astype(str) == "ok"]
+    check_seed_roles(frame, "compare")
     hib = infer_higher_is_better(metric) if higher_is_better is None else bool(higher_is_better)
     duplicated = frame.duplicated([*by, arm_column, pair_on], keep=False)
     if duplicated.any():
@@ -316,4 +334,4 @@ def compare(
     return table
 
 
-__all__ = ["COLUMNS", "compare", "infer_higher_is_better"]
+__all__ = ["COLUMNS", "check_seed_roles", "compare", "infer_higher_is_better"]
