@@ -45,8 +45,11 @@ def handle(args: argparse.Namespace) -> int:
               "map real feature files with --dataset-name)")
         return 0
     shown = table[["backbone", "dataset", "modalities", "arm", "metric", "published", "n_seeds", "mean",
-                   "ci_low", "ci_high", "p", "seeds_to_resolve", "verdict"]]
-    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+                   "ci_low", "ci_high", "p", "seeds_to_resolve"]]
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for row in table.itertuples(index=False):
+        note = f" [{row.note}]" if row.note else ""
+        print(f"{row.backbone}/{row.dataset}/{row.modalities}/{row.arm} {row.metric}: {row.verdict}{note} - {row.source}")
     if args.csv is not None:
         table.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
