@@ -39,9 +39,9 @@ def handle(args: argparse.Namespace) -> int:
     result = tune(args.grid, args.out, tune_seeds=args.tune_seeds, eval_seeds=args.eval_seeds, select=args.select,
                   executor=executor, device=args.device, progress=not args.quiet)
     for choice in result.choices:
-        cell = "/".join(str(choice[k]) for k in ("dataset", "backbone", "modalities", "balancing"))
+        cell = "/".join(str(choice[k]) for k in ("dataset", "backbone", "modalities")) + f" (balancing {choice['balancing']})"
         mean = "" if choice["dev_mean"] is None else f" ({args.select} {choice['dev_mean']:.4f} over the tuning seeds)"
-        print(f"{cell} {choice['arm']}: {choice['overrides']}{mean}{' - ' + choice['note'] if choice.get('note') else ''}")
+        print(f"{cell} arm {choice['arm']}: {choice['overrides']}{mean}{' - ' + choice['note'] if choice.get('note') else ''}")
     results = load_runs(args.out).results
     evaluation = results[results["run_id"].isin(result.record["eval_run_ids"])]
     metric = args.select.replace("dev_", "test_", 1)
