@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "RunTables": "spcl_diag.runs.loading",
     "load_runs": "spcl_diag.runs.loading",
     "compare": "spcl_diag.stats.compare",
+    "reproduce": "spcl_diag.stats.reproduction",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.runs.execute import RunResult, run
     from spcl_diag.runs.loading import RunTables, load_runs
     from spcl_diag.stats.compare import compare
+    from spcl_diag.stats.reproduction import reproduce
 
 
 def __getattr__(name: str) -> Any:
@@ -43,4 +45,4 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
 
-__all__ = ["RunConfig", "RunResult", "RunTables", "__version__", "compare", "load_runs", "run"]
+__all__ = ["RunConfig", "RunResult", "RunTables", "__version__", "compare", "load_runs", "reproduce", "run"]

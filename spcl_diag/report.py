@@ -9,6 +9,9 @@ as it is. The report holds
   against the ``none`` baseline, seed-paired, Holm-corrected;
 * the standard figures (:func:`spcl_diag.plots.standard_figures`) and a forest plot per
   comparison table;
+* a reproduction section when a published table covers the runs (:func:`spcl_diag.reproduce`)
+  and a ranking section with a critical-difference diagram when the runs span at least two
+  cells (:func:`spcl_diag.stats.rank_arms`);
 * the run inventory (runs per configuration and seed, failures with their last error line);
 * the exact grids that batches recorded in the folder, and the package version.
 
@@ -54,6 +57,8 @@ FIGURE_CAPTIONS: dict[str, str] = {
     "difficulty_by_modality": "SPCL difficulty of test utterances under the selected model, grouped by the "
     "modality most confident in the gold class.",
     "pair_gap": "Gain of each modality on top of the other two (tav minus the pair without it), seed by seed.",
+    "cd_diagram": "Critical-difference diagram: mean rank of each arm over the cells; a bar joins arms the "
+    "Nemenyi test cannot tell apart.",
 }
 
 
@@ -109,6 +114,7 @@ def write_report(
     baseline: str = "none",
     seed: int = 0,
     dpi: int = 110,
+    published: str | Path | None = None,
 ) -> Path:
     """Write the Markdown report of the runs under ``runs``.
 
@@ -125,6 +131,9 @@ def write_report(
         Seed of the random generator of the statistics (bootstrap, ASO).
     dpi
         Resolution of the PNG figures.
+    published
+        Table of published numbers for the reproduction section (default: the shipped
+        ``spcl_diag/data/published.csv``, which covers no built-in benchmark).
 
     Returns
     -------
@@ -143,9 +152,13 @@ def write_report(
         warnings.simplefilter("always", UserWarning)
         figures = standard_figures(tables, comparisons=stat_tables)
     left_out = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    ranking_lines, ranking_figure = _ranking_section(tables, seed=seed)
+    figures.update(ranking_figure)
     files = save_figures(figures, fig_dir, dpi=dpi)
     lines = _header(tables, runs)
     lines += _comparison_section(comparisons, baseline)
+    lines += _reproduction_section(tables, published)
+    lines += _ranking_lines_with_figure(ranking_lines, files, report.parent)
     lines += _figure_section(files, report.parent, left_out)
     lines += _inventory_section(tables)
     lines += _provenance_section(tables, runs)
@@ -193,9 +206,73 @@ def _comparison_section(comparisons: Mapping[str, pd.DataFrame], baseline: str) 
     return lines
 
 
+def _reproduction_section(tables: RunTables, published: str | Path | None) -> list[str]:
+    from spcl_diag.stats.reproduction import reproduce
+
+    try:
+        table = reproduce(tables, published)
+    except ValueError as err:
+        return ["## Reproduction of published numbers", "", f"Not computed: {err}", ""]
+    if table.empty:
+        return []
+    shown = table[["backbone", "dataset", "modalities", "arm", "metric", "published", "n_seeds", "mean", "ci_low",
+                   "ci_high", "p", "seeds_to_resolve", "verdict", "source"]]
+    return [
+        "## Reproduction of published numbers",
+        "",
+        ("Our mean over seeds (percent) with its 95% Student-t interval against the published value, a one-sample "
+         "t test of the published value, and the seeds a paired t test would need to resolve a gap of that size "
+         "(`spcl_diag.reproduce`)."),
+        "",
+        markdown_table(shown, digits=4),
+        "",
+    ]
+
+
+def _ranking_section(tables: RunTables, *, seed: int, metric: str = "test_wf1") -> tuple[list[str], dict[str, Figure]]:
+    results = tables.results
+    cells = [c for c in GROUP_COLUMNS if c in results]
+    ok = results[results["status"] == "ok"] if "status" in results else results
+    if metric not in ok or ok.groupby(cells).ngroups < 2 or ok["curriculum"].nunique() < 2:
+        return [], {}
+    lines = ["## Ranking across cells", ""]
+    try:
+        from spcl_diag.plots.ranking import cd_diagram
+        from spcl_diag.stats.ranking import rank_arms, ranking_table
+
+        ranking = rank_arms(tables, metric, rng=np.random.default_rng(seed), cells=cells)
+    except ImportError as err:
+        return [*lines, f"Not computed: {err.name} is not installed (`pip install spcl_diag[ranking]`).", ""], {}
+    except ValueError as err:
+        return [*lines, f"Not computed: {err}", ""], {}
+    ranks = ", ".join(f"{arm} {rank:.2f}" for arm, rank in ranking.mean_ranks.items())
+    lines += [
+        (f"Arms ranked by {metric} in each of {len(ranking.scores)} cells (dataset x backbone x modalities; cell "
+         f"score = mean over the seeds every arm finished). Mean ranks (1 = best): {ranks}. {ranking.method}: "
+         f"p = {ranking.friedman_p:.3g}, critical difference {ranking.critical_difference:.3g} (autorank). "
+         f"Pairs: Bayesian signed-rank test with rope {ranking.rope:g} (baycomp)."),
+        "",
+        markdown_table(ranking_table(ranking)),
+        "",
+        *[f"- {note}" for note in ranking.notes],
+    ]
+    fig, ax = plt.subplots(figsize=(6.0, 2.4))
+    cd_diagram(ranking, ax=ax)
+    return [*lines, ""] if ranking.notes else lines, {"cd_diagram": fig}
+
+
+def _ranking_lines_with_figure(lines: list[str], files: Iterable[Path], base: Path) -> list[str]:
+    cd = [p for p in files if p.stem == "cd_diagram"]
+    if not lines or not cd:
+        return lines
+    return [*lines, f"![cd_diagram]({cd[0].relative_to(base).as_posix()})", "", f"*{FIGURE_CAPTIONS['cd_diagram']}*", ""]
+
+
 def _figure_section(files: Iterable[Path], base: Path, left_out: Sequence[str]) -> list[str]:
     lines = ["## Figures", ""]
     for path in files:
+        if path.stem == "cd_diagram":
+            continue  # shown in the ranking section
         caption = FIGURE_CAPTIONS.get(path.stem, _forest_caption(path.stem))
         lines += [f"![{path.stem}]({path.relative_to(base).as_posix()})", "", f"*{caption}*", ""]
     lines += [f"- not drawn: {message}" for message in left_out]

@@ -20,6 +20,7 @@ from spcl_diag.batch.grid import Grid, derive_seeds, load_grid
 from spcl_diag.batch.locking import RunLock
 from spcl_diag.batch.runner import BatchSummary, recorded_grids, run_batch
 from spcl_diag.batch.task import RunTask, TaskOutcome
+from spcl_diag.batch.tune import TuneResult, tune
 
 __all__ = [
     "EXECUTORS",
@@ -33,9 +34,11 @@ __all__ = [
     "RunTask",
     "SubmititExecutor",
     "TaskOutcome",
+    "TuneResult",
     "derive_seeds",
     "load_grid",
     "make_executor",
     "recorded_grids",
     "run_batch",
+    "tune",
 ]

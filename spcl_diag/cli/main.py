@@ -33,6 +33,10 @@ COMMAND_MODULES: tuple[str, ...] = (
     "spcl_diag.cli.batch_cmd",
     "spcl_diag.cli.figures_cmd",
     "spcl_diag.cli.report_cmd",
+    "spcl_diag.cli.reproduce_cmd",
+    "spcl_diag.cli.tune_cmd",
+    "spcl_diag.cli.rank_cmd",
+    "spcl_diag.cli.per_class_cmd",
 )
 
 

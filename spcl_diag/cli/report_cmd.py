@@ -15,12 +15,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default=None, help="report file (default: RUNS/report.md)")
     parser.add_argument("--baseline", default="none", help="arm the others are compared with (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the statistics' random generator (default: %(default)s)")
+    parser.add_argument("--published", default=None,
+                        help="published numbers for the reproduction section (default: the shipped table)")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     from spcl_diag.report import write_report  # matplotlib only when the command runs
 
-    path = write_report(args.runs, args.out, baseline=args.baseline, seed=args.seed)
+    path = write_report(args.runs, args.out, baseline=args.baseline, seed=args.seed, published=args.published)
     print(f"report written to {path}")
     return 0

@@ -192,6 +192,7 @@ class ConversationDataset:
             "dims": self.dims,
             "splits": per_split,
             "labels": {name: int(n) for name, n in zip(self.label_names, histogram)},
+            "label_names": list(self.label_names),  # by class index (the histogram's keys get sorted in JSON)
             "n_speakers": self.n_speakers,
             "max_dialogue_length": int(self.lengths.max()) if self.n_dialogues else 0,
             "dev_origin": self.dev_origin,

@@ -16,6 +16,7 @@ from spcl_diag.metrics.contribution import (
 )
 from spcl_diag.metrics.disparity import discrepancy_ratio, disparity_ratio
 from spcl_diag.metrics.gradients import grad_norm_share, grad_norm_share_table
+from spcl_diag.metrics.per_class import kept_by_class, per_class_contribution
 from spcl_diag.metrics.registry import METRICS, MetricSpec
 from spcl_diag.metrics.trajectory import (
     TrajectorySummary,
@@ -46,7 +47,9 @@ __all__ = [
     "first_balanced_epoch",
     "grad_norm_share",
     "grad_norm_share_table",
+    "kept_by_class",
     "modality_subsets",
+    "per_class_contribution",
     "perceptual_score",
     "shapley_values",
     "spread",

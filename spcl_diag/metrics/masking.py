@@ -183,9 +183,30 @@ def subset_scores(
     ``{s: v["wf1"] for s, v in subset_scores(...).items()}``. Parameters as in
     :func:`masked_evaluation`.
     """
-    preds = masked_evaluation(
+    preds = subset_predictions(model, split, batch_size=batch_size, mask_value=mask_value, reference=reference)
+    return predictions_scores(preds)
+
+
+def subset_predictions(
+    model: Backbone,
+    split: DeviceSplit,
+    *,
+    batch_size: int,
+    mask_value: MaskValue = "zero",
+    reference: DeviceSplit | None = None,
+) -> dict[str, SplitPredictions]:
+    """:func:`masked_evaluation` for all :math:`2^M` kept-modality subsets of the model.
+
+    The per-utterance input of :func:`~spcl_diag.metrics.per_class.per_class_contribution`;
+    :func:`predictions_scores` turns it into the input of the Shapley values.
+    """
+    return masked_evaluation(
         model, split, modality_subsets(model.modalities), batch_size=batch_size, mask_value=mask_value, reference=reference
     )
+
+
+def predictions_scores(preds: Mapping[str, SplitPredictions]) -> dict[str, dict[str, float]]:
+    """Joint scores of each subset's predictions (the output of :func:`subset_scores`)."""
     return {s: classification_scores(p.probs["joint"], p.labels) for s, p in preds.items()}
 
 

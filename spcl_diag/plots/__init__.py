@@ -29,11 +29,14 @@ from spcl_diag.plots.figures import (
 )
 from spcl_diag.plots.forest import plot_forest
 from spcl_diag.plots.gap import pair_gaps, plot_pair_gap
+from spcl_diag.plots.per_class import per_class_figure, plot_class_heatmap
+from spcl_diag.plots.ranking import cd_diagram
 from spcl_diag.plots.style import ARM_COLORS, MODALITY_COLORS
 
 __all__ = [
     "ARM_COLORS",
     "MODALITY_COLORS",
+    "cd_diagram",
     "confidence_figure",
     "confidence_frame",
     "curriculum_figure",
@@ -43,6 +46,8 @@ __all__ = [
     "modality_curves",
     "pair_gap_figure",
     "pair_gaps",
+    "per_class_figure",
+    "plot_class_heatmap",
     "plot_curves",
     "plot_difficulty_by_modality",
     "plot_difficulty_heatmap",

@@ -35,6 +35,7 @@ from spcl_diag.modalities import parse_modalities
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i", "uni-aux", "g-blending", "pmr", "agm", "mmpareto")
 # Methods that train each modality's head as a unimodal classifier (auxiliary losses, prototypes,
 # per-head weights, unimodal gradients): they need pure heads and at least two modalities.
+SEED_ROLES: tuple[str, ...] = ("", "tune", "eval")  # see spcl_diag.batch.tune
 _NEEDS_PURE_HEADS: tuple[str, ...] = ("uni-aux", "g-blending", "pmr", "mmpareto")
 _NEEDS_TWO_MODALITIES: tuple[str, ...] = ("uni-aux", "g-blending", "pmr", "agm", "mmpareto")
 # BalancingConfig fields read by one method only (None = that method's default).
@@ -140,6 +141,10 @@ class RunConfig:
         Ada2I paper's setting is ``backbone="ada2i", balancing="ada2i"``.
     seed
         The run seed; every arm of one seed shares initial weights and batch order.
+    seed_role
+        ``"tune"`` for a run whose seed chose a configuration, ``"eval"`` for a run on a
+        fresh seed that evaluates the choice (:mod:`spcl_diag.batch.tune`), ``""`` otherwise;
+        :func:`~spcl_diag.stats.compare` refuses to mix ``tune`` and ``eval`` runs.
 
     Examples
     --------
@@ -161,6 +166,7 @@ class RunConfig:
     balancing_config: BalancingConfig = field(default_factory=BalancingConfig)
     data: DataConfig = field(default_factory=DataConfig)
     model: dict[str, Any] = field(default_factory=dict)  # backbone hyperparameter overrides
+    seed_role: str = ""  # "" (plain run), "tune" (seed used to choose a config) or "eval" (fresh seed)
 
     def __post_init__(self) -> None:
         from spcl_diag.curriculum.arms import ARMS  # torch: only once a config is built
@@ -224,6 +230,8 @@ class RunConfig:
             problems.append(f"pacing.cap must be a finite number > 0; got {self.pacing.cap!r}")
         if self.pacing.normalisation not in ("batch", "kept"):
             problems.append(f"pacing.normalisation must be 'batch' or 'kept'; got {self.pacing.normalisation!r}")
+        if self.seed_role not in SEED_ROLES:
+            problems.append(f"seed_role must be one of {', '.join(map(repr, SEED_ROLES))}; got {self.seed_role!r}")
         if self.data.dev_split not in ("fixed", "seeded"):
             problems.append(f"data.dev_split must be 'fixed' or 'seeded'; got {self.data.dev_split!r}")
         if not _in_range(self.data.dev_fraction, 0, 1, strict=True):

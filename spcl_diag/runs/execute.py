@@ -35,12 +35,18 @@ from spcl_diag.errors import ConfigError, DataFormatError, RunSetupError
 from spcl_diag.metrics.classification import classification_scores
 from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
 from spcl_diag.metrics.disparity import disparity_ratio
-from spcl_diag.metrics.masking import MaskValue, permuted_scores, scores_by_subset, subset_scores
+from spcl_diag.metrics.masking import (
+    MaskValue,
+    permuted_scores,
+    predictions_scores,
+    scores_by_subset,
+    subset_predictions,
+)
 from spcl_diag.metrics.unimodal import unimodal_spread
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.config import RunConfig
 from spcl_diag.runs.identity import identity_payload, payload_run_id
-from spcl_diag.train.loop import TrainingOutcome, train_run
+from spcl_diag.train.loop import SplitPredictions, TrainingOutcome, train_run
 from spcl_diag.train.seeding import RunSeeds
 
 # Post-training imbalance metrics from masked / permuted evaluation of the test split.
@@ -281,14 +287,17 @@ def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wa
         for scope, probs in preds.probs.items():
             arrays[f"{split}_probs_{scope}"] = probs.astype(np.float32)
         scores[split] = {scope: classification_scores(p, preds.labels) for scope, p in preds.probs.items()}
-    rd.save_npz(tmp / rd.PREDICTIONS, **arrays)
     test = outcome.predictions["test"]
     imbalance: dict[str, Any] = {}
     if len(config.modalities) > 1:
         per_modality = {m: test.probs[m] for m in config.modalities}
         imbalance["disparity_ratio"] = disparity_ratio(per_modality, test.labels)
         imbalance["unimodal_wf1_spread"] = unimodal_spread(per_modality, test.labels, score="wf1")
-        imbalance.update(_contribution_metrics(config, outcome))
+        contribution, masked = _contribution_metrics(config, outcome)
+        imbalance.update(contribution)
+        # joint test probabilities with only subset S intact, for per-class Shapley values
+        arrays.update({f"test_masked_probs_{s or 'none'}": p.probs["joint"].astype(np.float32) for s, p in masked.items()})
+    rd.save_npz(tmp / rd.PREDICTIONS, **arrays)
     result = {
         "run_id": config.run_id(),
         "status": "ok",
@@ -305,16 +314,20 @@ def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wa
     return result
 
 
-def _contribution_metrics(config: RunConfig, outcome: TrainingOutcome) -> dict[str, dict[str, float]]:
+def _contribution_metrics(
+    config: RunConfig, outcome: TrainingOutcome
+) -> tuple[dict[str, dict[str, float]], dict[str, SplitPredictions]]:
     """Shapley wF1 contributions, conditional utilisation (accuracy) and perceptual scores on test.
 
     The best model is evaluated on the test split for the 2^M kept-modality subsets (inputs
     of the others replaced by their training mean) and with each modality permuted across
-    the test utterances; see :mod:`spcl_diag.metrics.masking`.
+    the test utterances; see :mod:`spcl_diag.metrics.masking`. Also returns the masked
+    predictions by kept subset.
     """
     model, test = outcome.model, outcome.eval_splits["test"]
     batch_size = config.train.eval_batch_size
-    by_subset = subset_scores(model, test, batch_size=batch_size, mask_value=MASK_VALUE, reference=outcome.train_split)
+    masked = subset_predictions(model, test, batch_size=batch_size, mask_value=MASK_VALUE, reference=outcome.train_split)
+    by_subset = predictions_scores(masked)
     rng = np.random.default_rng(RunSeeds.from_seed(config.seed).perceptual)
     permuted = permuted_scores(model, test, rng=rng, n_permutations=PERCEPTUAL_PERMUTATIONS, batch_size=batch_size)
     return {
@@ -323,7 +336,7 @@ def _contribution_metrics(config: RunConfig, outcome: TrainingOutcome) -> dict[s
         "perceptual_score": perceptual_score(
             by_subset[model.modalities]["acc"], {m: [s["acc"] for s in runs] for m, runs in permuted.items()}
         ),
-    }
+    }, masked
 
 
 def _read_result(run_id: str, path: Path) -> RunResult:

@@ -10,6 +10,8 @@
 * :func:`paired_dialogue_bootstrap` for per-utterance metrics on a shared test set;
 * :func:`compare`: all of it in one tidy table;
 * :func:`interaction`: the 2 x 2 interaction contrast of a factorial grid, per seed.
+* :func:`reproduce`: our seeds against published numbers; :func:`rank_arms`: arms ranked
+  over many cells (Friedman + Nemenyi, Bayesian signed-rank).
 
 Anything random takes ``rng: numpy.random.Generator`` as a required keyword.
 """
@@ -44,7 +46,9 @@ from spcl_diag.stats.paired_tests import (
     wilcoxon_exact,
 )
 from spcl_diag.stats.power import SeedPlan, min_seeds, plan_seeds, wilcoxon_power
+from spcl_diag.stats.ranking import Ranking, rank_arms, ranking_table
 from spcl_diag.stats.report import format_table, to_latex
+from spcl_diag.stats.reproduction import load_published, reproduce
 from spcl_diag.stats.trajectory import summarise_epochs
 
 __all__ = [
@@ -52,6 +56,7 @@ __all__ = [
     "Interval",
     "MultipleTestResult",
     "PairedTestResult",
+    "Ranking",
     "SeedPlan",
     "adjust_pvalues",
     "aso",
@@ -66,6 +71,7 @@ __all__ = [
     "infer_higher_is_better",
     "interaction",
     "interquartile_mean",
+    "load_published",
     "min_adjusted_pvalue",
     "min_attainable_pvalue",
     "min_seeds",
@@ -75,6 +81,9 @@ __all__ = [
     "plan_seeds",
     "probability_of_improvement",
     "probability_of_improvement_ci",
+    "rank_arms",
+    "ranking_table",
+    "reproduce",
     "sign_flip_test",
     "stratified_bootstrap_ci",
     "summarise_epochs",

@@ -75,6 +75,23 @@ def infer_higher_is_better(metric: str) -> bool | None:
         ) from None
 
 
+def check_seed_roles(frame: pd.DataFrame, caller: str) -> None:
+    """Refuse a frame that mixes tuning-seed and evaluation-seed runs (``seed_role``).
+
+    A configuration chosen on its tuning seeds scores optimistically on them; only the
+    fresh evaluation seeds give an honest comparison (:mod:`spcl_diag.batch.tune`).
+    """
+    if "seed_role" not in frame.columns:
+        return
+    roles = frame["seed_role"].fillna("").astype(str).value_counts()
+    if "tune" in roles and "eval" in roles:
+        raise ValueError(
+            f"{caller}: the runs mix tuning and evaluation seeds (seed_role 'tune': {roles['tune']} runs, "
+            f"'eval': {roles['eval']} runs); a choice made on the tuning seeds flatters them. Compare the "
+            "evaluation runs only: results[results['seed_role'] == 'eval']."
+        )
+
+
 def _results_frame(runs: Any) -> pd.DataFrame:
     from spcl_diag.runs.loading import RunTables, load_runs
 
@@ -278,6 +295,7 @@ def compare(
         raise ValueError("compare: " + "; ".join(problems) + ".")
     if "status" in frame.columns:
         frame = frame[frame["status"].astype(str) == "ok"]
+    check_seed_roles(frame, "compare")
     hib = infer_higher_is_better(metric) if higher_is_better is None else bool(higher_is_better)
     present_arms = sorted(set(frame[arm_column].astype(str)))
     if baseline not in present_arms:
@@ -340,4 +358,4 @@ def compare(
     return table
 
 
-__all__ = ["COLUMNS", "compare", "infer_higher_is_better"]
+__all__ = ["COLUMNS", "check_seed_roles", "compare", "infer_higher_is_better"]

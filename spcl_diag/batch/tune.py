@@ -1,0 +1,248 @@
+"""Tuning without fooling yourself: choose on tuning seeds, compare on fresh seeds.
+
+``tune(grid, out)`` reads a grid whose ``[axes]`` table lists candidate values of any config
+field, and
+
+1. trains every candidate (the Cartesian product of the ``[axes]`` values) of every
+   independent arm on ``tune_seeds`` *tuning* seeds (``seed_role = "tune"``);
+2. chooses, per cell (dataset, backbone, modalities, balancing) and arm, the candidate with
+   the best mean of the ``select`` metric (a dev metric, e.g. ``dev_wf1``) over the tuning
+   seeds; candidates with a failed run are not eligible. The paced controls (``random``,
+   ``anti``) replay the pacing of the ``spcl`` run with the same config, so they take the
+   ``spcl`` arm's choice instead of their own;
+3. trains the chosen configs on ``eval_seeds`` *evaluation* seeds, disjoint from the tuning
+   seeds (``seed_role = "eval"``), and writes ``<out>/tune.json``: the seeds, the
+   candidates, every candidate's dev mean and the choice.
+
+The seeds are ``derive_seeds(base_seed, tune_seeds + eval_seeds)``: the first ``tune_seeds``
+tune, the rest evaluate. Compare the evaluation runs only;
+:func:`~spcl_diag.stats.compare` refuses a frame that mixes the two roles.
+
+A grid file for tuning::
+
+    dataset = ["synthetic"]
+    curriculum = ["none", "spcl", "random"]
+    base_seed = 2026
+
+    [overrides]
+    "train.epochs" = 20
+
+    [axes]
+    "train.lr" = [1e-4, 3e-4]
+    "pacing.growth" = [1.1, 1.25]
+
+The candidate expansion here is minimal (a product over ``[axes]``); once the grid reads
+``[axes]`` itself (issue 15), :func:`candidates` should use that shared expansion.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from spcl_diag.batch.executors import Executor
+from spcl_diag.batch.grid import Grid, derive_seeds
+from spcl_diag.batch.runner import run_batch
+from spcl_diag.curriculum.arms import PACED_ARMS
+from spcl_diag.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+CELL: tuple[str, ...] = ("dataset", "backbone", "modalities", "balancing")
+TUNE_FILE = "tune.json"
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What :func:`tune` did; everything is also in ``path`` (``tune.json``)."""
+
+    path: Path
+    tune_seeds: tuple[int, ...]
+    eval_seeds: tuple[int, ...]
+    record: dict[str, Any]
+
+    @property
+    def choices(self) -> list[dict[str, Any]]:
+        """One entry per cell and arm: the chosen candidate, its overrides and dev mean."""
+        return list(self.record["choices"])
+
+
+def candidates(axes: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every combination of the ``[axes]`` values, as override dicts (keys in file order).
+
+    Examples
+    --------
+    >>> candidates({"train.lr": [1e-4, 3e-4], "pacing.growth": [1.1]})
+    [{'train.lr': 0.0001, 'pacing.growth': 1.1}, {'train.lr': 0.0003, 'pacing.growth': 1.1}]
+    """
+    problems = [f"axis {k!r}: expected a non-empty list of values, got {v!r}" for k, v in axes.items()
+                if not isinstance(v, list) or not v]
+    if problems or not axes:
+        raise ConfigError("invalid [axes]:\n  - " + "\n  - ".join(problems or ["[axes] is empty: nothing to tune"]))
+    keys = list(axes)
+    return [dict(zip(keys, values)) for values in itertools.product(*(axes[k] for k in keys))]
+
+
+def split_seeds(base_seed: int, tune_seeds: int, eval_seeds: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Tuning and evaluation seeds from one base seed, disjoint by construction (checked).
+
+    Examples
+    --------
+    >>> tune, evaluate = split_seeds(2026, 2, 3)
+    >>> len(tune), len(evaluate), set(tune).isdisjoint(evaluate)
+    (2, 3, True)
+    """
+    if tune_seeds < 1 or eval_seeds < 1:
+        raise ConfigError(f"--tune-seeds and --eval-seeds must be >= 1; got {tune_seeds} and {eval_seeds}.")
+    seeds = derive_seeds(base_seed, tune_seeds + eval_seeds)
+    tune, evaluate = seeds[:tune_seeds], seeds[tune_seeds:]
+    if not set(tune).isdisjoint(evaluate) or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"base_seed {base_seed}: the derived seeds repeat; choose another base_seed.")
+    return tune, evaluate
+
+
+def read_tune_grid(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The grid fields and the ``[axes]`` table of a tuning grid (file or mapping)."""
+    if isinstance(source, Mapping):
+        values, where = dict(source), "tuning grid"
+    else:
+        path = Path(source)
+        try:
+            values, where = tomllib.loads(path.read_text()), str(path)
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not a valid TOML grid file: {err}") from None
+    axes = values.pop("axes", None)
+    if not isinstance(axes, Mapping):
+        raise ConfigError(f"{where}: a tuning grid needs an [axes] table of candidate values, e.g. \"train.lr\" = [1e-4, 3e-4].")
+    if "variants" in values:
+        raise ConfigError(f"{where}: put the settings to choose from in [axes], not in variants.")
+    for key in ("seed", "n_seeds"):
+        if key in values:
+            raise ConfigError(f"{where}: {key!r} is set by tune (--tune-seeds, --eval-seeds); give only base_seed.")
+    values.setdefault("base_seed", 0)
+    return values, dict(axes)
+
+
+def _grid(fields: dict[str, Any], *, seeds: tuple[int, ...], role: str, **axes: Any) -> Grid:
+    base = {k: v for k, v in fields.items() if k not in ("base_seed",)}
+    overrides = {**dict(base.pop("overrides", {})), "seed_role": role}
+    return Grid.from_dict({**base, **axes, "seed": seeds, "overrides": overrides})
+
+
+def tune(
+    grid: str | Path | Mapping[str, Any],
+    out_dir: str | Path,
+    *,
+    tune_seeds: int = 5,
+    eval_seeds: int = 10,
+    select: str = "dev_wf1",
+    executor: Executor | None = None,
+    device: str = "auto",
+    progress: bool = True,
+) -> TuneResult:
+    """Choose each arm's config on tuning seeds, then train the choice on fresh seeds.
+
+    Parameters
+    ----------
+    grid
+        A tuning grid (TOML path or mapping) with an ``[axes]`` table; ``base_seed`` seeds
+        both seed sets.
+    out_dir
+        Folder of run directories; ``tune.json`` is written there.
+    tune_seeds, eval_seeds
+        Seeds for choosing and for evaluating.
+    select
+        Results column the choice maximises (minimises for names with ``loss`` or
+        ``disparity``); must be a ``dev_`` metric, since test metrics would leak.
+    executor, device, progress
+        As in :func:`~spcl_diag.batch.runner.run_batch`.
+
+    Returns
+    -------
+    TuneResult
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> grid = {"curriculum": ["none"], "overrides": {"train.epochs": 1, "data.synthetic.n_dialogues": 10,
+    ...         "model.hidden_dim": 8}, "axes": {"train.lr": [1e-4, 1e-3]}}
+    >>> result = tune(grid, tempfile.mkdtemp(), tune_seeds=1, eval_seeds=1, device="cpu",
+    ...               progress=False)  # doctest: +SKIP
+    >>> [c["arm"] for c in result.choices]  # doctest: +SKIP
+    ['none']
+    """
+    from spcl_diag.runs.loading import load_runs
+    from spcl_diag.stats.compare import infer_higher_is_better
+
+    if not select.startswith("dev_"):
+        raise ConfigError(f"--select must be a dev metric (dev_wf1, dev_acc, ...); got {select!r}: choosing on test leaks.")
+    fields, axes = read_tune_grid(grid)
+    options = candidates(axes)
+    tune_set, eval_set = split_seeds(int(fields["base_seed"]), tune_seeds, eval_seeds)
+    arms = list(fields.get("curriculum", ["none", "spcl"]))
+    arms = [arms] if isinstance(arms, str) else arms
+    independent = [a for a in arms if a not in PACED_ARMS]
+    out = Path(out_dir)
+    run_ids: dict[int, dict[str, tuple]] = {}  # candidate -> run id -> (cell, arm)
+    tune_grids = [_grid(fields, seeds=tune_set, role="tune", curriculum=independent, variants=[option]) for option in options]
+    for index, g in enumerate(tune_grids):
+        run_ids[index] = {c.run_id(): (tuple(str(getattr(c, k)) for k in CELL), c.curriculum) for c in g.configs()}
+    for g in tune_grids:
+        run_batch(g, out, executor=executor, device=device, progress=progress)
+    results = load_runs(out).results.set_index("run_id")
+    if select not in results.columns:
+        raise ConfigError(f"--select {select!r} is not a results column; dev columns: "
+                          f"{', '.join(c for c in results.columns if c.startswith('dev_'))}.")
+    sign = 1.0 if infer_higher_is_better(select) else -1.0
+    means: list[dict[str, Any]] = []
+    best: dict[tuple, tuple[int, float]] = {}
+    for index, ids in run_ids.items():
+        by_key: dict[tuple, list] = {}
+        for run_id, key in ids.items():
+            by_key.setdefault(key, []).append(run_id)
+        for (cell, arm), members in by_key.items():
+            rows = results.loc[members]
+            failed = int((rows["status"] != "ok").sum())
+            mean = float(rows.loc[rows["status"] == "ok", select].mean()) if failed < len(rows) else float("nan")
+            means.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": index, "overrides": options[index],
+                          "dev_mean": mean, "n_seeds": len(rows) - failed, "failed": failed})
+            if failed == 0 and (best.get((cell, arm)) is None or sign * mean > sign * best[(cell, arm)][1]):
+                best[(cell, arm)] = (index, mean)
+    choices = []
+    for (cell, arm), (index, mean) in sorted(best.items(), key=lambda item: (item[0][0], arms.index(item[0][1]))):
+        choices.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": index, "overrides": options[index], "dev_mean": mean})
+    for cell in sorted({c for c, _ in best}):
+        spcl = best.get((cell, "spcl"))
+        for arm in (a for a in arms if a in PACED_ARMS):
+            if spcl is not None:
+                choices.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": spcl[0], "overrides": options[spcl[0]],
+                                "dev_mean": None, "note": "paced control: takes the spcl arm's choice"})
+    unchosen = sorted({key for ids in run_ids.values() for key in ids.values()} - set(best))
+    eval_ids = []
+    for choice in choices:
+        cell_axes = {k: [choice[k]] for k in CELL}
+        g = _grid(fields, seeds=eval_set, role="eval", curriculum=[choice["arm"]], variants=[choice["overrides"]], **cell_axes)
+        eval_ids += [c.run_id() for c in g.configs()]
+        run_batch(g, out, executor=executor, device=device, progress=progress)
+    record = {
+        "select": select, "higher_is_better": sign > 0, "base_seed": int(fields["base_seed"]),
+        "tune_seeds": list(tune_set), "eval_seeds": list(eval_set), "axes": axes,
+        "candidates": [{"candidate": i, "overrides": o} for i, o in enumerate(options)],
+        "dev_means": means, "choices": choices, "eval_run_ids": eval_ids,
+        "not_chosen": [{**dict(zip(CELL, cell)), "arm": arm, "reason": "every candidate had a failed tuning run"}
+                       for cell, arm in unchosen],
+    }
+    path = out / TUNE_FILE
+    path.write_text(json.dumps(record, indent=2, default=str) + "\n")
+    return TuneResult(path, tune_set, eval_set, record)
+
+
+__all__ = ["TUNE_FILE", "TuneResult", "candidates", "read_tune_grid", "split_seeds", "tune"]

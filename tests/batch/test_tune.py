@@ -1,0 +1,87 @@
+"""Tuning: choose on tuning seeds, evaluate on disjoint fresh seeds, and never mix the two."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from spcl_diag.batch.tune import candidates, read_tune_grid, split_seeds
+from spcl_diag.cli.main import main
+from spcl_diag.errors import ConfigError
+from spcl_diag.runs.loading import load_runs
+from spcl_diag.stats.compare import compare
+
+GRID = """
+curriculum = ["none", "spcl", "random"]
+base_seed = 7
+
+[overrides]
+"train.epochs" = 1
+"train.batch_size" = 4
+"data.synthetic.n_dialogues" = 10
+"data.synthetic.max_length" = 6
+"model.hidden_dim" = 8
+"model.feedforward_dim" = 16
+
+[axes]
+"train.lr" = [1e-4, 3e-3]
+"""
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("tune")
+    grid = folder / "grid.toml"
+    grid.write_text(GRID)
+    out = folder / "runs"
+    code = main(["tune", str(grid), "--out", str(out), "--tune-seeds", "2", "--eval-seeds", "2", "--device", "cpu", "--quiet"])
+    assert code == 0
+    return out, json.loads((out / "tune.json").read_text())
+
+
+def test_tuning_and_evaluation_seeds_are_disjoint_and_recorded(tuned):
+    out, record = tuned
+    tune_seeds, eval_seeds = split_seeds(7, 2, 2)
+    assert record["tune_seeds"] == list(tune_seeds) and record["eval_seeds"] == list(eval_seeds)
+    assert set(tune_seeds).isdisjoint(eval_seeds)
+    results = load_runs(out).results
+    assert set(results.loc[results["seed_role"] == "tune", "seed"]) == set(tune_seeds)
+    assert set(results.loc[results["seed_role"] == "eval", "seed"]) == set(eval_seeds)
+    assert set(results["seed_role"]) == {"tune", "eval"}
+    assert set(results.loc[results["run_id"].isin(record["eval_run_ids"]), "seed_role"]) == {"eval"}
+
+
+def test_the_choice_is_the_best_dev_mean_over_the_tuning_seeds(tuned):
+    out, record = tuned
+    results = load_runs(out).results
+    tuning = results[results["seed_role"] == "tune"]
+    choices = {c["arm"]: c for c in record["choices"]}
+    for arm in ("none", "spcl"):
+        means = tuning[tuning["curriculum"] == arm].groupby("train.lr")["dev_wf1"].mean()
+        assert choices[arm]["overrides"]["train.lr"] == pytest.approx(means.idxmax())
+        assert choices[arm]["dev_mean"] == pytest.approx(means.max())
+        recorded = {(m["arm"], m["candidate"]): m["dev_mean"] for m in record["dev_means"]}
+        assert sorted(recorded[(arm, i)] for i in (0, 1)) == pytest.approx(sorted(means))
+    assert choices["random"]["overrides"] == choices["spcl"]["overrides"]  # the paced control replays spcl's config
+    assert not (tuning["curriculum"] == "random").any()  # nothing is tuned for it
+
+
+def test_compare_refuses_to_mix_tuning_and_evaluation_seeds(tuned):
+    out, _ = tuned
+    results = load_runs(out).results
+    with pytest.raises(ValueError, match="mix tuning and evaluation seeds"):
+        compare(results, "test_wf1", rng=np.random.default_rng(0))
+    table = compare(results[results["seed_role"] == "eval"], "test_wf1", rng=np.random.default_rng(0))
+    assert set(table["n_seeds"]) == {2}
+
+
+def test_bad_tuning_grids_are_clear_errors(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[axes\] table"):
+        read_tune_grid({"curriculum": ["none"]})
+    with pytest.raises(ConfigError, match="'seed' is set by tune"):
+        read_tune_grid({"seed": [0, 1], "axes": {"train.lr": [1e-3]}})
+    with pytest.raises(ConfigError, match="expected a non-empty list"):
+        candidates({"train.lr": 1e-3})
+    assert len(candidates({"train.lr": [1, 2], "pacing.growth": [1.1, 1.2, 1.3]})) == 6
