@@ -28,6 +28,7 @@ from spcl_diag.data.synthetic import SyntheticConfig
 from spcl_diag.errors import ConfigError
 from spcl_diag.modalities import parse_modalities
 from spcl_diag.models import BACKBONES, backbone_config
+from spcl_diag.plugins import load_plugins, plugin_sources
 
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i")
 
@@ -102,6 +103,9 @@ class RunConfig:
         Ada2I paper's setting is ``backbone="ada2i", balancing="ada2i"``.
     seed
         The run seed; every arm of one seed shares initial weights and batch order.
+    plugins
+        Modules imported before the config is checked (see :mod:`spcl_diag.plugins`), e.g.
+        one that registers its own backbone; a hash of their source enters the run id.
 
     Examples
     --------
@@ -123,8 +127,12 @@ class RunConfig:
     balancing_config: BalancingConfig = field(default_factory=BalancingConfig)
     data: DataConfig = field(default_factory=DataConfig)
     model: dict[str, Any] = field(default_factory=dict)  # backbone hyperparameter overrides
+    plugins: tuple[str, ...] = field(default=(), metadata={"identity": False})
+    # modules imported first (they register backbones); their source hash is in identity()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "plugins", (self.plugins,) if isinstance(self.plugins, str) else tuple(self.plugins))
+        load_plugins(self.plugins)  # before the checks: a plugin may register the backbone
         problems = []
         try:
             object.__setattr__(self, "modalities", parse_modalities(self.modalities))
@@ -173,8 +181,15 @@ class RunConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def identity(self) -> dict[str, Any]:
-        """The resolved config without the fields that do not define the experiment."""
-        return _strip_non_identity(self.resolved())
+        """The resolved config without the fields that do not define the experiment.
+
+        With plugins, ``plugins`` maps each plugin to the hash of its source, so that an
+        edited plugin is a new experiment.
+        """
+        identity = _strip_non_identity(self.resolved())
+        if self.plugins:
+            identity["plugins"] = plugin_sources(self.plugins)
+        return identity
 
     def run_id(self) -> str:
         """12 hex digits of the SHA-256 of the canonical JSON of :meth:`identity`."""

@@ -125,16 +125,9 @@ def run(
     torch_device = resolve_device(device)
     tmp = rd.temporary_dir(out, run_id)
     started = time.perf_counter()
-    metadata = {
-        "run_id": run_id,
-        "config": config.to_dict(),
-        "package_version": __version__,
-        "git_commit": rd.git_commit(),
-        "device": str(torch_device),
-        "device_name": torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else platform.processor() or platform.machine(),
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-    }
+    metadata = run_metadata(run_id, config.to_dict(), torch_device)
+    if config.plugins:
+        metadata["plugins"] = config.identity()["plugins"]  # name -> source hash
     try:
         dataset = resolve_dataset(
             config.dataset, config.data, modalities=config.modalities, seed=RunSeeds.from_seed(config.seed).dev_split
@@ -154,39 +147,67 @@ def run(
     return RunResult(run_id=run_id, path=final, status=result["status"], result=result)
 
 
+def run_metadata(run_id: str, config: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """The ``config.json`` payload: the config and the code, versions and device that ran it."""
+    return {
+        "run_id": run_id,
+        "config": config,
+        "package_version": __version__,
+        "git_commit": rd.git_commit(),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+    }
+
+
+def write_predictions(
+    tmp: Path, predictions: dict[str, tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]], modalities: str
+) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, Any]]:
+    """Write ``predictions.npz``; return the scores per split and scope and the test imbalance summary.
+
+    ``predictions[split] = (labels [U], probs {scope: [U, C]}, dialogue_id [U])`` for ``dev``
+    and ``test``; the summary holds the disparity ratio and the unimodal weighted-F1 spread
+    of the test split when more than one modality is active.
+    """
+    arrays: dict[str, np.ndarray] = {}
+    scores: dict[str, dict[str, dict[str, float]]] = {}
+    for split, (labels, probs, dialogue_id) in predictions.items():
+        arrays[f"{split}_labels"] = labels
+        arrays[f"{split}_dialogue_id"] = dialogue_id
+        for scope, p in probs.items():
+            arrays[f"{split}_probs_{scope}"] = p.astype(np.float32)
+        scores[split] = {scope: classification_scores(p, labels) for scope, p in probs.items()}
+    rd.save_npz(tmp / rd.PREDICTIONS, **arrays)
+    imbalance: dict[str, Any] = {}
+    if len(modalities) > 1:
+        labels, probs, _ = predictions["test"]
+        per_modality = {m: probs[m] for m in modalities}
+        imbalance["disparity_ratio"] = disparity_ratio(per_modality, labels)
+        imbalance["unimodal_wf1_spread"] = unimodal_spread(per_modality, labels, score="wf1")
+    return scores, imbalance
+
+
 def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wall_seconds: float) -> dict[str, Any]:
     """Write epochs, difficulty, pacing, predictions and result files; return the result."""
     rd.write_epochs(tmp / rd.EPOCHS, outcome.rows)
     train = outcome.train_split
     traj = outcome.trajectories
-    rd.save_npz(
+    rd.write_difficulty(
         tmp / rd.DIFFICULTY,
-        # one row per training utterance, one column per epoch: [U_train, epochs]
-        l=np.ascontiguousarray(traj["l"].T.astype(np.float16)),
-        c=np.ascontiguousarray(traj["c"].T.astype(np.float16)),
-        d=np.ascontiguousarray(traj["d"].T.astype(np.float16)),
-        v=np.ascontiguousarray(traj["v"].T),
+        traj,
         dialogue_id=train.dialogue_ids[train.utterance_dialogue],
         position=np.arange(train.n_utterances) - np.repeat(train.offsets[:-1], train.lengths),
         label=train.labels_host,
         speaker=train.speakers_host,
     )
     outcome.pacing.save(str(tmp / rd.PACING))
-    arrays: dict[str, np.ndarray] = {}
-    scores: dict[str, dict[str, dict[str, float]]] = {}
-    for split, preds in outcome.predictions.items():
-        arrays[f"{split}_labels"] = preds.labels
-        arrays[f"{split}_dialogue_id"] = preds.dialogue_ids[preds.dialogue]
-        for scope, probs in preds.probs.items():
-            arrays[f"{split}_probs_{scope}"] = probs.astype(np.float32)
-        scores[split] = {scope: classification_scores(p, preds.labels) for scope, p in preds.probs.items()}
-    rd.save_npz(tmp / rd.PREDICTIONS, **arrays)
-    test = outcome.predictions["test"]
-    imbalance: dict[str, Any] = {}
+    scores, imbalance = write_predictions(
+        tmp,
+        {split: (p.labels, p.probs, p.dialogue_ids[p.dialogue]) for split, p in outcome.predictions.items()},
+        config.modalities,
+    )
     if len(config.modalities) > 1:
-        per_modality = {m: test.probs[m] for m in config.modalities}
-        imbalance["disparity_ratio"] = disparity_ratio(per_modality, test.labels)
-        imbalance["unimodal_wf1_spread"] = unimodal_spread(per_modality, test.labels, score="wf1")
         imbalance.update(_contribution_metrics(config, outcome))
     result = {
         "run_id": config.run_id(),
