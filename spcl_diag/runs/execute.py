@@ -7,6 +7,7 @@ with the same config and seed; when that run does not exist yet it is run first.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import shutil
 import time
@@ -20,7 +21,8 @@ import torch
 
 from spcl_diag import __version__
 from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
-from spcl_diag.data.registry import resolve_dataset
+from spcl_diag.data.dataset import ConversationDataset
+from spcl_diag.data.registry import memory_dataset_name, prepare_dataset, resolve_dataset
 from spcl_diag.metrics.classification import classification_scores
 from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
 from spcl_diag.metrics.disparity import disparity_ratio
@@ -68,6 +70,7 @@ def run(
     device: str | torch.device = "auto",
     progress: bool = False,
     retry_failed: bool = False,
+    dataset: ConversationDataset | None = None,
 ) -> RunResult:
     """Train ``config`` and write ``<out_dir>/<run_id>/``; return the result.
 
@@ -84,6 +87,11 @@ def run(
     retry_failed
         Re-run a run whose directory records a failure (the old directory is kept as
         ``<run_id>.failed-<n>``); otherwise a recorded failure is returned as it is.
+    dataset
+        Train on this in-memory dataset (e.g. :meth:`ConversationDataset.from_arrays
+        <spcl_diag.data.dataset.ConversationDataset.from_arrays>`) instead of
+        ``config.dataset``, which becomes ``memory:<name>:<fingerprint>`` so that the data's
+        content enters the run id. A dataset without dev dialogues gets them as a file does.
 
     Returns
     -------
@@ -100,6 +108,8 @@ def run(
     >>> result.status, sorted(result.result["test"])
     ('ok', ['a', 'joint', 't', 'v'])
     """
+    if dataset is not None:
+        config = dataclasses.replace(config, dataset=memory_dataset_name(dataset))
     config = config.resolved()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -114,7 +124,8 @@ def run(
 
     pacing = None
     if config.curriculum in PACED_ARMS:
-        twin = run(config.paired("spcl"), out, device=device, progress=progress, retry_failed=retry_failed)
+        twin = run(config.paired("spcl"), out, device=device, progress=progress, retry_failed=retry_failed,
+                   dataset=dataset)
         if twin.status != "ok":
             raise RunFailedError(
                 f"the paired spcl run {twin.run_id} failed, so the {config.curriculum} arm cannot replay "
@@ -129,14 +140,17 @@ def run(
     if config.plugins:
         metadata["plugins"] = config.identity()["plugins"]  # name -> source hash
     try:
-        dataset = resolve_dataset(
-            config.dataset, config.data, modalities=config.modalities, seed=RunSeeds.from_seed(config.seed).dev_split
+        dev_seed = RunSeeds.from_seed(config.seed).dev_split
+        data = (
+            resolve_dataset(config.dataset, config.data, modalities=config.modalities, seed=dev_seed)
+            if dataset is None
+            else prepare_dataset(dataset, config.data, modalities=config.modalities, seed=dev_seed)
         )
-        metadata["dataset_fingerprint"] = dataset.fingerprint()
-        metadata["dataset_summary"] = dataset.summary()
+        metadata["dataset_fingerprint"] = data.fingerprint()
+        metadata["dataset_summary"] = data.summary()
         rd.write_json(tmp / rd.CONFIG, metadata)
         with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
-            outcome = train_run(config, dataset, device=torch_device, pacing=pacing, progress=progress)
+            outcome = train_run(config, data, device=torch_device, pacing=pacing, progress=progress)
         result = _write_outcome(tmp, config, outcome, wall_seconds=time.perf_counter() - started)
     except Exception:  # noqa: BLE001  (a failed run is recorded, never lost)
         rd.write_json(tmp / rd.CONFIG, metadata)
