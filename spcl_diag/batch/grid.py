@@ -52,7 +52,6 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,12 +63,8 @@ from spcl_diag.curriculum.arms import PACED_ARMS
 from spcl_diag.errors import ConfigError
 from spcl_diag.plugins import load_plugins
 from spcl_diag.runs.config import RunConfig
+from spcl_diag.runs.config_file import load_toml
 from spcl_diag.runs.sweep import sweep_points
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 AXES: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
 
@@ -235,15 +230,7 @@ def load_grid(source: str | Path | Mapping[str, Any] | Grid) -> Grid:
         return source
     if isinstance(source, Mapping):
         return Grid.from_dict(source)
-    path = Path(source)
-    try:
-        values = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not a valid TOML grid file: {err}") from None
-    try:
-        return Grid.from_dict(values)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
+    return load_toml(Path(source), "grid", Grid.from_dict)
 
 
 def dependency(config: RunConfig) -> RunConfig | None:

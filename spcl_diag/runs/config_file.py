@@ -34,8 +34,9 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from spcl_diag.errors import ConfigError
 from spcl_diag.runs.config import RunConfig
@@ -44,6 +45,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
+
+T = TypeVar("T")
 
 
 def read_config_file(path: str | Path) -> RunConfig:
@@ -68,12 +71,20 @@ def read_config_file(path: str | Path) -> RunConfig:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such config file.")
+    return load_toml(path, "config", RunConfig.from_dict)
+
+
+def load_toml(path: Path, kind: str, build: Callable[[dict[str, Any]], T]) -> T:
+    """``build`` applied to the parsed TOML file ``path``; any error names the file.
+
+    Shared by run config files and grid files (``kind`` says which, in the message).
+    """
     try:
         values = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not a valid TOML config file: {err}") from None
+        raise ConfigError(f"{path}: not a valid TOML {kind} file: {err}") from None
     try:
-        return RunConfig.from_dict(values)
+        return build(values)
     except ConfigError as err:
         raise ConfigError(f"{path}: {err}") from None
 
