@@ -92,7 +92,9 @@ def test_plugin_batch_with_two_jobs_then_an_edited_plugin_retrains(tmp_path, mon
     write_plugin(tmp_path, module, hidden=20)  # edit the plugin: its runs are new experiments
     assert main(local) == 0
     assert "2 runs: 2 done, 0 skipped" in capsys.readouterr().out
-    both = load_runs(tmp_path / "runs").results
+    with pytest.warns(UserWarning, match="imported 2 versions of their plugins' source"):
+        both = load_runs(tmp_path / "runs").results
+    assert both["plugin_sources"].nunique() == 2
     assert len(both) == 4
     n_params = both.groupby("run_id")["n_parameters"].first()
     assert n_params[first["run_id"]].nunique() == 1
