@@ -19,16 +19,20 @@ which the ``random`` and ``anti`` arms of the same seed replay.
 
 Examples
 --------
+Three utterances of dialogues 7, 7 and 9, class 0; the audio head is undecided:
+
 >>> import torch
->>> curriculum = SelfPacedCurriculum("spcl", lambda0=0.5, growth=2.0)
+>>> curriculum = SelfPacedCurriculum("spcl", lambda0=0.3, growth=2.0)
 >>> joint = torch.tensor([[3.0, 0.0], [0.0, 0.1], [2.0, 0.0]], requires_grad=True)
->>> per_modality = {"t": joint.detach() / 2, "a": joint.detach() / 2}
+>>> per_modality = {"t": joint.detach(), "a": torch.zeros(3, 2)}
 >>> step = curriculum.step(joint, per_modality, torch.tensor([0, 0, 0]), torch.tensor([7, 7, 9]))
+>>> [round(d, 4) for d in step.difficulty.difficulty.tolist()]
+[0.0837, 0.43, 0.1725]
 >>> step.keep.tolist(), round(step.loss.item(), 4)
-([True, False, True], 0.0233)
+([True, False, True], 0.0585)
 >>> step.loss.backward()
 >>> curriculum.epoch_end()
-1.0
+0.6
 """
 
 from __future__ import annotations
