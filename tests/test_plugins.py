@@ -72,7 +72,7 @@ def write_plugin(folder, module: str, *, hidden: int) -> None:
     (folder / f"{module}.py").write_text(PLUGIN.replace("HIDDEN", str(hidden)).replace("NAME", module))
 
 
-def test_plugin_batch_with_two_jobs_then_an_edited_plugin_retrains(tmp_path, monkeypatch, capsys):
+def test_plugin_batch_with_two_jobs_then_an_edited_plugin_retrains(tmp_path, monkeypatch, capsys, backbone_registry):
     module = f"mean_pool_{tmp_path.name[-12:].replace('-', '_')}"
     monkeypatch.chdir(tmp_path)
     write_plugin(tmp_path, module, hidden=12)

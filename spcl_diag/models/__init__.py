@@ -80,6 +80,7 @@ def register_backbone(name: str, cls: type[Backbone], config_cls: type) -> None:
     >>> register_backbone("tiny_doc", Tiny, TinyConfig)
     >>> backbone_config("tiny_doc", {"hidden_dim": 4})
     TinyConfig(hidden_dim=4)
+    >>> del BACKBONES["tiny_doc"]  # (keep the registry as it was)
     """
     problems = []
     if not isinstance(name, str) or not name.strip():

@@ -37,16 +37,19 @@ class Pooled(Backbone):
         return ModelOutput(joint=joint + self.bias if self.bias is not None else joint, per_modality=logits)
 
 
-register_backbone("test_pooled", Pooled, PooledConfig)
 SMALL = {k: v for k, v in TINY.items() if not k.startswith("model.")}
 
 
-@pytest.fixture(scope="module")
-def balanced_run(tmp_path_factory):
+@pytest.fixture(autouse=True)
+def pooled(backbone_registry):
+    register_backbone("test_pooled", Pooled, PooledConfig)
+
+
+@pytest.fixture
+def balanced_run(tmp_path):
     config = RunConfig(backbone="test_pooled", curriculum="spcl", balancing="ogm-ge").with_overrides(
         {**SMALL, "model.hidden_dim": 10})
-    out = tmp_path_factory.mktemp("runs")
-    return run(config, out, device="cpu"), out
+    return run(config, tmp_path, device="cpu"), tmp_path
 
 
 def test_registered_backbone_gets_per_modality_instrumentation_and_balancing(balanced_run):
@@ -60,7 +63,7 @@ def test_registered_backbone_gets_per_modality_instrumentation_and_balancing(bal
     assert set(result.result["imbalance"]) >= {"disparity_ratio", "shapley_wf1", "perceptual_score"}
 
 
-def test_model_overrides_are_checked_and_enter_the_run_id(balanced_run):
+def test_model_overrides_are_checked_and_enter_the_run_id():
     base = RunConfig(backbone="test_pooled").with_overrides(SMALL)
     assert base.with_overrides({"model.hidden_dim": 24}).run_id() != base.run_id()
     model = build_backbone("test_pooled", modalities="ta", dims={"t": 4, "a": 3}, n_classes=2, n_speakers=1,
@@ -70,7 +73,7 @@ def test_model_overrides_are_checked_and_enter_the_run_id(balanced_run):
         base.with_overrides({"model.depth": 3})
 
 
-def test_register_backbone_refuses_what_it_cannot_use():
+def test_register_backbone_refuses_what_it_cannot_use(backbone_registry):
     @dataclass
     class Mutable:
         width: int = 3
