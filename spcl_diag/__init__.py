@@ -16,6 +16,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS: dict[str, str] = {
+    "ConversationDataset": "spcl_diag.data.dataset",
+    "RunRecorder": "spcl_diag.runs.recorder",
+    "SelfPacedCurriculum": "spcl_diag.curriculum.self_paced",
+    "read_config_file": "spcl_diag.runs.config_file",
+    "write_config_file": "spcl_diag.runs.config_file",
+    "register_backbone": "spcl_diag.models",
     "RunConfig": "spcl_diag.runs.config",
     "RunResult": "spcl_diag.runs.execute",
     "run": "spcl_diag.runs.execute",
@@ -26,9 +32,14 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from spcl_diag.curriculum.self_paced import SelfPacedCurriculum
+    from spcl_diag.data.dataset import ConversationDataset
+    from spcl_diag.models import register_backbone
     from spcl_diag.runs.config import RunConfig
+    from spcl_diag.runs.config_file import read_config_file, write_config_file
     from spcl_diag.runs.execute import RunResult, run
     from spcl_diag.runs.loading import RunTables, load_runs
+    from spcl_diag.runs.recorder import RunRecorder
     from spcl_diag.stats.compare import compare
     from spcl_diag.stats.reproduction import reproduce
 
@@ -45,4 +56,19 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
 
-__all__ = ["RunConfig", "RunResult", "RunTables", "__version__", "compare", "load_runs", "reproduce", "run"]
+__all__ = [
+    "ConversationDataset",
+    "RunConfig",
+    "RunRecorder",
+    "RunResult",
+    "RunTables",
+    "SelfPacedCurriculum",
+    "__version__",
+    "compare",
+    "load_runs",
+    "read_config_file",
+    "register_backbone",
+    "reproduce",
+    "run",
+    "write_config_file",
+]

@@ -51,6 +51,17 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture
+def backbone_registry():
+    """The backbone registry, restored after the test (for tests that register backbones)."""
+    from spcl_diag.models import BACKBONES
+
+    saved = dict(BACKBONES)
+    yield BACKBONES
+    BACKBONES.clear()
+    BACKBONES.update(saved)
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

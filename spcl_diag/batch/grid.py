@@ -12,6 +12,11 @@ A grid names the values of each axis; the batch is their Cartesian product:
 ``variants``              the overrides axis: a list of override tables, one per setting
                           (``[{"pacing.normalisation": "batch"}, {"pacing.normalisation": "kept"}]``)
 ``overrides``             one override table applied to every run (``{"train.epochs": 20}``)
+``axes``                  lists of values for any config field (``{"train.lr": [1e-3, 3e-4]}``);
+                          each arm takes the product over the fields it uses only (see
+                          :mod:`spcl_diag.runs.sweep`)
+``plugins``               modules imported first, e.g. one registering a backbone
+                          (:mod:`spcl_diag.plugins`); every run of the grid names them
 ========================  ==================================================================
 
 Seeds. The values of the ``seed`` axis *are* the run seeds: every arm (and every other axis
@@ -35,6 +40,10 @@ A grid file is TOML::
     "pacing.normalisation" = "batch"
     [[variants]]
     "pacing.normalisation" = "kept"
+
+    [axes]                      # none: 2 runs per seed (lr); spcl: 4 (lr x lambda0)
+    "train.lr" = [1e-3, 3e-4]
+    "pacing.lambda0" = [0.3, 0.6]
 """
 
 from __future__ import annotations
@@ -43,7 +52,6 @@ import dataclasses
 import hashlib
 import itertools
 import json
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,12 +61,11 @@ import numpy as np
 
 from spcl_diag.curriculum.arms import PACED_ARMS
 from spcl_diag.errors import ConfigError
+from spcl_diag.plugins import load_plugins
 from spcl_diag.runs.config import RunConfig
+from spcl_diag.runs.config_file import load_toml
+from spcl_diag.runs.sweep import sweep_points
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 def _is_seed(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and bool(value >= 0)
@@ -118,8 +125,13 @@ class Grid:
     n_seeds: int | None = None
     overrides: Mapping[str, Any] = field(default_factory=dict)
     variants: tuple[Mapping[str, Any], ...] = ({},)
+    axes: Mapping[str, Any] = field(default_factory=dict)  # config field -> list of values (a sweep)
+    plugins: tuple[str, ...] = ()  # modules imported before the runs are built
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "plugins", (self.plugins,) if isinstance(self.plugins, str) else tuple(self.plugins))
+        load_plugins(self.plugins)  # one clear error for a missing plugin, not one per run
+        object.__setattr__(self, "axes", {str(k): _axis_values(k, v) for k, v in dict(self.axes).items()})
         for name in (*AXES, "variants"):
             value = getattr(self, name)
             if isinstance(value, (str, int, Mapping)):
@@ -181,13 +193,17 @@ class Grid:
             for arm in arms:
                 values = {"dataset": dataset, "backbone": backbone, "modalities": modalities,
                           "curriculum": arm, "balancing": balancing, "seed": seed}
-                try:
-                    config = RunConfig().with_overrides(values).with_overrides(dict(self.overrides))
-                    config = config.with_overrides(dict(variant)) if variant else config
-                except ConfigError as err:
-                    problems.append(f"{values} {dict(variant) or ''}: {err}")
-                    continue
-                configs.setdefault(config.run_id(), config)
+                if self.plugins:
+                    values["plugins"] = list(self.plugins)
+                for point in sweep_points(self.axes, curriculum=arm, balancing=balancing):
+                    try:
+                        config = RunConfig().with_overrides(values).with_overrides(dict(self.overrides))
+                        config = config.with_overrides(dict(variant)) if variant else config
+                        config = config.with_overrides(point) if point else config
+                    except ConfigError as err:
+                        problems.append(f"{values} {dict(variant) or ''}{point or ''}: {err}")
+                        continue
+                    configs.setdefault(config.run_id(), config)
         if problems:
             raise ConfigError("invalid grid entries:\n  - " + "\n  - ".join(dict.fromkeys(problems)))
         return list(configs.values())
@@ -200,6 +216,10 @@ class Grid:
             values.update(base_seed=self.base_seed, n_seeds=self.n_seeds)
         values["overrides"] = dict(self.overrides)
         values["variants"] = [dict(v) for v in self.variants]
+        if self.axes:
+            values["axes"] = {k: list(v) for k, v in self.axes.items()}
+        if self.plugins:
+            values["plugins"] = list(self.plugins)
         return json.loads(json.dumps(values))
 
     def fingerprint(self) -> str:
@@ -244,20 +264,18 @@ def load_grid(source: str | Path | Mapping[str, Any] | Grid) -> Grid:
         return source
     if isinstance(source, Mapping):
         return Grid.from_dict(source)
-    path = Path(source)
-    try:
-        values = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError(f"{path}: not a valid TOML grid file: {err}") from None
-    try:
-        return Grid.from_dict(values)
-    except ConfigError as err:
-        raise ConfigError(f"{path}: {err}") from None
+    return load_toml(Path(source), "grid", Grid.from_dict)
 
 
 def dependency(config: RunConfig) -> RunConfig | None:
     """The ``spcl`` run whose pacing ``config`` replays, or ``None`` for an independent arm."""
     return config.paired("spcl") if config.curriculum in PACED_ARMS else None
+
+
+def _axis_values(name: Any, values: Any) -> tuple[Any, ...]:
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (list, tuple)) or not values:
+        raise ConfigError(f"invalid grid: axes.{name} must be a non-empty list of values; got {values!r}.")
+    return tuple(values)
 
 
 def _arm_rank(arm: str) -> int:

@@ -21,13 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "effect sizes, ASO, and a verdict."
         ),
     )
-    parser.add_argument("runs", help="folder of run directories")
+    parser.add_argument("runs", help="folder of run directories, or a results .csv/.tsv with one row per seed and arm")
     parser.add_argument("--metric", required=True, help="metric column, e.g. test_wf1, test_disparity_ratio_t")
     parser.add_argument("--baseline", default="none", help="baseline arm (default: %(default)s)")
     parser.add_argument("--arms", nargs="+", default=None, help="arms to compare (default: all others)")
     parser.add_argument("--by", nargs="*", default=None,
                         help="grouping columns (default: dataset backbone modalities, and balancing where runs vary in it)")
     parser.add_argument("--arm-column", default="curriculum", help="column naming the arms (default: %(default)s)")
+    parser.add_argument("--pair-on", default="seed", help="column that pairs the runs of two arms (default: %(default)s)")
     parser.add_argument("--test", choices=("wilcoxon", "t", "permutation"), default="wilcoxon", help="(default: %(default)s)")
     parser.add_argument("--correction", choices=("holm", "bh", "bonferroni", "none"), default="holm", help="(default: %(default)s)")
     parser.add_argument("--alpha", type=float, default=0.05, help="(default: %(default)s)")
@@ -72,5 +73,5 @@ def _compare(args: argparse.Namespace) -> pd.DataFrame:
         args.runs, args.metric, args.baseline, args.arms, None if args.by is None else tuple(args.by),
         rng=np.random.default_rng(args.rng_seed), alpha=args.alpha, correction=args.correction,
         test=args.test, interval=args.interval, higher_is_better=args.higher_is_better,
-        arm_column=args.arm_column,
+        arm_column=args.arm_column, pair_on=args.pair_on,
     )

@@ -16,7 +16,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     defaults = {f: getattr(RunConfig, f) for f in ("dataset", "backbone", "modalities", "curriculum", "seed")}
     parser.add_argument("--dataset", default=defaults["dataset"], help="benchmark name or feature file (default: %(default)s)")
     parser.add_argument("--backbone", default=defaults["backbone"],
-                        help="late_fusion, dialogue_gcn, mmgcn, mm_dfn, biddin, ada2i, ... (default: %(default)s)")
+                        help="late_fusion, dialogue_gcn, mmgcn, mm_dfn, biddin, ada2i, or one a plugin registers (default: %(default)s)")
     parser.add_argument("--modalities", default=defaults["modalities"], help="modality set, e.g. tav, ta, v (default: %(default)s)")
     parser.add_argument("--curriculum", default=defaults["curriculum"],
                         help="curriculum arm: none, spcl, random, anti, spcl-utterance, ... (default: %(default)s)")
@@ -44,19 +44,20 @@ def split_overrides(extra: list[str]) -> list[str]:
     return overrides
 
 
-def config_from_args(args: argparse.Namespace, overrides: list[str]) -> RunConfig:
-    """A :class:`RunConfig` from the plain flags and the dotted overrides."""
-    values: dict[str, object] = {
-        "dataset": args.dataset,
-        "backbone": args.backbone,
-        "modalities": args.modalities,
-        "curriculum": args.curriculum,
-        "balancing": args.balancing,
-        "seed": args.seed,
-    }
+def config_from_args(args: argparse.Namespace, overrides: list[str], base: RunConfig | None = None) -> RunConfig:
+    """A :class:`RunConfig` from the plain flags and the dotted overrides.
+
+    Flags left at ``None`` keep the value of ``base`` (a config file's; the defaults without
+    one); ``--plugin`` modules are added to the base's plugins.
+    """
+    base = base or RunConfig()
+    names = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
+    values: dict[str, object] = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
     if args.epochs is not None:
         values["train.epochs"] = args.epochs
     if args.data_dir is not None:
         values["data.data_dir"] = args.data_dir
-    config = RunConfig().with_overrides(values)
+    if getattr(args, "plugin", None):
+        values["plugins"] = list(dict.fromkeys([*base.plugins, *args.plugin]))
+    config = base.with_overrides(values) if values else base
     return config.with_overrides(overrides) if overrides else config

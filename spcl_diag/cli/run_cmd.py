@@ -7,6 +7,9 @@ import json
 
 from spcl_diag.cli.options import add_run_options, config_from_args, split_overrides
 
+# Plain flags that a config file may set: given on the command line, they win over the file.
+FILE_FLAGS: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -15,20 +18,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Train one run and write <out>/<run_id>/. Any config field is reachable as an "
             "override: --train.lr=3e-4 --pacing.normalisation=kept --model.hidden_dim=64 "
-            "--data.synthetic.n_dialogues=60."
+            "--data.synthetic.n_dialogues=60. With --config FILE.toml the file sets the fields "
+            "and the flags and overrides given here win over it."
         ),
     )
     add_run_options(parser)
+    _defaults_mark_unset(parser)
+    parser.add_argument("--config", default=None, help="TOML config file (top-level keys, [train], [model], [pacing], [data])")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import MODULE first (from PYTHONPATH or the current folder), e.g. one that registers a backbone; repeatable")
+    parser.add_argument("--write-config", default=None, metavar="FILE",
+                        help="write the resolved config to FILE as TOML and exit without training")
     parser.add_argument("--out", default="runs", help="folder of run directories (default: %(default)s)")
     parser.add_argument("--retry-failed", action="store_true", help="re-run a run recorded as failed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=handle, accepts_overrides=True)
 
 
+def _defaults_mark_unset(parser: argparse.ArgumentParser) -> None:
+    """Default the file-settable flags to None (help still shows the real default), so that
+    only flags actually given override a config file."""
+    for action in parser._actions:
+        if action.dest in FILE_FLAGS and action.default is not None:
+            action.help = (action.help or "").replace("%(default)s", str(action.default))
+            action.default = None
+
+
 def handle(args: argparse.Namespace) -> int:
+    from spcl_diag.runs.config_file import read_config_file, write_config_file
     from spcl_diag.runs.execute import run  # torch: only when the command runs
 
-    config = config_from_args(args, split_overrides(args.overrides))
+    base = read_config_file(args.config) if args.config is not None else None
+    config = config_from_args(args, split_overrides(args.overrides), base)
+    if args.write_config is not None:
+        path = write_config_file(config.resolved(), args.write_config)
+        print(f"wrote {path} (run id {config.run_id()})")
+        return 0
     result = run(config, args.out, device=args.device, progress=not args.quiet, retry_failed=args.retry_failed)
     if result.status != "ok":
         epoch = result.result.get("failed_epoch")

@@ -9,11 +9,12 @@ dialogue ``k`` owns rows ``offsets[k]:offsets[k + 1]``. This is the layout of th
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from spcl_diag.errors import DataFormatError
 from spcl_diag.modalities import MODALITIES, parse_modalities
@@ -89,6 +90,122 @@ class ConversationDataset:
         if self.n_speakers == 0 and len(self.speakers):
             object.__setattr__(self, "n_speakers", int(self.speakers.max()) + 1)
         self.validate()
+
+    @classmethod
+    def from_arrays(
+        cls,
+        features: Mapping[str, ArrayLike],
+        *,
+        labels: ArrayLike,
+        speakers: ArrayLike,
+        dialogue_ids: ArrayLike,
+        splits: ArrayLike | Mapping[str, str],
+        label_names: Sequence[str] | None = None,
+        name: str = "memory",
+    ) -> ConversationDataset:
+        """A dataset from per-utterance arrays in memory, with the validation of a file.
+
+        Parameters
+        ----------
+        features
+            Modality letter -> ``[U, d_m]`` features of every utterance (cast to float32).
+        labels
+            ``[U]`` class index of every utterance, ``0..len(label_names)-1``.
+        speakers
+            ``[U]`` speaker of every utterance: indices, or any labels (``"M"``/``"F"``),
+            which are numbered in sorted order.
+        dialogue_ids
+            ``[U]`` dialogue of every utterance. A dialogue's utterances keep their order;
+            dialogues are ordered by first appearance.
+        splits
+            ``[U]`` split (``train``/``dev``/``test``) of every utterance, the same within a
+            dialogue, or a mapping dialogue id -> split. Without dev dialogues a run takes
+            them from train as it does for files (``data.dev_split``, ``data.dev_fraction``).
+        label_names
+            Class names in label order (default ``"0"``, ``"1"``, ...).
+        name
+            Name used in messages and in the run's ``dataset`` setting.
+
+        Raises
+        ------
+        DataFormatError
+            Listing every problem, naming the dialogue and the field, as for files.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(0)
+        >>> data = ConversationDataset.from_arrays(
+        ...     {"t": rng.normal(size=(5, 4)), "a": rng.normal(size=(5, 2))},
+        ...     labels=[0, 1, 1, 0, 1], speakers=["A", "B", "A", "A", "B"],
+        ...     dialogue_ids=["d1", "d1", "d1", "d2", "d2"], splits={"d1": "train", "d2": "test"})
+        >>> data.n_dialogues, data.dims, data.lengths.tolist()
+        (2, {'t': 4, 'a': 2}, [3, 2])
+        """
+        dialogue = np.asarray(dialogue_ids).astype(str)
+        n_utt = len(dialogue)
+        problems: list[str] = []
+        per_utt = {"labels": np.asarray(labels), "speakers": np.asarray(speakers)}
+        if not isinstance(splits, Mapping):
+            per_utt["splits"] = np.asarray(splits).astype(str)
+        arrays: dict[str, np.ndarray] = {}
+        for m, x in features.items():
+            try:
+                arrays[m] = np.asarray(x, dtype=np.float32)
+            except (TypeError, ValueError) as err:
+                problems.append(f"field {m!r}: expected numeric features, found {type(x).__name__} ({err})")
+        counts = {**{k: v.shape[0] if v.ndim else 0 for k, v in per_utt.items()},
+                  **{m: x.shape[0] if x.ndim == 2 else -1 for m, x in arrays.items()}}
+        for field_name, count in counts.items():
+            if count == -1:
+                problems.append(f"field {field_name!r}: expected an array [U, d], found shape {arrays[field_name].shape}")
+            elif count != n_utt:
+                problems.append(f"field {field_name!r}: expected {n_utt} entries (one per utterance, as dialogue_ids), "
+                                f"found {count}")
+        if problems:
+            raise DataFormatError(f"{name}: {len(problems)} problem(s):\n  - " + "\n  - ".join(problems))
+        ids, first = np.unique(dialogue, return_index=True)
+        ids = ids[np.argsort(first)]  # dialogues in order of first appearance
+        position = {d: k for k, d in enumerate(ids)}
+        of_utterance = np.array([position[d] for d in dialogue], dtype=np.int64)
+        order = np.argsort(of_utterance, kind="stable")
+        lengths = np.bincount(of_utterance, minlength=len(ids)).astype(np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        if isinstance(splits, Mapping):
+            absent = [d for d in ids if d not in splits]
+            if absent:
+                raise DataFormatError(f"{name}: field 'splits': no split for dialogue(s) {', '.join(absent[:5])}.")
+            dialogue_splits = np.array([str(splits[d]) for d in ids], dtype=str)
+        else:
+            by_row = per_utt["splits"][order]
+            dialogue_splits = by_row[offsets[:-1]] if len(ids) else np.zeros(0, str)
+            mixed = [ids[k] for k in range(len(ids)) if len(set(by_row[offsets[k]:offsets[k + 1]])) > 1]
+            if mixed:
+                raise DataFormatError(
+                    f"{name}: dialogue {', '.join(mixed[:5])}, field 'splits': expected one split per dialogue, "
+                    "found several."
+                )
+        raw_speakers = per_utt["speakers"]
+        if np.issubdtype(raw_speakers.dtype, np.integer):
+            speaker_index = raw_speakers.astype(np.int64)
+        else:
+            speaker_index = np.unique(raw_speakers.astype(str), return_inverse=True)[1].astype(np.int64)
+        raw_labels = per_utt["labels"]
+        if not np.issubdtype(raw_labels.dtype, np.integer):
+            raise DataFormatError(f"{name}: field 'labels': expected integer class indices, found {raw_labels.dtype}.")
+        label_ids = raw_labels.astype(np.int64)
+        if label_names is None:
+            label_names = [str(c) for c in range(int(label_ids.max()) + 1 if n_utt else 0)]
+        return cls(
+            features={m: np.ascontiguousarray(x[order]) for m, x in arrays.items()},
+            offsets=offsets,
+            dialogue_ids=ids.astype(str),
+            splits=dialogue_splits,
+            speakers=speaker_index[order],
+            labels=label_ids[order],
+            label_names=tuple(label_names),
+            name=name,
+            source_format="memory",
+        )
 
     # ------------------------------------------------------------------ shape
     @property

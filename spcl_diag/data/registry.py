@@ -24,6 +24,7 @@ from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.loaders import is_npz, load, read_file
 from spcl_diag.data.loaders.common import IEMOCAP_LABELS, MELD_LABELS
 from spcl_diag.data.semisynthetic import SEMISYNTHETIC, make_semisynthetic
+from spcl_diag.data.splits import choose_dev
 from spcl_diag.data.synthetic import make_synthetic
 from spcl_diag.errors import ConfigError, DataFormatError
 
@@ -91,12 +92,7 @@ def resolve_dataset(
     if name in BENCHMARKS:
         dataset = BENCHMARKS[name](data)
     elif Path(name).expanduser().is_file():
-        rng = None
-        if data.dev_split == "seeded":
-            if seed is None:
-                raise ConfigError("data.dev_split='seeded' needs the run's dev-split seed; none was given.")
-            rng = np.random.default_rng(seed)
-        dataset = load(Path(name).expanduser(), dev_fraction=data.dev_fraction, rng=rng)
+        dataset = load(Path(name).expanduser(), dev_fraction=data.dev_fraction, rng=_dev_rng(data, seed))
     elif Path(name).suffix in (".pkl", ".pickle", ".npz") or os.sep in name:
         raise DataFormatError(f"{Path(name).name}: file not found ({name}).")
     else:
@@ -158,3 +154,31 @@ def _label_names(path: Path) -> tuple[str, ...]:
         with np.load(bundle, allow_pickle=False) as archive:
             return tuple(str(s) for s in archive["label_names"])
     return read_file(path).label_names
+
+
+def prepare_dataset(
+    dataset: ConversationDataset, data: DataConfig, *, modalities: str, seed: int | None = None
+) -> ConversationDataset:
+    """An in-memory dataset made ready for a run as a file is: dev split chosen, modalities selected.
+
+    A dataset without dev dialogues gets them from its training dialogues by the run's
+    ``data.dev_split`` rule and ``data.dev_fraction`` (:func:`~spcl_diag.data.splits.choose_dev`).
+    """
+    return choose_dev(dataset, fraction=data.dev_fraction, rng=_dev_rng(data, seed)).select_modalities(modalities)
+
+
+def memory_dataset_name(dataset: ConversationDataset) -> str:
+    """The ``dataset`` setting of a run on an in-memory dataset: its name and content fingerprint.
+
+    The fingerprint puts the data's content into the run id, as a file's path does for a file.
+    """
+    return f"memory:{dataset.name}:{dataset.fingerprint()}"
+
+
+def _dev_rng(data: DataConfig, seed: int | None) -> np.random.Generator | None:
+    """The generator of the ``seeded`` dev rule (None for ``fixed``)."""
+    if data.dev_split != "seeded":
+        return None
+    if seed is None:
+        raise ConfigError("data.dev_split='seeded' needs the run's dev-split seed; none was given.")
+    return np.random.default_rng(seed)

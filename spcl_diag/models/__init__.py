@@ -1,11 +1,14 @@
 """Backbones and the registry that builds them by name.
 
 Each entry of :data:`BACKBONES` pairs a backbone class with its hyperparameter dataclass;
-:func:`build_backbone` validates overrides against that dataclass.
+:func:`build_backbone` validates overrides against that dataclass. A researcher's own
+backbone joins the registry with :func:`register_backbone` and is then used by name exactly
+like the built-ins (``RunConfig(backbone="mine")``, ``--model.hidden_dim=24``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -38,6 +41,68 @@ BACKBONES: dict[str, BackboneSpec] = {
 }
 
 
+BUILTIN_BACKBONES: frozenset[str] = frozenset(BACKBONES)
+
+
+def register_backbone(name: str, cls: type[Backbone], config_cls: type) -> None:
+    """Add a backbone to :data:`BACKBONES` so that runs, grids and the CLI can name it.
+
+    Parameters
+    ----------
+    name
+        The name used in ``RunConfig.backbone`` / ``--backbone``. Registering a name again
+        replaces the earlier entry (a plugin module imported again after an edit); the six
+        built-in names cannot be replaced.
+    cls
+        A :class:`~spcl_diag.models.base.Backbone` subclass called as
+        ``cls(modalities, dims, n_classes, n_speakers, config)`` whose ``forward(batch)``
+        returns a :class:`~spcl_diag.models.base.ModelOutput`. Parameters under
+        ``self.branches[m]`` count as modality ``m``'s own (gradient norms per modality,
+        OGM-GE / Ada2I balancing); all others as shared.
+    config_cls
+        A frozen dataclass of the backbone's hyperparameters, every field with a default;
+        ``model.<field>`` overrides are checked against it and enter the run id.
+
+    Raises
+    ------
+    ConfigError
+        When ``cls`` is not a ``Backbone`` subclass, ``config_cls`` is not a frozen
+        dataclass with defaults, or ``name`` is a built-in backbone.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass(frozen=True)
+    ... class TinyConfig:
+    ...     hidden_dim: int = 8
+    >>> class Tiny(LateFusion):
+    ...     pass
+    >>> register_backbone("tiny_doc", Tiny, TinyConfig)
+    >>> backbone_config("tiny_doc", {"hidden_dim": 4})
+    TinyConfig(hidden_dim=4)
+    >>> del BACKBONES["tiny_doc"]  # (keep the registry as it was)
+    """
+    problems = []
+    if not isinstance(name, str) or not name.strip():
+        problems.append(f"the backbone name must be a non-empty string; got {name!r}")
+    elif name in BUILTIN_BACKBONES:
+        problems.append(f"{name!r} is a built-in backbone and cannot be replaced; choose another name")
+    if not (isinstance(cls, type) and issubclass(cls, Backbone)):
+        problems.append(f"cls must be a subclass of spcl_diag.models.Backbone; got {cls!r}")
+    if not (isinstance(config_cls, type) and dataclasses.is_dataclass(config_cls)):
+        problems.append(f"config_cls must be a dataclass type; got {config_cls!r}")
+    elif not config_cls.__dataclass_params__.frozen:  # type: ignore[attr-defined]
+        problems.append(f"config_cls {config_cls.__name__} must be frozen (@dataclass(frozen=True))")
+    else:
+        no_default = [f.name for f in fields(config_cls)
+                      if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+        if no_default:
+            problems.append(f"every field of {config_cls.__name__} needs a default; missing for {', '.join(no_default)}")
+    if problems:
+        raise ConfigError(f"register_backbone({name!r}): " + "; ".join(problems) + ".")
+    BACKBONES[name] = BackboneSpec(cls, config_cls)
+
+
 def backbone_config(name: str, overrides: dict[str, Any] | None = None) -> Any:
     """The hyperparameter dataclass of backbone ``name`` with ``overrides`` applied."""
     if name not in BACKBONES:
@@ -67,4 +132,13 @@ def build_backbone(
     return BACKBONES[name].cls(modalities, dims, n_classes, n_speakers, config)
 
 
-__all__ = ["BACKBONES", "Backbone", "BackboneSpec", "ModelOutput", "backbone_config", "build_backbone"]
+__all__ = [
+    "BACKBONES",
+    "BUILTIN_BACKBONES",
+    "Backbone",
+    "BackboneSpec",
+    "ModelOutput",
+    "backbone_config",
+    "build_backbone",
+    "register_backbone",
+]

@@ -49,6 +49,15 @@ class Backbone(nn.Module):
     Subclasses put modality-specific modules in ``self.branches[m]`` (an ``nn.ModuleDict``)
     and everything used by several modalities elsewhere; :meth:`parameter_groups` then
     reports gradient norms per modality and for the shared parameters.
+
+    A backbone of your own (registered with :func:`spcl_diag.models.register_backbone`) is
+    built as ``cls(modalities, dims, n_classes, n_speakers, config)``, calls
+    ``super().__init__(modalities, n_classes)``, fills ``self.branches[m]`` for every active
+    modality and returns a :class:`ModelOutput` from ``forward(batch)``. Per-modality gradient
+    norms, OGM-GE / Ada2I balancing (which rescale ``parameter_groups()[m]``), masked and
+    permuted evaluation and every metric then work on it unchanged. A modality whose branch
+    is empty gets no gradient norm and cannot be balanced. Set ``PURE_HEADS = False`` when
+    cross-modal layers precede the per-modality heads.
     """
 
     PURE_HEADS: bool = True

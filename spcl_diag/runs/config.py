@@ -31,6 +31,7 @@ from spcl_diag.curriculum.pacing import LAMBDA_CAP, spcl_preset
 from spcl_diag.data.synthetic import SyntheticConfig
 from spcl_diag.errors import ConfigError
 from spcl_diag.modalities import parse_modalities
+from spcl_diag.plugins import load_plugins, plugin_sources
 
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i", "uni-aux", "g-blending", "pmr", "agm", "mmpareto")
 # Methods that train each modality's head as a unimodal classifier (auxiliary losses, prototypes,
@@ -145,6 +146,9 @@ class RunConfig:
         ``"tune"`` for a run whose seed chose a configuration, ``"eval"`` for a run on a
         fresh seed that evaluates the choice (:mod:`spcl_diag.batch.tune`), ``""`` otherwise;
         :func:`~spcl_diag.stats.compare` refuses to mix ``tune`` and ``eval`` runs.
+    plugins
+        Modules imported before the config is checked (see :mod:`spcl_diag.plugins`), e.g.
+        one that registers its own backbone; a hash of their source enters the run id.
 
     Examples
     --------
@@ -167,8 +171,12 @@ class RunConfig:
     data: DataConfig = field(default_factory=DataConfig)
     model: dict[str, Any] = field(default_factory=dict)  # backbone hyperparameter overrides
     seed_role: str = ""  # "" (plain run), "tune" (seed used to choose a config) or "eval" (fresh seed)
+    plugins: tuple[str, ...] = field(default=(), metadata={"identity": False})
+    # modules imported first (they register backbones); their source hash is in identity()
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "plugins", (self.plugins,) if isinstance(self.plugins, str) else tuple(self.plugins))
+        load_plugins(self.plugins)  # before the checks: a plugin may register the backbone
         from spcl_diag.curriculum.arms import ARMS  # torch: only once a config is built
         from spcl_diag.models import BACKBONES, backbone_config
 
@@ -263,8 +271,15 @@ class RunConfig:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def identity(self) -> dict[str, Any]:
-        """The resolved config without the fields that do not define the experiment."""
-        return _strip_non_identity(self.resolved())
+        """The resolved config without the fields that do not define the experiment.
+
+        With plugins, ``plugins`` maps each plugin to the hash of its source, so that an
+        edited plugin is a new experiment.
+        """
+        identity = _strip_non_identity(self.resolved())
+        if self.plugins:
+            identity["plugins"] = plugin_sources(self.plugins)
+        return identity
 
     def run_id(self) -> str:
         """12 hex digits of the SHA-256 of :meth:`identity` and the data's content hash.

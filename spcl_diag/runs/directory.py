@@ -118,6 +118,33 @@ def write_epochs(path: Path, rows: list[tuple[int, str, str, str, float]]) -> No
         writer.writerows((e, split, scope, metric, repr(float(value))) for e, split, scope, metric, value in rows)
 
 
+def write_difficulty(
+    path: Path,
+    trajectories: dict[str, np.ndarray],
+    *,
+    dialogue_id: np.ndarray,
+    position: np.ndarray,
+    label: np.ndarray,
+    speaker: np.ndarray,
+) -> None:
+    """``difficulty.npz`` from ``l, c, d`` (float) and ``v`` (bool) ``[epochs, U]`` and per-utterance info.
+
+    Stored transposed, one row per training utterance and one column per epoch: ``[U, epochs]``,
+    the terms as float16.
+    """
+    save_npz(
+        path,
+        l=np.ascontiguousarray(trajectories["l"].T.astype(np.float16)),
+        c=np.ascontiguousarray(trajectories["c"].T.astype(np.float16)),
+        d=np.ascontiguousarray(trajectories["d"].T.astype(np.float16)),
+        v=np.ascontiguousarray(trajectories["v"].T.astype(bool)),
+        dialogue_id=dialogue_id,
+        position=position,
+        label=label,
+        speaker=speaker,
+    )
+
+
 def git_commit() -> str | None:
     """The commit of the package's source checkout, if it is one."""
     try:

@@ -10,6 +10,7 @@ with the same config and seed; when that run does not exist yet it is run first.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import shutil
@@ -17,7 +18,7 @@ import sys
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,14 @@ from tqdm.auto import tqdm
 from spcl_diag import __version__
 from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
 from spcl_diag.data.cache import cache_path
+from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.loaders import is_npz
-from spcl_diag.data.registry import resolve_dataset, source_file
+from spcl_diag.data.registry import (
+    memory_dataset_name,
+    prepare_dataset,
+    resolve_dataset,
+    source_file,
+)
 from spcl_diag.errors import ConfigError, DataFormatError, RunSetupError
 from spcl_diag.metrics.classification import classification_scores
 from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
@@ -98,6 +105,7 @@ def run(
     device: str | torch.device = "auto",
     progress: bool | None = None,
     retry_failed: bool = False,
+    dataset: ConversationDataset | None = None,
 ) -> RunResult:
     """Train ``config`` and write ``<out_dir>/<run_id>/``; return the result.
 
@@ -115,6 +123,11 @@ def run(
     retry_failed
         Re-run a run whose directory records a failure (the old directory is kept as
         ``<run_id>.failed-<n>``); otherwise a recorded failure is returned as it is.
+    dataset
+        Train on this in-memory dataset (e.g. :meth:`ConversationDataset.from_arrays
+        <spcl_diag.data.dataset.ConversationDataset.from_arrays>`) instead of
+        ``config.dataset``, which becomes ``memory:<name>:<fingerprint>`` so that the data's
+        content enters the run id. A dataset without dev dialogues gets them as a file does.
 
     Returns
     -------
@@ -145,6 +158,8 @@ def run(
     >>> result.status, sorted(result.result["test"])
     ('ok', ['a', 'joint', 't', 'v'])
     """
+    if dataset is not None:
+        config = dataclasses.replace(config, dataset=memory_dataset_name(dataset))
     config = config.resolved()
     show = interactive() if progress is None else progress
     out = Path(out_dir)
@@ -161,7 +176,8 @@ def run(
     pacing = None
     if config.curriculum in PACED_ARMS:
         try:
-            twin = run(config.paired("spcl"), out, device=device, progress=show, retry_failed=retry_failed)
+            twin = run(config.paired("spcl"), out, device=device, progress=show, retry_failed=retry_failed,
+                       dataset=dataset)
         except RunSetupError as err:
             raise RunSetupError(f"the paired spcl run of {config.curriculum} run {run_id} could not start: {err}") from None
         if twin.status != "ok":
@@ -173,9 +189,12 @@ def run(
 
     stage = _stage_reporter(run_id, show)
     stage(_loading_text(config))
+    dev_seed = RunSeeds.from_seed(config.seed).dev_split
     try:
-        dataset = resolve_dataset(
-            config.dataset, config.data, modalities=config.modalities, seed=RunSeeds.from_seed(config.seed).dev_split
+        data = (
+            resolve_dataset(config.dataset, config.data, modalities=config.modalities, seed=dev_seed)
+            if dataset is None
+            else prepare_dataset(dataset, config.data, modalities=config.modalities, seed=dev_seed)
         )
         torch_device = resolve_device(device)
     except (DataFormatError, ConfigError, OSError, RuntimeError) as err:
@@ -186,25 +205,16 @@ def run(
         raise RunSetupError(f"run {run_id} could not start: cannot write to {out} ({err.strerror or err}); "
                             "choose another folder (--out).") from None
     started = time.perf_counter()
-    metadata = {
-        "run_id": run_id,
-        "config": config.to_dict(),
-        "identity": payload,
-        "package_version": __version__,
-        "git_commit": rd.git_commit(),
-        "device": str(torch_device),
-        "device_name": torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else platform.processor() or platform.machine(),
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-        "dataset_fingerprint": dataset.fingerprint(),
-        "dataset_summary": dataset.summary(),
-    }
+    metadata = run_metadata(run_id, config.to_dict(), torch_device)
+    metadata.update(identity=payload, dataset_fingerprint=data.fingerprint(), dataset_summary=data.summary())
+    if config.plugins:
+        metadata["plugins"] = payload["plugins"]  # name -> source hash
     rd.write_json(tmp / rd.CONFIG, metadata)
     stage(f"building {config.backbone} ({config.curriculum}, seed {config.seed}) on {torch_device}, "
           f"then {config.train.epochs} epochs")
     try:
         with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
-            outcome = train_run(config, dataset, device=torch_device, pacing=pacing, progress=show)
+            outcome = train_run(config, data, device=torch_device, pacing=pacing, progress=show)
         result = _write_outcome(tmp, config, outcome, wall_seconds=time.perf_counter() - started)
     except Exception as err:  # noqa: BLE001  (a failed run is recorded, never lost)
         (tmp / rd.ERROR).write_text(traceback.format_exc())
@@ -261,43 +271,79 @@ def _one_line(err: BaseException) -> str:
     return text if isinstance(err, (DataFormatError, ConfigError, RunSetupError)) else f"{type(err).__name__}: {text}"
 
 
+def run_metadata(run_id: str, config: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """The ``config.json`` payload: the config and the code, versions and device that ran it."""
+    return {
+        "run_id": run_id,
+        "config": config,
+        "package_version": __version__,
+        "git_commit": rd.git_commit(),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
+        "torch_version": torch.__version__,
+        "python_version": platform.python_version(),
+    }
+
+
+def write_predictions(
+    tmp: Path,
+    predictions: dict[str, tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]],
+    modalities: str,
+    *,
+    extra: Mapping[str, np.ndarray] | None = None,
+) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, Any]]:
+    """Write ``predictions.npz``; return the scores per split and scope and the test imbalance summary.
+
+    ``predictions[split] = (labels [U], probs {scope: [U, C]}, dialogue_id [U])`` for ``dev``
+    and ``test``; ``extra`` arrays are stored beside them (the masked-evaluation
+    probabilities). The summary holds the disparity ratio and the unimodal weighted-F1
+    spread of the test split when more than one modality is active.
+    """
+    arrays: dict[str, np.ndarray] = dict(extra or {})
+    scores: dict[str, dict[str, dict[str, float]]] = {}
+    for split, (labels, probs, dialogue_id) in predictions.items():
+        arrays[f"{split}_labels"] = labels
+        arrays[f"{split}_dialogue_id"] = dialogue_id
+        for scope, p in probs.items():
+            arrays[f"{split}_probs_{scope}"] = p.astype(np.float32)
+        scores[split] = {scope: classification_scores(p, labels) for scope, p in probs.items()}
+    rd.save_npz(tmp / rd.PREDICTIONS, **arrays)
+    imbalance: dict[str, Any] = {}
+    if len(modalities) > 1:
+        labels, probs, _ = predictions["test"]
+        per_modality = {m: probs[m] for m in modalities}
+        imbalance["disparity_ratio"] = disparity_ratio(per_modality, labels)
+        imbalance["unimodal_wf1_spread"] = unimodal_spread(per_modality, labels, score="wf1")
+    return scores, imbalance
+
+
 def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wall_seconds: float) -> dict[str, Any]:
     """Write epochs, difficulty, pacing, predictions and result files; return the result."""
     rd.write_epochs(tmp / rd.EPOCHS, outcome.rows)
     train = outcome.train_split
     traj = outcome.trajectories
-    rd.save_npz(
+    rd.write_difficulty(
         tmp / rd.DIFFICULTY,
-        # one row per training utterance, one column per epoch: [U_train, epochs]
-        l=np.ascontiguousarray(traj["l"].T.astype(np.float16)),
-        c=np.ascontiguousarray(traj["c"].T.astype(np.float16)),
-        d=np.ascontiguousarray(traj["d"].T.astype(np.float16)),
-        v=np.ascontiguousarray(traj["v"].T),
+        traj,
         dialogue_id=train.dialogue_ids[train.utterance_dialogue],
         position=np.arange(train.n_utterances) - np.repeat(train.offsets[:-1], train.lengths),
         label=train.labels_host,
         speaker=train.speakers_host,
     )
     outcome.pacing.save(str(tmp / rd.PACING))
-    arrays: dict[str, np.ndarray] = {}
-    scores: dict[str, dict[str, dict[str, float]]] = {}
-    for split, preds in outcome.predictions.items():
-        arrays[f"{split}_labels"] = preds.labels
-        arrays[f"{split}_dialogue_id"] = preds.dialogue_ids[preds.dialogue]
-        for scope, probs in preds.probs.items():
-            arrays[f"{split}_probs_{scope}"] = probs.astype(np.float32)
-        scores[split] = {scope: classification_scores(p, preds.labels) for scope, p in preds.probs.items()}
-    test = outcome.predictions["test"]
-    imbalance: dict[str, Any] = {}
+    contribution: dict[str, Any] = {}
+    masked_arrays: dict[str, np.ndarray] = {}
     if len(config.modalities) > 1:
-        per_modality = {m: test.probs[m] for m in config.modalities}
-        imbalance["disparity_ratio"] = disparity_ratio(per_modality, test.labels)
-        imbalance["unimodal_wf1_spread"] = unimodal_spread(per_modality, test.labels, score="wf1")
         contribution, masked = _contribution_metrics(config, outcome)
-        imbalance.update(contribution)
         # joint test probabilities with only subset S intact, for per-class Shapley values
-        arrays.update({f"test_masked_probs_{s or 'none'}": p.probs["joint"].astype(np.float32) for s, p in masked.items()})
-    rd.save_npz(tmp / rd.PREDICTIONS, **arrays)
+        masked_arrays = {f"test_masked_probs_{s or 'none'}": p.probs["joint"].astype(np.float32) for s, p in masked.items()}
+    scores, imbalance = write_predictions(
+        tmp,
+        {split: (p.labels, p.probs, p.dialogue_ids[p.dialogue]) for split, p in outcome.predictions.items()},
+        config.modalities,
+        extra=masked_arrays,
+    )
+    imbalance.update(contribution)
     result = {
         "run_id": config.run_id(),
         "status": "ok",

@@ -5,7 +5,8 @@
 * ``results``: one row per run; the config fields as columns (``dataset``, ``backbone``,
   ``modalities``, ``curriculum``, ``balancing``, ``seed``, and nested settings as
   ``train.lr``, ``pacing.lambda0``, ...), ``run_id``, ``status``, ``best_epoch``, the wall
-  time, the ``package_version`` and ``git_commit`` that wrote the run, and flat metric columns
+  time, the ``package_version`` and ``git_commit`` that wrote the run (and ``plugin_sources``,
+  ``name=hash`` of the plugin modules it imported), and flat metric columns
   ``<split>_<metric>`` for the joint prediction and
   ``<split>_<metric>_<modality>`` per modality (``test_wf1``, ``test_acc_a``, ...), and
   ``test_disparity_ratio_<m>``;
@@ -115,6 +116,7 @@ def load_runs(path: str | Path) -> RunTables:
             epoch_frames.append(frame)
     results = pd.DataFrame.from_records(records)
     _warn_if_mixed_code(results, path)
+    _warn_if_mixed_plugins(results, path)
     epochs = (
         pd.concat(epoch_frames, ignore_index=True)
         if epoch_frames
@@ -163,6 +165,7 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], pd.DataFrame | None]:
         n_parameters=result.get("n_parameters"),
         package_version=metadata.get("package_version"),
         git_commit=metadata.get("git_commit"),
+        plugin_sources=_plugin_text(metadata.get("plugins")),
         path=str(run_dir),
     )
     record.update(flatten_result(result))
@@ -182,6 +185,11 @@ def _is_run_id(name: str) -> bool:
     return len(name) == 12 and all(c in "0123456789abcdef" for c in name)
 
 
+def _plugin_text(sources: dict[str, str] | None) -> str | None:
+    """``"name=hash,..."`` of the plugins a run imported (their source hashes), or None."""
+    return ",".join(f"{name}={digest}" for name, digest in sorted(sources.items())) if sources else None
+
+
 def _warn_if_mixed_code(results: pd.DataFrame, path: str | Path) -> None:
     """Warn when the runs were written by more than one git commit of the package.
 
@@ -197,6 +205,26 @@ def _warn_if_mixed_code(results: pd.DataFrame, path: str | Path) -> None:
         warnings.warn(
             f"the runs under {path} were written by {len(counts)} versions of the code (git commits {listed}). "
             "A batch resumed after a code change keeps its earlier runs: filter on results['git_commit'] "
+            "or re-run into a fresh folder before comparing them.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _warn_if_mixed_plugins(results: pd.DataFrame, path: str | Path) -> None:
+    """Warn when runs of one backbone imported different versions of a plugin's source.
+
+    Editing a plugin gives new run ids (its hash is in the identity), so a folder can hold the
+    runs of the old and of the new plugin side by side.
+    """
+    if "plugin_sources" not in results or "backbone" not in results:
+        return
+    versions = results.dropna(subset=["plugin_sources"]).groupby("backbone")["plugin_sources"].nunique()
+    mixed = versions[versions > 1]
+    if len(mixed):
+        warnings.warn(
+            f"the runs under {path} of backbone(s) {', '.join(map(str, mixed.index))} imported "
+            f"{int(mixed.max())} versions of their plugins' source: filter on results['plugin_sources'] "
             "or re-run into a fresh folder before comparing them.",
             UserWarning,
             stacklevel=3,

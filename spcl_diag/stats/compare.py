@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from spcl_diag.metrics.registry import metric_direction
+from spcl_diag.runs.sweep import group_by_sweeps
 from spcl_diag.stats._common import check_confidence_level, check_rng, tie_tolerance
 from spcl_diag.stats.aso import aso
 from spcl_diag.stats.bootstrap import bootstrap_ci
@@ -99,6 +100,10 @@ def _results_frame(runs: Any) -> pd.DataFrame:
         return runs.results
     if isinstance(runs, pd.DataFrame):
         return runs
+    if isinstance(runs, (str, Path)) and Path(runs).suffix.lower() in (".csv", ".tsv"):
+        from spcl_diag.runs.external import read_results
+
+        return read_results(runs)
     if isinstance(runs, (str, Path)):
         return load_runs(runs).results
     raise TypeError(f"runs must be RunTables, a results DataFrame or a path; got {type(runs).__name__}.")
@@ -179,8 +184,11 @@ def compare(
     runs
         :class:`~spcl_diag.runs.loading.RunTables`, its ``results`` frame (or any frame with
         the ``by``, ``arm_column``, ``pair_on`` and ``metric`` columns, such as
-        :func:`~spcl_diag.stats.trajectory.summarise_epochs` output), or a folder of runs.
-        Rows with a ``status`` other than ``ok`` are ignored.
+        :func:`~spcl_diag.stats.trajectory.summarise_epochs` output or the results of
+        another codebase, one row per seed and arm), a folder of runs, or a ``.csv`` file
+        of such rows. Rows with a ``status`` other than ``ok`` are ignored. Config fields
+        swept in a grid (columns such as ``train.lr`` that differ between otherwise equal
+        runs) join ``by``; see :func:`~spcl_diag.runs.sweep.group_by_sweeps`.
     metric
         Column to compare: ``test_wf1``, ``test_acc_a``, ``test_disparity_ratio_t``, ...
     baseline
@@ -296,6 +304,7 @@ def compare(
     if "status" in frame.columns:
         frame = frame[frame["status"].astype(str) == "ok"]
     check_seed_roles(frame, "compare")
+    frame, by = group_by_sweeps(frame, by, arm_column=arm_column, pair_on=pair_on, baseline=baseline)
     hib = infer_higher_is_better(metric) if higher_is_better is None else bool(higher_is_better)
     present_arms = sorted(set(frame[arm_column].astype(str)))
     if baseline not in present_arms:

@@ -190,7 +190,11 @@ def rank_arms(
     if missing:
         raise ValueError(f"rank_arms: the runs lack column(s) {', '.join(missing)}.")
     check_seed_roles(frame[frame["status"].astype(str) == "ok"] if "status" in frame else frame, "rank_arms")
-    hib = infer_higher_is_better(metric) if higher_is_better is None else bool(higher_is_better)
+    direction = infer_higher_is_better(metric) if higher_is_better is None else bool(higher_is_better)
+    if direction is None:
+        raise ValueError(f"rank_arms: {metric!r} has no better side (a share or contribution), so arms cannot be "
+                         "ranked by it; pass higher_is_better=True or False if one side is better in your study.")
+    hib: bool = direction
     scores, notes = cell_scores(frame, metric, cells=cells, arm_column=arm_column, arms=arms)
     if scores.shape[1] < 2:
         raise ValueError(f"rank_arms needs at least two arms; got {list(scores.columns)}.")

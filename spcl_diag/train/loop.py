@@ -21,13 +21,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from spcl_diag.curriculum.arms import PacingRecord, Selector, difficulty_terms, selection_loss
-from spcl_diag.curriculum.difficulty import spcl_difficulty
-from spcl_diag.curriculum.pacing import SelfPacedThreshold
+from spcl_diag.curriculum.arms import PacingRecord, selection_loss
+from spcl_diag.curriculum.self_paced import SelfPacedCurriculum
 from spcl_diag.data.batching import Batch, DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.errors import NonFiniteLossError
@@ -113,10 +111,15 @@ def train_run(
         weight_decay=config.train.weight_decay,
         fused=has_fused_adam(device),
     )
-    selection_generator = torch.Generator(device=device).manual_seed(seeds.selection)
-    selector = Selector(config.curriculum, pacing=pacing, generator=selection_generator)
-    terms = difficulty_terms(config.curriculum)
-    threshold = SelfPacedThreshold(config.pacing.lambda0, config.pacing.growth, config.pacing.cap)  # type: ignore[arg-type]
+    curriculum = SelfPacedCurriculum(  # the SPCL rule, shared with researchers' own loops
+        config.curriculum,
+        lambda0=config.pacing.lambda0,  # type: ignore[arg-type]  # resolved: never None
+        growth=config.pacing.growth,  # type: ignore[arg-type]
+        cap=config.pacing.cap,
+        normalisation=config.pacing.normalisation,
+        pacing=pacing,
+        generator=torch.Generator(device=device).manual_seed(seeds.selection),
+    )
     balancer = make_balancer(
         config.balancing, model=model, config=config.balancing_config, seed=seeds.balancing
     )
@@ -134,7 +137,6 @@ def train_run(
         "v": np.zeros((E, U), bool),
     }
     kept_counts = np.zeros((E, n_batches), np.int64)
-    batch_sizes = np.zeros((E, n_batches), np.int64)
     rows: list[Row] = []
     best = {"wf1": -np.inf, "epoch": 0}
     best_state: dict[str, Tensor] = {}
@@ -145,23 +147,20 @@ def train_run(
     for epoch in tqdm(range(E), desc=f"{config.curriculum} seed {config.seed}", disable=not progress, leave=False):
         started = time.perf_counter()
         model.train()
-        lam = threshold.value
+        lam = curriculum.value
         # Epoch buffers on the device, indexed by the utterance's row in the train split.
         buf_l, buf_c, buf_d = (torch.zeros(U, device=device) for _ in range(3))
         buf_v = torch.zeros(U, dtype=torch.bool, device=device)
         buf_probs = {s: torch.zeros(U, dataset.n_classes, device=device) for s in scopes}
-        kept = torch.zeros(n_batches, dtype=torch.long, device=device)
         grad_sums = torch.zeros(len(group_names), device=device)
         non_finite = torch.zeros((), dtype=torch.bool, device=device)  # any NaN/inf loss this epoch
         order = order_rng.permutation(train.n_dialogues)
-        for step, batch in enumerate(train.batches(order, config.train.batch_size)):
+        for batch in train.batches(order, config.train.batch_size):
             output = model(batch)
-            difficulty = spcl_difficulty(
-                output.joint, output.per_modality, batch.labels, batch.dialogue, batch.n_dialogues, terms=terms
+            selected = curriculum.step(
+                output.joint, output.per_modality, batch.labels, batch.dialogue, n_dialogues=batch.n_dialogues
             )
-            keep = selector.select(difficulty, lam, epoch=epoch, step=step)
-            utterance_loss = F.cross_entropy(output.joint, batch.labels, reduction="none")
-            loss = selection_loss(utterance_loss, keep, normalisation=config.pacing.normalisation)
+            difficulty, keep, loss = selected.difficulty, selected.keep, selected.loss
             reduce = functools.partial(selection_loss, keep=keep, normalisation=config.pacing.normalisation)
             loss = balancer.loss(loss, output, batch, reduce=reduce, epoch=epoch)
             if output.auxiliary_loss is not None:
@@ -178,8 +177,6 @@ def train_run(
             idx = batch.utterance_index
             buf_l[idx], buf_c[idx], buf_d[idx] = difficulty.utterance, difficulty.conversation, difficulty.difficulty
             buf_v[idx] = keep
-            kept[step] = keep.sum()
-            batch_sizes[epoch, step] = batch.n_utterances
             with torch.no_grad():
                 buf_probs["joint"][idx] = output.joint.softmax(-1)
                 for m, logits in output.per_modality.items():
@@ -191,7 +188,7 @@ def train_run(
         # One host copy per epoch of everything the step accumulated.
         for key, buf in zip("lcdv", (buf_l, buf_c, buf_d, buf_v)):
             trajectories[key][epoch] = buf.cpu().numpy()
-        kept_counts[epoch] = kept.cpu().numpy()
+        kept_counts[epoch] = curriculum.kept_counts(epoch)
         train_probs = {s: p.cpu().numpy() for s, p in buf_probs.items()}
         grad_means = (grad_sums / n_batches).cpu().numpy()
 
@@ -212,7 +209,7 @@ def train_run(
         evaluated = {name: evaluate(model, splits[name], config.train.eval_batch_size) for name in ("dev", "test")}
         for name, preds in evaluated.items():
             rows += _split_rows(e, name, preds.probs, preds.labels, model.modalities)
-        threshold.step()  # after the dev evaluation, as in the reference
+        curriculum.epoch_end()  # lambda grows after the dev evaluation, as in the reference
         balancer.epoch_end(epoch, {"train": (train_probs, train.labels_host), "dev": (evaluated["dev"].probs, evaluated["dev"].labels)})
 
         # ------------------------------------------------------------- selection
@@ -229,7 +226,7 @@ def train_run(
         best_epoch=int(best["epoch"]),
         predictions=best_predictions,
         trajectories=trajectories,
-        pacing=PacingRecord(kept=kept_counts, size=batch_sizes),
+        pacing=curriculum.pacing_record(),
         train_split=train,
         epoch_seconds=epoch_seconds,
         eval_splits={name: splits[name] for name in ("dev", "test")},

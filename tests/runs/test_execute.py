@@ -1,0 +1,36 @@
+"""run(config, out, dataset=...): training on a dataset built in memory."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from spcl_diag import ConversationDataset, run
+from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
+from spcl_diag.runs import directory as rd
+
+from ..conftest import TINY
+
+
+def _memory(shift: float = 0.0) -> ConversationDataset:
+    data = make_synthetic(SyntheticConfig(n_dialogues=16, min_length=3, max_length=8, seed=2))
+    splits = np.where(data.splits == "dev", "train", data.splits)  # no dev set: taken from train
+    return ConversationDataset.from_arrays(
+        {m: x + shift for m, x in data.features.items()}, labels=data.labels, speakers=data.speakers,
+        dialogue_ids=np.repeat(data.dialogue_ids, data.lengths), splits=np.repeat(splits, data.lengths),
+        label_names=data.label_names, name="mine")
+
+
+def test_run_on_a_memory_dataset_puts_its_content_in_the_run_id(tmp_path, tiny_config):
+    config = tiny_config.with_overrides({"modalities": "ta"})
+    data = _memory()
+    first = run(config, tmp_path, dataset=data, device="cpu")
+    assert first.status == "ok", (first.path / rd.ERROR).read_text()
+    metadata = rd.read_json(first.path / rd.CONFIG)
+    assert metadata["config"]["dataset"] == f"memory:mine:{data.fingerprint()}"
+    train = data.dialogue_ids[data.splits == "train"]
+    assert metadata["dataset_summary"]["dev_dialogues"] == train[:1].tolist()  # the fixed 10% rule of files
+    assert set(first.result["test"]) == {"joint", "t", "a"}
+    assert run(config, tmp_path, dataset=data, device="cpu").run_id == first.run_id  # read back, not retrained
+    other = run(config.with_overrides({"train.epochs": TINY["train.epochs"]}), tmp_path, dataset=_memory(0.5),
+                device="cpu")
+    assert other.run_id != first.run_id and len(list(tmp_path.iterdir())) == 2
