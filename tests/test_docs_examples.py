@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +69,11 @@ def run_file(path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
     """Run the python blocks of ``path`` once per session; their shared namespace."""
     if path in _NAMESPACES:
         return _NAMESPACES[path]
-    namespace: dict[str, Any] = {"__name__": f"docs_{path.stem}"}
+    # A real module, as when a reader runs the blocks as a script: dataclasses and pickling
+    # look their class's module up in sys.modules.
+    module = types.ModuleType(f"docs_{path.stem}")
+    sys.modules[module.__name__] = module
+    namespace: dict[str, Any] = module.__dict__
     cwd = tmp_path_factory.mktemp(f"docs_{path.stem}")
     old = Path.cwd()
     os.chdir(cwd)
