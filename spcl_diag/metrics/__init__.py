@@ -1,13 +1,20 @@
 """Imbalance metrics: pure functions over arrays, each with its formula and source.
 
-The registry :data:`METRICS` lists them with their properties. Model-dependent code
-(masked and permuted evaluation of a trained model) is in :mod:`spcl_diag.metrics.masking`,
-which is not imported here so that the training loop can import the formulas.
+The registry :data:`METRICS` lists them with their properties. Scoring a trained model
+(masked and permuted evaluation, linear probes) is in :mod:`spcl_diag.evaluation`, which
+produces the arrays these functions take.
 """
 
 from __future__ import annotations
 
-from spcl_diag.metrics.classification import accuracy, classification_scores, weighted_f1
+from spcl_diag.metrics.classification import (
+    accuracy,
+    classification_scores,
+    confusion_matrix,
+    macro_f1,
+    per_class_f1,
+    weighted_f1,
+)
 from spcl_diag.metrics.contribution import (
     conditional_utilisation,
     modality_subsets,
@@ -40,13 +47,16 @@ __all__ = [
     "area_under_curve",
     "classification_scores",
     "conditional_utilisation",
+    "confusion_matrix",
     "discrepancy_ratio",
     "disparity_ratio",
     "final_value",
     "first_balanced_epoch",
     "grad_norm_share",
     "grad_norm_share_table",
+    "macro_f1",
     "modality_subsets",
+    "per_class_f1",
     "perceptual_score",
     "shapley_values",
     "spread",

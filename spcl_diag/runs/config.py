@@ -30,6 +30,7 @@ from spcl_diag.modalities import parse_modalities
 from spcl_diag.models import BACKBONES, backbone_config
 
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i")
+CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,11 @@ class TrainConfig:
     lr: float = 2e-4  # Adam learning rate
     weight_decay: float = 1e-8  # Adam L2 weight decay
     clip_norm: float = 2.0  # global L2 gradient-norm clip, applied every step
+    class_weights: Literal["none", "balanced"] = "none"
+    # joint-loss weight per class: 'balanced' = n / (C n_c) over the train split (inverse
+    # frequency); the SPCL difficulty always uses the unweighted loss
+    checkpoint: bool = field(default=True, metadata={"identity": False})
+    # save the selected epoch's weights as model.pt (no effect on results)
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,10 @@ class RunConfig:
             problems.append(f"balancing_config.start_epoch must be >= 0; got {bal.start_epoch}")
         if self.train.epochs < 1 or self.train.batch_size < 1:
             problems.append("train.epochs and train.batch_size must be >= 1")
+        if self.train.class_weights not in CLASS_WEIGHTS:
+            problems.append(
+                f"train.class_weights must be one of {', '.join(CLASS_WEIGHTS)}; got {self.train.class_weights!r}"
+            )
         if self.pacing.normalisation not in ("batch", "kept"):
             problems.append(f"pacing.normalisation must be 'batch' or 'kept'; got {self.pacing.normalisation!r}")
         if not 0 < self.data.dev_fraction < 1:

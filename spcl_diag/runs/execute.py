@@ -11,6 +11,7 @@ import platform
 import shutil
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,14 +21,18 @@ import torch
 
 from spcl_diag import __version__
 from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
+from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.registry import resolve_dataset
-from spcl_diag.metrics.classification import classification_scores
+from spcl_diag.evaluation.checkpoint import CHECKPOINT, save_checkpoint
+from spcl_diag.evaluation.masking import MaskValue, permuted_scores, scores_by_subset, subset_scores
+from spcl_diag.evaluation.probe import PROBE_FILE, probe_scores
+from spcl_diag.metrics.classification import scope_scores
 from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
 from spcl_diag.metrics.disparity import disparity_ratio
-from spcl_diag.metrics.masking import MaskValue, permuted_scores, scores_by_subset, subset_scores
 from spcl_diag.metrics.unimodal import unimodal_spread
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.config import RunConfig
+from spcl_diag.train.callbacks import Callback, make_loggers
 from spcl_diag.train.loop import TrainingOutcome, train_run
 from spcl_diag.train.seeding import RunSeeds
 
@@ -68,6 +73,9 @@ def run(
     device: str | torch.device = "auto",
     progress: bool = False,
     retry_failed: bool = False,
+    probe: bool = False,
+    log: Sequence[str] = (),
+    callbacks: Sequence[Callback] = (),
 ) -> RunResult:
     """Train ``config`` and write ``<out_dir>/<run_id>/``; return the result.
 
@@ -84,6 +92,16 @@ def run(
     retry_failed
         Re-run a run whose directory records a failure (the old directory is kept as
         ``<run_id>.failed-<n>``); otherwise a recorded failure is returned as it is.
+    probe
+        Fit linear probes on the frozen selected model and write ``probe.json``
+        (:func:`spcl_diag.evaluation.probe.probe_scores`).
+    log
+        Experiment loggers from :data:`spcl_diag.train.callbacks.LOGGERS`: ``"tensorboard"``
+        writes event files into the run directory's ``tensorboard/``; ``"wandb"`` (offline) and
+        ``"mlflow"`` write into ``out_dir/wandb`` and ``out_dir/mlruns``.
+    callbacks
+        Your own :class:`~spcl_diag.train.callbacks.Callback` objects (this run only, not the
+        paired spcl run).
 
     Returns
     -------
@@ -114,7 +132,8 @@ def run(
 
     pacing = None
     if config.curriculum in PACED_ARMS:
-        twin = run(config.paired("spcl"), out, device=device, progress=progress, retry_failed=retry_failed)
+        twin = run(config.paired("spcl"), out, device=device, progress=progress, retry_failed=retry_failed,
+                   probe=probe, log=log)
         if twin.status != "ok":
             raise RunFailedError(
                 f"the paired spcl run {twin.run_id} failed, so the {config.curriculum} arm cannot replay "
@@ -136,6 +155,11 @@ def run(
         "python_version": platform.python_version(),
     }
     try:
+        hooks = [*make_loggers(tuple(log), tmp, out, name=run_id, config=config.to_dict()), *callbacks]
+    except (ImportError, ValueError):
+        shutil.rmtree(tmp)
+        raise
+    try:
         dataset = resolve_dataset(
             config.dataset, config.data, modalities=config.modalities, seed=RunSeeds.from_seed(config.seed).dev_split
         )
@@ -143,19 +167,24 @@ def run(
         metadata["dataset_summary"] = dataset.summary()
         rd.write_json(tmp / rd.CONFIG, metadata)
         with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
-            outcome = train_run(config, dataset, device=torch_device, pacing=pacing, progress=progress)
-        result = _write_outcome(tmp, config, outcome, wall_seconds=time.perf_counter() - started)
+            outcome = train_run(config, dataset, device=torch_device, pacing=pacing, progress=progress, callbacks=hooks)
+        result = _write_outcome(tmp, config, outcome, dataset, probe=probe, wall_seconds=time.perf_counter() - started)
     except Exception:  # noqa: BLE001  (a failed run is recorded, never lost)
         rd.write_json(tmp / rd.CONFIG, metadata)
         (tmp / rd.ERROR).write_text(traceback.format_exc())
         result = {"run_id": run_id, "status": "failed", "wall_seconds": time.perf_counter() - started}
         rd.write_json(tmp / rd.RESULT, result)
+    for hook in hooks:
+        hook.on_run_end(result)
     rd.publish(tmp, final)
     return RunResult(run_id=run_id, path=final, status=result["status"], result=result)
 
 
-def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wall_seconds: float) -> dict[str, Any]:
-    """Write epochs, difficulty, pacing, predictions and result files; return the result."""
+def _write_outcome(
+    tmp: Path, config: RunConfig, outcome: TrainingOutcome, dataset: ConversationDataset, *, probe: bool,
+    wall_seconds: float,
+) -> dict[str, Any]:
+    """Write epochs, difficulty, pacing, predictions, checkpoint, probe and result files; return the result."""
     rd.write_epochs(tmp / rd.EPOCHS, outcome.rows)
     train = outcome.train_split
     traj = outcome.trajectories
@@ -179,8 +208,14 @@ def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wa
         arrays[f"{split}_dialogue_id"] = preds.dialogue_ids[preds.dialogue]
         for scope, probs in preds.probs.items():
             arrays[f"{split}_probs_{scope}"] = probs.astype(np.float32)
-        scores[split] = {scope: classification_scores(p, preds.labels) for scope, p in preds.probs.items()}
+        scores[split] = scope_scores(preds.probs, preds.labels, dataset.label_names)
+    arrays["label_names"] = np.asarray(dataset.label_names, dtype=str)
     rd.save_npz(tmp / rd.PREDICTIONS, **arrays)
+    if config.train.checkpoint:
+        save_checkpoint(tmp / CHECKPOINT, outcome.model, config, dataset)
+    if probe:
+        splits = {"train": outcome.train_split, **outcome.eval_splits}
+        rd.write_json(tmp / PROBE_FILE, probe_scores(outcome.model, splits, batch_size=config.train.eval_batch_size))
     test = outcome.predictions["test"]
     imbalance: dict[str, Any] = {}
     if len(config.modalities) > 1:
@@ -209,7 +244,7 @@ def _contribution_metrics(config: RunConfig, outcome: TrainingOutcome) -> dict[s
 
     The best model is evaluated on the test split for the 2^M kept-modality subsets (inputs
     of the others replaced by their training mean) and with each modality permuted across
-    the test utterances; see :mod:`spcl_diag.metrics.masking`.
+    the test utterances; see :mod:`spcl_diag.evaluation.masking`.
     """
     model, test = outcome.model, outcome.eval_splits["test"]
     batch_size = config.train.eval_batch_size
