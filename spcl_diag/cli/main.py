@@ -21,6 +21,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "spcl_diag.cli.batch_cmd",
     "spcl_diag.cli.figures_cmd",
     "spcl_diag.cli.report_cmd",
+    "spcl_diag.cli.evaluate_cmd",
+    "spcl_diag.cli.probe_cmd",
+    "spcl_diag.cli.ls_cmd",
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from spcl_diag.cli.options import add_run_options, config_from_args, split_overrides
 from spcl_diag.runs.execute import run
@@ -23,12 +24,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="runs", help="folder of run directories (default: %(default)s)")
     parser.add_argument("--retry-failed", action="store_true", help="re-run a run recorded as failed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--probe", action="store_true", help="fit linear probes on the selected model (probe.json)")
+    parser.add_argument("--log", nargs="+", default=[], choices=("tensorboard", "wandb", "mlflow"),
+                        help="experiment loggers (optional extras); tensorboard writes into the run directory")
     parser.set_defaults(handler=handle, accepts_overrides=True)
 
 
 def handle(args: argparse.Namespace) -> int:
     config = config_from_args(args, split_overrides(args.overrides))
-    result = run(config, args.out, device=args.device, progress=not args.quiet, retry_failed=args.retry_failed)
+    try:
+        result = run(config, args.out, device=args.device, progress=not args.quiet, retry_failed=args.retry_failed,
+                     probe=args.probe, log=args.log)
+    except ImportError as err:  # a logger's optional package is missing
+        print(f"spcl-diag run: error: {err}", file=sys.stderr)
+        return 2
     if result.status != "ok":
         print(f"run {result.run_id} failed; traceback in {result.path / 'error.txt'}")
         return 1

@@ -26,8 +26,8 @@ from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import Backbone
 from spcl_diag.runs.config import RunConfig
+from spcl_diag.runs.directory import CHECKPOINT
 
-CHECKPOINT = "model.pt"
 FORMAT = 1
 
 

@@ -31,7 +31,6 @@ from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.metrics.classification import accuracy, weighted_f1
 from spcl_diag.models.base import Backbone
 
-PROBE_FILE = "probe.json"
 DEFAULT_L2 = 1e-3  # alpha: L2 penalty on the probe weights (features are standardised)
 
 

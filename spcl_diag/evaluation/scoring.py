@@ -19,12 +19,11 @@ from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.registry import resolve_dataset
 from spcl_diag.evaluation.checkpoint import Checkpoint, check_dataset, load_checkpoint
 from spcl_diag.evaluation.masking import MaskValue, masked_evaluation
-from spcl_diag.evaluation.probe import PROBE_FILE, probe_scores
+from spcl_diag.evaluation.probe import probe_scores
 from spcl_diag.metrics.classification import scope_scores
 from spcl_diag.modalities import parse_modalities
+from spcl_diag.runs.directory import EVALUATIONS, PROBE
 from spcl_diag.train.seeding import RunSeeds
-
-EVALUATIONS = "evaluations"
 
 
 def checkpoint_dataset(checkpoint: Checkpoint, dataset: str | None = None) -> ConversationDataset:
@@ -130,5 +129,5 @@ def probe_run(run_dir: str | Path, *, device: torch.device | str = "cpu", write:
     splits = _splits(data, device, ("train", "dev", "test"))
     scores = probe_scores(checkpoint.model, splits, batch_size=checkpoint.config.train.eval_batch_size)
     if write:
-        (Path(run_dir) / PROBE_FILE).write_text(json.dumps(scores, indent=2, sort_keys=True) + "\n")
+        (Path(run_dir) / PROBE).write_text(json.dumps(scores, indent=2, sort_keys=True) + "\n")
     return scores

@@ -23,9 +23,9 @@ from spcl_diag import __version__
 from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.registry import resolve_dataset
-from spcl_diag.evaluation.checkpoint import CHECKPOINT, save_checkpoint
+from spcl_diag.evaluation.checkpoint import save_checkpoint
 from spcl_diag.evaluation.masking import MaskValue, permuted_scores, scores_by_subset, subset_scores
-from spcl_diag.evaluation.probe import PROBE_FILE, probe_scores
+from spcl_diag.evaluation.probe import probe_scores
 from spcl_diag.metrics.classification import scope_scores
 from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
 from spcl_diag.metrics.disparity import disparity_ratio
@@ -212,10 +212,10 @@ def _write_outcome(
     arrays["label_names"] = np.asarray(dataset.label_names, dtype=str)
     rd.save_npz(tmp / rd.PREDICTIONS, **arrays)
     if config.train.checkpoint:
-        save_checkpoint(tmp / CHECKPOINT, outcome.model, config, dataset)
+        save_checkpoint(tmp / rd.CHECKPOINT, outcome.model, config, dataset)
     if probe:
         splits = {"train": outcome.train_split, **outcome.eval_splits}
-        rd.write_json(tmp / PROBE_FILE, probe_scores(outcome.model, splits, batch_size=config.train.eval_batch_size))
+        rd.write_json(tmp / rd.PROBE, probe_scores(outcome.model, splits, batch_size=config.train.eval_batch_size))
     test = outcome.predictions["test"]
     imbalance: dict[str, Any] = {}
     if len(config.modalities) > 1:

@@ -8,7 +8,8 @@
   time, the ``package_version`` and ``git_commit`` that wrote the run, and flat metric columns
   ``<split>_<metric>`` for the joint prediction and
   ``<split>_<metric>_<modality>`` per modality (``test_wf1``, ``test_acc_a``, ...), and
-  ``test_disparity_ratio_<m>``;
+  ``test_disparity_ratio_<m>``; the per-class F1 as ``test_f1_class_<name>[_<m>]`` and, when
+  the run has linear probes (``probe.json``), ``<split>_probe_<metric>_<m>``;
 * ``epochs``: the concatenated ``epochs.csv`` rows with ``run_id`` and the main config fields.
 """
 
@@ -68,6 +69,16 @@ def flatten_result(result: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def flatten_probe(probe: dict[str, Any]) -> dict[str, Any]:
+    """``probe.json`` -> ``<split>_probe_<metric>_<m>`` columns (``test_probe_wf1_a``, ...)."""
+    return {
+        f"{split}_probe_{metric}_{m}": value
+        for split, metrics in probe.items()
+        for metric, per_modality in metrics.items()
+        for m, value in per_modality.items()
+    }
+
+
 def _config_columns(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested config -> dotted columns (``train.lr``, ``data.synthetic.informativeness.a``)."""
     columns: dict[str, Any] = {}
@@ -112,6 +123,8 @@ def load_runs(path: str | Path) -> RunTables:
             path=str(run_dir),
         )
         record.update(flatten_result(result))
+        if (run_dir / rd.PROBE).is_file():
+            record.update(flatten_probe(rd.read_json(run_dir / rd.PROBE)))
         records.append(record)
         if (run_dir / rd.EPOCHS).is_file():
             frame = pd.read_csv(run_dir / rd.EPOCHS)
