@@ -45,7 +45,7 @@ IMBALANCE_METRICS: tuple[str, ...] = tuple(
 GROUP_COLUMNS: tuple[str, ...] = ("dataset", "backbone", "modalities")
 FIGURE_CAPTIONS: dict[str, str] = {
     "accuracy_curves": "Dev accuracy of the fused prediction and of each modality's own head over epochs, mean and "
-    "+-1 sd over seeds, one line per arm.",
+    "95% t-interval over seeds (n in the legend), one line per arm.",
     "disparity_curves": "Disparity ratio of each modality (its summed gold-class confidence over the weakest one's; "
     "1 = balanced) on dev over epochs.",
     "grad_share": "Share of each modality branch in the gradient norm over epochs, per arm (grey line: equal shares).",
@@ -54,6 +54,10 @@ FIGURE_CAPTIONS: dict[str, str] = {
     "difficulty_by_modality": "SPCL difficulty of test utterances under the selected model, grouped by the "
     "modality most confident in the gold class.",
     "pair_gap": "Gain of each modality on top of the other two (tav minus the pair without it), seed by seed.",
+    "confusion": "Test confusion of the fused prediction and of each modality's head at the selected epoch, rows "
+    "normalised by the gold count (the diagonal is each class's recall), summed over seeds.",
+    "aggregate": "Interquartile mean of test weighted-F1 over all cells and the probability that a run of each arm "
+    "beats a baseline run, averaged over cells, with 95% stratified bootstrap intervals (Agarwal et al. 2021).",
 }
 
 
