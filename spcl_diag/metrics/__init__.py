@@ -35,6 +35,7 @@ from spcl_diag.metrics.unimodal import (
     spread,
     unimodal_accuracy,
     unimodal_loss_disparity,
+    unimodal_macro_f1,
     unimodal_spread,
     unimodal_wf1,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "summarise_trajectory",
     "unimodal_accuracy",
     "unimodal_loss_disparity",
+    "unimodal_macro_f1",
     "unimodal_spread",
     "unimodal_wf1",
     "weighted_f1",
