@@ -98,7 +98,7 @@ def run(
     log
         Experiment loggers from :data:`spcl_diag.train.callbacks.LOGGERS`: ``"tensorboard"``
         writes event files into the run directory's ``tensorboard/``; ``"wandb"`` (offline) and
-        ``"mlflow"`` write into ``out_dir/wandb`` and ``out_dir/mlruns``.
+        ``"mlflow"`` write into ``out_dir/wandb`` and ``out_dir/mlflow.db``.
     callbacks
         Your own :class:`~spcl_diag.train.callbacks.Callback` objects (this run only, not the
         paired spcl run).

@@ -16,7 +16,7 @@ Three loggers come with the package, each behind an optional extra:
 * :class:`TensorBoardLogger` (``pip install "spcl_diag[tensorboard]"``): event files in the
   run directory through ``torch.utils.tensorboard``;
 * :class:`WandbLogger` (``[wandb]``): a W&B run, ``mode="offline"`` writes only locally;
-* :class:`MlflowLogger` (``[mlflow]``): an MLflow run in a file store.
+* :class:`MlflowLogger` (``[mlflow]``): an MLflow run in a local SQLite store.
 
 Scalar tags are ``<split>/<scope>/<metric>`` (``dev/joint/wf1``, ``train/a/grad_norm``).
 """
@@ -128,11 +128,16 @@ class WandbLogger(Callback):
 
 
 class MlflowLogger(Callback):
-    """An MLflow run in the file store ``tracking_uri`` (default: ``<directory>/mlruns``)."""
+    """An MLflow run in ``tracking_uri`` (default: the SQLite store ``<directory>/mlflow.db``).
+
+    MLflow 3 refuses its old file store by default, so the local default is SQLite; pass any
+    tracking URI (a server, ``file:...``) to log elsewhere.
+    """
 
     def __init__(self, directory: str | Path, *, name: str, config: Mapping[str, Any], tracking_uri: str | None = None):
         mlflow = _require("mlflow", "mlflow")
-        self.client = mlflow.tracking.MlflowClient(tracking_uri or (Path(directory) / "mlruns").resolve().as_uri())
+        uri = tracking_uri or f"sqlite:///{(Path(directory) / 'mlflow.db').resolve()}"
+        self.client = mlflow.tracking.MlflowClient(uri)
         experiment = self.client.get_experiment_by_name("spcl_diag")
         experiment_id = experiment.experiment_id if experiment else self.client.create_experiment("spcl_diag")
         self.run_id = self.client.create_run(experiment_id, run_name=name).info.run_id
@@ -165,7 +170,7 @@ def make_loggers(
     """The loggers named in ``names`` (from :data:`LOGGERS`).
 
     TensorBoard writes into ``run_dir/tensorboard``; W&B and MLflow keep one store for a
-    folder of runs, ``out_dir/wandb`` and ``out_dir/mlruns``.
+    folder of runs, ``out_dir/wandb`` and ``out_dir/mlflow.db``.
     """
     unknown = [n for n in names if n not in LOGGERS]
     if unknown:

@@ -72,13 +72,13 @@ def test_wandb_offline(tmp_path):
     assert list(tmp_path.glob("wandb/offline-run-*"))
 
 
-def test_mlflow_file_store(tmp_path):
+def test_mlflow_local_store(tmp_path):
     pytest.importorskip("mlflow", reason="mlflow is an optional extra, not in the test extra (too heavy)")
     import mlflow
 
     logger = MlflowLogger(tmp_path, name="r", config={"train": {"lr": 0.1}})
     logger.on_epoch_end(_one_epoch())
     logger.on_run_end({"status": "ok", "test": {"joint": {"wf1": 0.5}}})
-    client = mlflow.tracking.MlflowClient((tmp_path / "mlruns").as_uri())
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     run = client.get_run(logger.run_id)
     assert run.data.params["train.lr"] == "0.1" and run.data.metrics["best.test.joint.wf1"] == 0.5
