@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 
 
@@ -34,7 +35,9 @@ def handle(args: argparse.Namespace) -> int:
     except (CheckpointError, ValueError) as err:
         print(f"spcl-diag evaluate: error: {err}", file=sys.stderr)
         return 2
-    shown = {split: {scope: {k: round(v, 4) for k, v in m.items()} for scope, m in scores[split].items()}
+    # NaN (a class with no gold and no predicted utterance) is printed as null: valid JSON
+    shown = {split: {scope: {k: round(v, 4) if math.isfinite(v) else None for k, v in m.items()}
+                     for scope, m in scores[split].items()}
              for split in ("dev", "test") if split in scores}
     print(json.dumps({"run_id": scores["run_id"], "dataset": scores["dataset"], "mask": scores["mask"], **shown},
                      indent=2))

@@ -79,3 +79,14 @@ def test_per_class_results_agree_with_sklearn_on_the_saved_predictions(saved_run
         np.testing.assert_allclose(got, expected, equal_nan=True)
         assert saved_run.result["test"][scope]["macro_f1"] == pytest.approx(f1_score(y, p, average="macro"))
     assert all(not math.isnan(v) for v in (saved_run.result["test"]["joint"]["macro_f1"],))
+
+
+def test_evaluate_command_prints_strict_json(saved_run, capsys):
+    assert main(["evaluate", str(saved_run.path), "--mask", "v"]) == 0
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} is not JSON")
+
+    printed = json.loads(capsys.readouterr().out, parse_constant=refuse)
+    assert printed["mask"] == "v" and set(printed) >= {"dev", "test"}
+    assert (saved_run.path / "evaluations" / "synthetic-mask-v.json").is_file()
