@@ -91,7 +91,7 @@ def aggregate_figure(
     """
     table = aggregate_scores(results, metric, baseline=baseline, rng=rng, higher_is_better=higher_is_better,
                              **kwargs)  # type: ignore[arg-type]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.2, 0.9 + 0.45 * len(table)), sharey=True)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.2, 1.5 + 0.45 * len(table)), sharey=True)
     y = np.arange(len(table))[::-1]
     for yi, rec in zip(y, table.to_dict("records")):
         style = {"color": hue_color("curriculum", rec["arm"]) or "black",
@@ -108,8 +108,9 @@ def aggregate_figure(
     right.set_xlabel(f"P(arm {'>' if higher_is_better else '<'} {baseline})")
     right.axvline(0.5, color="0.6", lw=0.8, zorder=0)
     right.set_xlim(0, 1)
-    left.legend(frameon=False, fontsize="small", loc="best")
     fig.suptitle(f"{metric} over all cells ({better} is better; 95% stratified bootstrap intervals)",
                  fontsize="medium")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=min(len(table), 4), frameon=False,
+               fontsize="small")
     return fig

@@ -39,7 +39,10 @@ def _number(value: object, digits: int) -> str:
         x = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return ""
-    return f"{x:.{digits}f}" if math.isfinite(x) else ""
+    if not math.isfinite(x):
+        return ""
+    text = f"{x:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
 
 
 def _interval(mean: object, low: object, high: object, digits: int) -> str:

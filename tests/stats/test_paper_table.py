@@ -33,7 +33,8 @@ def test_columns_precision_and_marks_follow_the_numbers(table):
     for i, rec in enumerate(table.to_dict("records")):
         significant = rec["p_adjusted"] < 0.05
         assert ((i, 4) in t.marks) == significant, rec  # the dagger sits on the difference
-        assert t.rows[i][4].startswith(f"{rec['diff']:.2f} [")
+        expected = f"{rec['diff']:.2f}"
+        assert t.rows[i][4].startswith((expected.lstrip("-") if float(expected) == 0 else expected) + " [")
     assert any((i, 4) in t.marks for i in range(len(t.rows)))  # spcl is +0.03 on 8 seeds
 
 
@@ -54,5 +55,7 @@ def test_unreachable_significance_is_marked_on_p():
                         "min_p_adjusted": [0.25], "test": ["wilcoxon"]})
     t = paper_table(few)
     assert t.marks == {(0, 4): "ddagger"} and "cannot reach p < 0.05" in t.footnotes["ddagger"]
+    tiny = few.assign(diff=-0.0001, diff_low=-0.0004, diff_high=0.0002)
+    assert paper_table(tiny).rows[0][3] == "0.000 [0.000, 0.000]"  # never "-0.000"
     with pytest.raises(ValueError, match="not a compare"):
         paper_table(pd.DataFrame({"arm": ["x"]}))
