@@ -2,19 +2,25 @@
 
 Mean and 95% t-interval over seeds of test weighted-F1 and accuracy for every backbone,
 modality set and arm, with the seed-paired difference to ``none`` and its Holm-corrected
-p-value (``spcl_diag.stats.compare``). Writes ``figures/paper_table.md``,
-``figures/paper_forest.png`` and ``figures/paper_pair_gap.png``.
+p-value (``spcl_diag.stats.compare``). Writes ``figures/paper_table.md``, the weighted-F1
+comparison as a booktabs table ``figures/paper_table.tex``, ``figures/paper_forest.png``,
+``figures/paper_pair_gap.png`` and the IQM / probability-of-improvement summary over every
+cell ``figures/paper_aggregate.png``.
 
     python analyses/paper_table.py --backbones late_fusion mmgcn --seeds 5
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 from _common import ci_text, compare_metrics, parser, run_grid, save, write_markdown
 
-from spcl_diag.plots import forest_figure, pair_gap_figure
+from spcl_diag.plots import aggregate_figure, forest_figure, pair_gap_figure
 from spcl_diag.report import markdown_table
+from spcl_diag.stats.paper_table import to_booktabs
 
 MODALITY_SETS = ("tav", "ta", "tv", "av")
 ARMS = ("none", "spcl", "random")
@@ -56,6 +62,10 @@ def main() -> None:
         args.figures, "paper_table",
     )
     wf1 = comparison[comparison["metric"] == "test_wf1"]
+    tex = Path(args.figures) / "paper_table.tex"
+    tex.write_text(to_booktabs(wf1, label="tab:wf1") + "\n")
+    print(f"wrote {tex}")
+    save(aggregate_figure(results, rng=np.random.default_rng(0)), args.figures, "paper_aggregate")
     save(forest_figure(wf1, title="test weighted-F1: difference to none", label_by=["backbone", "modalities", "arm"]),
          args.figures, "paper_forest")
     save(pair_gap_figure(results), args.figures, "paper_pair_gap")

@@ -39,16 +39,16 @@ from spcl_diag.batch.runner import recorded_grids
 from spcl_diag.plots import standard_figures
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.loading import RunTables, load_runs
+from spcl_diag.stats.paper_table import to_markdown
 
 PERFORMANCE_METRICS: tuple[str, ...] = ("test_wf1", "test_acc")
 IMBALANCE_METRICS: tuple[str, ...] = tuple(
     f"test_{name}_{m}" for name in ("wf1", "disparity_ratio") for m in ("t", "a", "v")
 )
 GROUP_COLUMNS: tuple[str, ...] = ("dataset", "backbone", "modalities")
-SHOWN_COLUMNS: tuple[str, ...] = ("metric", "arm", "n_seeds", "mean", "ci", "diff", "diff ci", "p", "p_adjusted", "verdict")
 FIGURE_CAPTIONS: dict[str, str] = {
     "accuracy_curves": "Dev accuracy of the fused prediction and of each modality's own head over epochs, mean and "
-    "+-1 sd over seeds, one line per arm.",
+    "95% t-interval over seeds (n in the legend), one line per arm.",
     "disparity_curves": "Disparity ratio of each modality (its summed gold-class confidence over the weakest one's; "
     "1 = balanced) on dev over epochs.",
     "grad_share": "Share of each modality branch in the gradient norm over epochs, per arm (grey line: equal shares).",
@@ -59,6 +59,10 @@ FIGURE_CAPTIONS: dict[str, str] = {
     "pair_gap": "Gain of each modality on top of the other two (tav minus the pair without it), seed by seed.",
     "cd_diagram": "Critical-difference diagram: mean rank of each arm over the cells; a bar joins arms the "
     "Nemenyi test cannot tell apart.",
+    "confusion": "Test confusion of the fused prediction and of each modality's head at the selected epoch, rows "
+    "normalised by the gold count (the diagonal is each class's recall), summed over seeds.",
+    "aggregate": "Interquartile mean of test weighted-F1 over all cells and the probability that a run of each arm "
+    "beats a baseline run, averaged over cells, with 95% stratified bootstrap intervals (Agarwal et al. 2021).",
 }
 
 
@@ -196,13 +200,21 @@ def _comparison_section(comparisons: Mapping[str, pd.DataFrame], baseline: str) 
                 f"Every arm against `{baseline}`, paired by seed within each dataset, backbone and modality set "
                 "(`spcl_diag.stats.compare`): mean with 95% Student-t interval over seeds, paired difference "
                 "(arm - baseline) with its interval, exact Wilcoxon signed-rank p-value, Holm-corrected within "
-                "each metric. Lower is better for disparity ratios. The verdict says when the number of seeds "
-                "cannot reach significance at all."
+                "each metric. Lower is better for disparity ratios. One table per metric, as "
+                "`spcl-diag compare --markdown` writes it (footnote symbols mark significance); the verdict "
+                "below each table says when the number of seeds cannot reach significance at all."
             ),
             "",
         ]
     for name, table in comparisons.items():
-        lines += [f"### {name.capitalize()}", "", markdown_table(_presentable(table)), ""]
+        lines += [f"### {name.capitalize()}", ""]
+        if table.attrs.get("fallback"):
+            lines += [markdown_table(table), ""]
+            continue
+        for metric, part in table.groupby("metric", sort=False):
+            lines += [to_markdown(part), ""]
+            lines += [f"- {_row_label(row)}: {row['verdict']}" for row in part.to_dict("records")]
+            lines.append("")
     return lines
 
 
@@ -266,6 +278,11 @@ def _ranking_lines_with_figure(lines: list[str], files: Iterable[Path], base: Pa
     if not lines or not cd:
         return lines
     return [*lines, f"![cd_diagram]({cd[0].relative_to(base).as_posix()})", "", f"*{FIGURE_CAPTIONS['cd_diagram']}*", ""]
+
+
+def _row_label(row: Mapping[str, object]) -> str:
+    groups = ", ".join(str(row[c]) for c in (*GROUP_COLUMNS, "balancing") if c in row and isinstance(row[c], str))
+    return f"`{row['arm']}` ({groups})" if groups else f"`{row['arm']}`"
 
 
 def _figure_section(files: Iterable[Path], base: Path, left_out: Sequence[str]) -> list[str]:
@@ -375,20 +392,6 @@ def _mean_sd(results: pd.DataFrame, metrics: Sequence[str], by: list[str], reaso
     table = long.groupby(["metric", *by, "curriculum"], sort=False)["value"].agg(n_seeds="count", mean="mean", sd="std").reset_index()
     table.attrs["fallback"] = reason
     return table
-
-
-def _presentable(table: pd.DataFrame) -> pd.DataFrame:
-    if table.attrs.get("fallback"):
-        return table
-    shown = table.copy()
-    shown["ci"] = [_interval_text(lo, hi) for lo, hi in zip(shown["ci_low"], shown["ci_high"])]
-    shown["diff ci"] = [_interval_text(lo, hi) for lo, hi in zip(shown["diff_low"], shown["diff_high"])]
-    groups = [c for c in (*GROUP_COLUMNS, "balancing") if c in shown]
-    return shown[[*groups, *SHOWN_COLUMNS]]
-
-
-def _interval_text(low: float, high: float) -> str:
-    return "" if not (np.isfinite(low) and np.isfinite(high)) else f"[{low:.3g}, {high:.3g}]"
 
 
 def _forest_caption(stem: str) -> str:

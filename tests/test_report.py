@@ -42,7 +42,7 @@ def test_report_is_self_contained(runs, tmp_path):
     assert "| synthetic | late_fusion | tav | spcl |" in text.replace("| none |", "| spcl |")
     assert "NaN or infinite" in text and "Failed runs" in text  # the failed runs are listed
     assert '"curriculum": [' in text and "spcl_diag 0.1.0" in text  # the exact grid and the version
-    assert "| p_adjusted | verdict |" in text and "identical on all 2 seeds" in text
+    assert "| p (holm) | d_z |" in text and "identical on all 2 seeds" in text
 
 
 def test_report_without_stats_falls_back_to_mean_and_sd(runs, tmp_path, monkeypatch):

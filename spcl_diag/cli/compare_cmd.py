@@ -39,15 +39,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            help="metric direction (default: the metric's declared direction; an error if it has none)")
     parser.add_argument("--rng-seed", type=int, default=0, help="seed of the numpy Generator (default: %(default)s)")
     parser.add_argument("--csv", type=Path, default=None, help="write the full table as CSV")
-    parser.add_argument("--latex", type=Path, default=None, help="write the summary columns as a LaTeX tabular")
+    parser.add_argument("--latex", type=Path, default=None,
+                        help="write a booktabs table (<= 7 columns, significance as footnote symbols)")
+    parser.add_argument("--markdown", type=Path, default=None, help="write the same table as Markdown")
+    parser.add_argument("--digits", type=int, default=3, help="decimals of every number in --latex/--markdown (default: %(default)s)")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    from spcl_diag.stats.report import (  # pandas, scipy: only when the command runs
-        format_table,
-        to_latex,
-    )
+    # pandas, scipy: only when the command runs
+    from spcl_diag.stats.paper_table import to_booktabs, to_markdown
+    from spcl_diag.stats.report import format_table
 
     try:
         table = _compare(args)
@@ -59,8 +61,11 @@ def handle(args: argparse.Namespace) -> int:
         table.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
     if args.latex is not None:
-        args.latex.write_text(to_latex(table, caption=f"{args.metric}: arms vs {args.baseline}") + "\n")
+        args.latex.write_text(to_booktabs(table, digits=args.digits, alpha=args.alpha) + "\n")
         print(f"wrote {args.latex}")
+    if args.markdown is not None:
+        args.markdown.write_text(to_markdown(table, digits=args.digits, alpha=args.alpha) + "\n")
+        print(f"wrote {args.markdown}")
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from spcl_diag.cli.options import add_run_options, config_from_args, split_overrides
 
@@ -32,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="runs", help="folder of run directories (default: %(default)s)")
     parser.add_argument("--retry-failed", action="store_true", help="re-run a run recorded as failed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--probe", action="store_true", help="fit linear probes on the selected model (probe.json)")
+    parser.add_argument("--log", nargs="+", default=[], choices=("tensorboard", "wandb", "mlflow"),
+                        help="experiment loggers (optional extras); tensorboard writes into the run directory")
     parser.set_defaults(handler=handle, accepts_overrides=True)
 
 
@@ -54,7 +58,12 @@ def handle(args: argparse.Namespace) -> int:
         path = write_config_file(config.resolved(), args.write_config)
         print(f"wrote {path} (run id {config.run_id()})")
         return 0
-    result = run(config, args.out, device=args.device, progress=not args.quiet, retry_failed=args.retry_failed)
+    try:
+        result = run(config, args.out, device=args.device, progress=not args.quiet, retry_failed=args.retry_failed,
+                     probe=args.probe, log=args.log)
+    except ImportError as err:  # a logger's optional package is missing
+        print(f"spcl-diag run: error: {err}", file=sys.stderr)
+        return 2
     if result.status != "ok":
         epoch = result.result.get("failed_epoch")
         print(f"run {result.run_id} failed{f' in epoch {epoch}' if epoch else ''}: {result.error}\n"

@@ -101,6 +101,9 @@ class SelfPacedCurriculum:
         :meth:`pacing_record`) or the path of a run's ``pacing.npz``.
     generator
         Seeded ``torch.Generator`` on the training device, required by ``random``.
+    class_weights
+        Optional ``[C]`` class weights :math:`w` of the loss, :math:`\\sum_j v_j w_{y_j} l_j / N`
+        (e.g. inverse training frequency); the difficulty keeps the unweighted :math:`l_j`.
     """
 
     def __init__(
@@ -113,6 +116,7 @@ class SelfPacedCurriculum:
         normalisation: str = "batch",
         pacing: PacingRecord | str | None = None,
         generator: torch.Generator | None = None,
+        class_weights: Tensor | None = None,
     ) -> None:
         problems = []
         if arm not in ARMS:
@@ -126,6 +130,7 @@ class SelfPacedCurriculum:
         record = PacingRecord.load(str(pacing)) if isinstance(pacing, str) else pacing
         self.arm = arm
         self.normalisation = normalisation
+        self.class_weights = class_weights
         self.selector = Selector(arm, pacing=record, generator=generator)
         self.terms = difficulty_terms(arm)
         self.threshold = SelfPacedThreshold(lambda0, growth, cap)
@@ -170,7 +175,7 @@ class SelfPacedCurriculum:
         difficulty = spcl_difficulty(joint, per_modality, labels, dialogue, n_dialogues, terms=self.terms)
         lam = self.threshold.value
         keep = self.selector.select(difficulty, lam, epoch=self.epoch, step=self._batch)
-        utterance_loss = F.cross_entropy(joint, labels, reduction="none")
+        utterance_loss = F.cross_entropy(joint, labels, weight=self.class_weights, reduction="none")  # w_y l_j
         loss = selection_loss(utterance_loss, keep, normalisation=self.normalisation)
         self._kept[-1].append(keep.sum())
         self._sizes[-1].append(int(labels.shape[0]))

@@ -1,13 +1,20 @@
 """Imbalance metrics: pure functions over arrays, each with its formula and source.
 
-The registry :data:`METRICS` lists them with their properties. Model-dependent code
-(masked and permuted evaluation of a trained model) is in :mod:`spcl_diag.metrics.masking`,
-which is not imported here so that the training loop can import the formulas.
+The registry :data:`METRICS` lists them with their properties. Scoring a trained model
+(masked and permuted evaluation, linear probes) is in :mod:`spcl_diag.evaluation`, which
+produces the arrays these functions take.
 """
 
 from __future__ import annotations
 
-from spcl_diag.metrics.classification import accuracy, classification_scores, weighted_f1
+from spcl_diag.metrics.classification import (
+    accuracy,
+    classification_scores,
+    confusion_matrix,
+    macro_f1,
+    per_class_f1,
+    weighted_f1,
+)
 from spcl_diag.metrics.contribution import (
     conditional_utilisation,
     modality_subsets,
@@ -29,6 +36,7 @@ from spcl_diag.metrics.unimodal import (
     spread,
     unimodal_accuracy,
     unimodal_loss_disparity,
+    unimodal_macro_f1,
     unimodal_spread,
     unimodal_wf1,
 )
@@ -41,6 +49,7 @@ __all__ = [
     "area_under_curve",
     "classification_scores",
     "conditional_utilisation",
+    "confusion_matrix",
     "discrepancy_ratio",
     "disparity_ratio",
     "final_value",
@@ -48,14 +57,17 @@ __all__ = [
     "grad_norm_share",
     "grad_norm_share_table",
     "kept_by_class",
+    "macro_f1",
     "modality_subsets",
     "per_class_contribution",
+    "per_class_f1",
     "perceptual_score",
     "shapley_values",
     "spread",
     "summarise_trajectory",
     "unimodal_accuracy",
     "unimodal_loss_disparity",
+    "unimodal_macro_f1",
     "unimodal_spread",
     "unimodal_wf1",
     "weighted_f1",

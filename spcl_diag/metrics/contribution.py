@@ -1,7 +1,7 @@
 r"""How much a trained model relies on each modality: Shapley values, utilisation, perception.
 
 These are the formulas only. Their inputs are scores of one trained model evaluated with
-some modalities masked or permuted, produced by :mod:`spcl_diag.metrics.masking`:
+some modalities masked or permuted, produced by :mod:`spcl_diag.evaluation.masking`:
 
 * ``values_by_subset`` maps every modality set :math:`S` (a string such as ``"ta"``; ``""``
   for the empty set) to :math:`v(S)`, the score (accuracy or weighted F1) of the model
@@ -117,7 +117,7 @@ def conditional_utilisation(values_by_subset: Mapping[str, float]) -> dict[str, 
     utilisation rate :math:`u(m_1 \mid m_0) = (A(m_0, m_1) - A(m_0)) / A(m_0, m_1)` with
     :math:`A` the test accuracy; this is its leave-one-out form for :math:`M` modalities
     and coincides with it for :math:`M = 2`. Here :math:`v(N \setminus \{m\})` comes from
-    the *same* trained model with :math:`m`'s input masked (:mod:`~spcl_diag.metrics.masking`),
+    the *same* trained model with :math:`m`'s input masked (:mod:`~spcl_diag.evaluation.masking`),
     not from a separately trained or re-fitted unimodal model. :math:`u_m \le 1`; a
     negative value means the model does better without :math:`m`. For :math:`v(N) \le 0`,
     NaN with a ``RuntimeWarning``.

@@ -35,6 +35,7 @@ from spcl_diag.metrics.trajectory import area_under_curve, final_value, first_ba
 from spcl_diag.metrics.unimodal import (
     unimodal_accuracy,
     unimodal_loss_disparity,
+    unimodal_macro_f1,
     unimodal_spread,
     unimodal_wf1,
 )
@@ -64,6 +65,9 @@ METRICS: dict[str, MetricSpec] = {
     ),
     "unimodal_wf1": MetricSpec(
         unimodal_wf1, True, (0.0, 1.0), True, "weighted F1 of each modality's head", "probs"
+    ),
+    "unimodal_macro_f1": MetricSpec(
+        unimodal_macro_f1, True, (0.0, 1.0), True, "macro F1 of each modality's head (classes weigh the same)", "probs"
     ),
     "unimodal_acc_spread": MetricSpec(
         partial(unimodal_spread, score="acc", kind="range"), False, (0.0, 1.0), True,

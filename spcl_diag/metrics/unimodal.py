@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spcl_diag.metrics._docs import fill_doc
-from spcl_diag.metrics.classification import accuracy, cross_entropy, weighted_f1
+from spcl_diag.metrics.classification import accuracy, cross_entropy, macro_f1, weighted_f1
 
 Score = Literal["acc", "wf1"]
 SpreadKind = Literal["range", "std"]
@@ -81,6 +81,30 @@ def unimodal_wf1(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str, flo
     return {
         m: weighted_f1(labels, np.asarray(p).argmax(1), n_classes=np.shape(p)[1]) for m, p in probs.items()
     }
+
+
+@fill_doc
+def unimodal_macro_f1(probs: Mapping[str, NDArray], labels: NDArray) -> dict[str, float]:
+    r"""Macro F1 of each modality's head (sklearn's ``average="macro"``): every class weighs the same.
+
+    .. math:: \mathrm{mF1}_m = \frac{1}{|K|} \sum_{c \in K} \frac{2\,TP_{m,c}}{2\,TP_{m,c} + FP_{m,c} + FN_{m,c}}
+
+    over the classes :math:`K` with a gold or a predicted utterance
+    (:func:`~spcl_diag.metrics.classification.macro_f1`).
+
+    Parameters
+    ----------
+    %(probs)s
+    %(labels)s
+
+    Examples
+    --------
+    >>> p = {"t": np.array([[0.9, 0.1], [0.2, 0.8]]), "a": np.array([[0.6, 0.4], [0.7, 0.3]])}
+    >>> {m: round(f, 3) for m, f in unimodal_macro_f1(p, np.array([0, 1])).items()}
+    {'t': 1.0, 'a': 0.333}
+    """
+    check_probs(probs, labels)
+    return {m: macro_f1(labels, np.asarray(p).argmax(1), n_classes=np.shape(p)[1]) for m, p in probs.items()}
 
 
 def spread(values: Mapping[str, float], *, kind: SpreadKind = "range") -> float:

@@ -71,6 +71,24 @@ class Backbone(nn.Module):
     def forward(self, batch: Batch) -> ModelOutput:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def representation(self, batch: Batch) -> dict[str, Tensor]:
+        """Modality -> ``[N, h]`` representation of each real utterance, read by linear probes.
+
+        The default is :attr:`ModelOutput.features`, the inputs of the per-modality heads, which
+        every built-in backbone returns: pure per-modality encodings for late fusion,
+        DialogueGCN and BiDDIN, already cross-modal ones for MMGCN, MM-DFN and Ada2I (see
+        ``PURE_HEADS``). A backbone that returns no features, or that keeps its unimodal
+        representation elsewhere, overrides this method.
+        """
+        features = self(batch).features
+        missing = [m for m in self.modalities if m not in features]
+        if missing:
+            raise NotImplementedError(
+                f"{type(self).__name__} returns no features for modalities {''.join(missing)}; override "
+                "Backbone.representation to say where a modality's representation is."
+            )
+        return {m: features[m] for m in self.modalities}
+
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """Modality -> its own parameters, plus ``"shared"`` for all the others (may be empty)."""
         groups = {m: list(self.branches[m].parameters()) for m in self.modalities}

@@ -7,6 +7,8 @@ rcParams.
 
 from __future__ import annotations
 
+from spcl_diag.plots.aggregate import aggregate_figure, aggregate_scores
+from spcl_diag.plots.confusion import confusion_counts, confusion_figure, plot_confusion
 from spcl_diag.plots.curves import (
     grad_share_curves,
     modality_curves,
@@ -36,9 +38,13 @@ from spcl_diag.plots.style import ARM_COLORS, MODALITY_COLORS
 __all__ = [
     "ARM_COLORS",
     "MODALITY_COLORS",
+    "aggregate_figure",
+    "aggregate_scores",
     "cd_diagram",
     "confidence_figure",
     "confidence_frame",
+    "confusion_counts",
+    "confusion_figure",
     "curriculum_figure",
     "difficulty_frame",
     "forest_figure",
@@ -48,6 +54,7 @@ __all__ = [
     "pair_gaps",
     "per_class_figure",
     "plot_class_heatmap",
+    "plot_confusion",
     "plot_curves",
     "plot_difficulty_by_modality",
     "plot_difficulty_heatmap",

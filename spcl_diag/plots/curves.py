@@ -2,9 +2,11 @@
 kept fraction.
 
 The axes-level :func:`plot_curves` draws one line per level of ``hue`` (the mean over
-``units``, usually seeds) with a band (standard deviation or range over units); the other
-functions pick rows of the epochs table and call it. The figure-level functions lay out one
-panel per modality or per arm.
+``units``, usually seeds) with a band: by default the 95% Student-t interval of the mean
+(:func:`spcl_diag.stats.intervals.t_interval`), with the number of seeds in the legend; the
+other functions pick rows of the epochs table and call it. It refuses to average runs of
+different datasets, backbones or modality sets into one line; the figure-level functions lay
+out one panel per modality or arm, and one row of panels per dataset / backbone / modality set.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from spcl_diag.metrics.gradients import grad_norm_share_table
 from spcl_diag.plots.style import ARM_LINESTYLES, hue_color, metric_label, order_levels, scope_label
 
-Band = Literal["sd", "range", "none"]
+Band = Literal["ci", "sd", "range", "none"]
+POOLING_KEYS: tuple[str, ...] = ("dataset", "backbone", "modalities", "balancing")
 
 
 def plot_curves(
@@ -30,8 +35,9 @@ def plot_curves(
     y: str = "value",
     hue: str = "scope",
     units: str = "seed",
-    band: Band = "sd",
+    band: Band = "ci",
     ax: Axes | None = None,
+    legend: bool = True,
     **line_kws: Any,
 ) -> Axes:
     """Mean curve per ``hue`` level over ``units``, with a band.
@@ -48,9 +54,14 @@ def plot_curves(
     units
         Column of the repeated runs (seeds) that the mean and the band are taken over.
     band
-        ``sd``: mean +- one standard deviation; ``range``: minimum to maximum; ``none``.
+        ``ci``: 95% Student-t interval of the mean over units (drawn where there are at
+        least 2); ``sd``: mean +- one standard deviation; ``range``: minimum to maximum;
+        ``none``.
     ax
         Axes to draw on (a new figure if omitted).
+    legend
+        Draw the legend; its title names the band and the number of units (``n``), or each
+        label carries its own ``n`` when the lines have different numbers of units.
     **line_kws
         Passed to ``Axes.plot``.
 
@@ -62,20 +73,35 @@ def plot_curves(
     missing = sorted({x, y, hue, units} - set(data.columns))
     if missing:
         raise ValueError(f"plot_curves: data lacks column(s) {missing}; found {list(data.columns)}.")
+    if band not in ("ci", "sd", "range", "none"):
+        raise ValueError(f"band must be 'ci', 'sd', 'range' or 'none'; got {band!r}.")
+    for key in POOLING_KEYS:
+        if key != hue and key in data and data[key].nunique() > 1:
+            raise ValueError(
+                f"plot_curves would average runs of different {key} ({', '.join(map(str, pd.unique(data[key])))}) "
+                f"into one line; select one value of {key}, or use modality_curves (one row of panels per value)."
+            )
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.4))
-    for level in order_levels(hue, list(pd.unique(data[hue]))):
+    levels = order_levels(hue, list(pd.unique(data[hue])))
+    counts = {level: int(data.loc[data[hue] == level, units].nunique()) for level in levels}
+    same_n = len(set(counts.values())) == 1
+    for level in levels:
         rows = data[data[hue] == level]
-        stats = rows.groupby(x)[y].agg(["mean", "std", "min", "max"]).sort_index()
-        kws = {"color": hue_color(hue, level), "label": scope_label(level) if hue == "scope" else level, **line_kws}
+        stats = rows.groupby(x)[y].agg(["mean", "std", "min", "max", "count"]).sort_index()
+        label = scope_label(level) if hue == "scope" else str(level)
+        kws = {"color": hue_color(hue, level), "label": label if same_n else f"{label} (n={counts[level]})", **line_kws}
         if hue == "curriculum" and "linestyle" not in line_kws:
             kws["linestyle"] = ARM_LINESTYLES.get(level, "-")
         (line,) = ax.plot(stats.index.to_numpy(), stats["mean"].to_numpy(), **kws)
-        if band != "none" and rows[units].nunique() > 1:
-            low, high = (
-                (stats["mean"] - stats["std"], stats["mean"] + stats["std"]) if band == "sd" else (stats["min"], stats["max"])
-            )
-            ax.fill_between(stats.index.to_numpy(), low.to_numpy(), high.to_numpy(), color=line.get_color(), alpha=0.18, lw=0)
+        if band != "none" and counts[level] > 1:
+            low, high = _band(rows, stats, x=x, y=y, band=band)
+            ax.fill_between(stats.index.to_numpy(), low, high, color=line.get_color(), alpha=0.18, lw=0)
+    if x == "epoch":
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if legend:
+        n_text = f", n = {next(iter(counts.values()))} {units}s" if same_n and counts else ""
+        ax.legend(title=f"mean, {_band_text(band)}{n_text}", frameon=False, fontsize="small", title_fontsize="small")
     ax.set_xlabel(x)
     ax.set_ylabel(metric_label(str(data["metric"].iloc[0])) if "metric" in data and len(data) else y)
     return ax
@@ -112,13 +138,15 @@ def modality_curves(
     split: str = "dev",
     panels: Literal["scope", "curriculum"] = "scope",
     arms: Sequence[str] | None = None,
-    band: Band = "sd",
+    band: Band = "ci",
 ) -> Figure:
     """Per-modality curves of ``metric`` for each arm, mean and band over seeds.
 
     With ``panels="scope"`` there is one panel per modality and one line per arm (to compare
     arms on each modality); with ``panels="curriculum"`` one panel per arm and one line per
-    modality (to see the imbalance inside each arm). Panels share the vertical axis.
+    modality (to see the imbalance inside each arm). Panels share the vertical axis. Runs of
+    several datasets, backbones or modality sets get one row of panels each, never one
+    averaged line.
 
     Parameters
     ----------
@@ -138,21 +166,31 @@ def modality_curves(
     rows = select_rows(epochs, metric=metric, split=split, arms=arms)
     hue = "curriculum" if panels == "scope" else "scope"
     levels = order_levels(panels, list(pd.unique(rows[panels])))
-    fig, axes = plt.subplots(1, len(levels), figsize=(3.4 * len(levels) + 0.6, 3.3), sharey=True, squeeze=False)
-    for ax, level in zip(axes[0], levels):
-        plot_curves(rows[rows[panels] == level], hue=hue, band=band, ax=ax)
-        ax.set_title(scope_label(level) if panels == "scope" else level, color=hue_color(panels, level) or "black")
-        if metric == "disparity_ratio":
-            ax.axhline(1.0, color="0.6", lw=0.8, zorder=0)
-    for ax in axes[0][1:]:
-        ax.set_ylabel("")
-    axes[0][-1].legend(frameon=False, fontsize="small")
+    keys = [k for k in POOLING_KEYS if k in rows and rows[k].nunique() > 1]
+    groups = list(rows.groupby(keys, sort=True)) if keys else [((), rows)]
+    fig, axes = plt.subplots(len(groups), len(levels), figsize=(3.4 * len(levels) + 0.6, 3.3 * len(groups)),
+                             sharey=True, squeeze=False)
+    for r, (values, group) in enumerate(groups):
+        where = " / ".join(map(str, values if isinstance(values, tuple) else (values,)))
+        for c, (ax, level) in enumerate(zip(axes[r], levels)):
+            panel = group[group[panels] == level]
+            if panel.empty:
+                ax.set_axis_off()
+                continue
+            plot_curves(panel, hue=hue, band=band, ax=ax, legend=c == len(levels) - 1)
+            title = scope_label(level) if panels == "scope" else level
+            ax.set_title(f"{title} ({where})" if where else title, color=hue_color(panels, level) or "black",
+                         fontsize="medium")
+            if metric == "disparity_ratio":
+                ax.axhline(1.0, color="0.6", lw=0.8, zorder=0)
+            if c:
+                ax.set_ylabel("")
     fig.suptitle(f"{metric_label(metric)} on {split} (mean and {_band_text(band)} over seeds)", fontsize="medium")
     fig.tight_layout()
     return fig
 
 
-def grad_share_curves(epochs: pd.DataFrame, *, arms: Sequence[str] | None = None, band: Band = "sd") -> Figure:
+def grad_share_curves(epochs: pd.DataFrame, *, arms: Sequence[str] | None = None, band: Band = "ci") -> Figure:
     """Share of each modality in the gradient norm over epochs, one panel per arm.
 
     Shares come from :func:`spcl_diag.metrics.gradients.grad_norm_share_table`; a branch
@@ -161,14 +199,13 @@ def grad_share_curves(epochs: pd.DataFrame, *, arms: Sequence[str] | None = None
     shares = grad_norm_share_table(select_rows(epochs, metric="grad_norm", arms=arms))
     arm_levels = order_levels("curriculum", list(pd.unique(shares["curriculum"])))
     fig, axes = plt.subplots(1, len(arm_levels), figsize=(3.4 * len(arm_levels) + 0.6, 3.3), sharey=True, squeeze=False)
-    for ax, arm in zip(axes[0], arm_levels):
+    for i, (ax, arm) in enumerate(zip(axes[0], arm_levels)):
         rows = shares[shares["curriculum"] == arm]
-        plot_curves(rows, hue="scope", band=band, ax=ax)
+        plot_curves(rows, hue="scope", band=band, ax=ax, legend=i == len(arm_levels) - 1)
         ax.axhline(1 / rows["scope"].nunique(), color="0.6", lw=0.8, zorder=0)
         ax.set_title(arm, color=hue_color("curriculum", arm) or "black")
     for ax in axes[0][1:]:
         ax.set_ylabel("")
-    axes[0][-1].legend(frameon=False, fontsize="small")
     fig.suptitle(f"gradient-norm share per modality (mean and {_band_text(band)} over seeds)", fontsize="medium")
     fig.tight_layout()
     return fig
@@ -178,7 +215,7 @@ def plot_kept_fraction(
     epochs: pd.DataFrame,
     *,
     arms: Sequence[str] = ("spcl", "random", "anti"),
-    band: Band = "sd",
+    band: Band = "ci",
     ax: Axes | None = None,
     **line_kws: Any,
 ) -> Axes:
@@ -191,10 +228,25 @@ def plot_kept_fraction(
     rows = select_rows(epochs, metric="kept_fraction", split="train", arms=present or None)
     ax = plot_curves(rows, hue="curriculum", band=band, ax=ax, **line_kws)
     ax.set_ylim(0, 1.05)
-    ax.legend(frameon=False, fontsize="small")
     ax.set_title("utterances kept per batch")
     return ax
 
 
+def _band(rows: pd.DataFrame, stats: pd.DataFrame, *, x: str, y: str, band: Band) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper edge of the band at each ``x`` (NaN where it is undefined)."""
+    if band == "sd":
+        return (stats["mean"] - stats["std"]).to_numpy(), (stats["mean"] + stats["std"]).to_numpy()
+    if band == "range":
+        return stats["min"].to_numpy(), stats["max"].to_numpy()
+    from spcl_diag.stats.intervals import t_interval
+
+    low, high = np.full(len(stats), np.nan), np.full(len(stats), np.nan)
+    for i, (_, values) in enumerate(rows.groupby(x)[y]):
+        if values.notna().sum() > 1:
+            interval = t_interval(values.dropna().to_numpy())
+            low[i], high[i] = interval.low, interval.high
+    return low, high
+
+
 def _band_text(band: Band) -> str:
-    return {"sd": "+-1 sd", "range": "range", "none": "no band"}[band]
+    return {"ci": "95% t-interval", "sd": "+-1 sd", "range": "range", "none": "no band"}[band]

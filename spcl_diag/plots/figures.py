@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from spcl_diag.plots.aggregate import aggregate_figure
+from spcl_diag.plots.confusion import confusion_figure
 from spcl_diag.plots.curves import grad_share_curves, modality_curves, plot_kept_fraction
 from spcl_diag.plots.difficulty import (
     confidence_frame,
@@ -122,7 +124,9 @@ def standard_figures(tables: RunTables, *, comparisons: dict[str, pd.DataFrame] 
     -------
     dict of str to Figure
         ``accuracy_curves``, ``disparity_curves``, ``grad_share``, ``curriculum``,
-        ``difficulty_by_modality``, ``pair_gap`` and the forest plots; a figure whose data
+        ``difficulty_by_modality``, ``pair_gap``, ``confusion`` (the first arm of the main
+        group, summed over seeds), ``aggregate`` (IQM and probability of improvement over
+        every cell) and the forest plots; a figure whose data
         is missing (no pairs of modalities, no spcl run, one modality) is left out with a
         ``UserWarning`` that says why.
     """
@@ -137,6 +141,8 @@ def standard_figures(tables: RunTables, *, comparisons: dict[str, pd.DataFrame] 
         "curriculum": lambda: curriculum_figure(tables),
         "difficulty_by_modality": lambda: confidence_figure(RunTables(main, main_epochs)),
         "pair_gap": lambda: pair_gap_figure(tables.results),
+        "confusion": lambda: confusion_figure(list(main.loc[main["curriculum"] == main["curriculum"].iloc[0], "path"])),
+        "aggregate": lambda: aggregate_figure(tables.results, rng=np.random.default_rng(0)),
     }
     for name, comparison in (comparisons or {}).items():
         builders[f"forest_{name}"] = functools.partial(forest_figure, comparison, title=name.replace("_", " "))

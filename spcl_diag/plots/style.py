@@ -25,7 +25,17 @@ ARM_COLORS: dict[str, str] = {
     "spcl-conversation": "#33BBEE",
     "baby-step": "#8C564B",
 }
-ARM_LINESTYLES: dict[str, str] = {"random": "--", "anti": ":"}  # paced arms overlap spcl's kept fraction
+# Every arm has its own line style as well as its colour (readable in grey-scale print); the
+# paced arms, whose kept fraction lies on spcl's, are dashed and dotted.
+ARM_LINESTYLES: dict[str, str | tuple[int, tuple[int, ...]]] = {
+    "none": "-.",
+    "spcl": "-",
+    "random": "--",
+    "anti": ":",
+    "spcl-utterance": (0, (5, 1)),
+    "spcl-conversation": (0, (3, 1, 1, 1, 1, 1)),
+    "baby-step": (0, (1, 1)),
+}
 ARM_ORDER: tuple[str, ...] = tuple(ARM_COLORS)
 
 METRIC_LABELS: dict[str, str] = {

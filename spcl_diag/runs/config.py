@@ -36,6 +36,7 @@ from spcl_diag.plugins import load_plugins, plugin_sources
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i", "uni-aux", "g-blending", "pmr", "agm", "mmpareto")
 # Methods that train each modality's head as a unimodal classifier (auxiliary losses, prototypes,
 # per-head weights, unimodal gradients): they need pure heads and at least two modalities.
+CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 SEED_ROLES: tuple[str, ...] = ("", "tune", "eval")  # see spcl_diag.batch.tune
 _NEEDS_PURE_HEADS: tuple[str, ...] = ("uni-aux", "g-blending", "pmr", "mmpareto")
 _NEEDS_TWO_MODALITIES: tuple[str, ...] = ("uni-aux", "g-blending", "pmr", "agm", "mmpareto")
@@ -75,6 +76,11 @@ class TrainConfig:
     lr: float = 2e-4  # Adam learning rate
     weight_decay: float = 1e-8  # Adam L2 weight decay
     clip_norm: float = 2.0  # global L2 gradient-norm clip, applied every step
+    class_weights: Literal["none", "balanced"] = "none"
+    # joint-loss weight per class: 'balanced' = n / (C n_c) over the train split (inverse
+    # frequency); the SPCL difficulty always uses the unweighted loss
+    checkpoint: bool = field(default=True, metadata={"identity": False})
+    # save the selected epoch's weights as model.pt (no effect on results)
 
 
 @dataclass(frozen=True)
@@ -236,6 +242,10 @@ class RunConfig:
             problems.append(f"pacing.growth must be a finite number > 0 or None (the SPCL preset); got {self.pacing.growth!r}")
         if not _in_range(self.pacing.cap, 0, strict=True):
             problems.append(f"pacing.cap must be a finite number > 0; got {self.pacing.cap!r}")
+        if self.train.class_weights not in CLASS_WEIGHTS:
+            problems.append(
+                f"train.class_weights must be one of {', '.join(CLASS_WEIGHTS)}; got {self.train.class_weights!r}"
+            )
         if self.pacing.normalisation not in ("batch", "kept"):
             problems.append(f"pacing.normalisation must be 'batch' or 'kept'; got {self.pacing.normalisation!r}")
         if self.seed_role not in SEED_ROLES:

@@ -9,7 +9,11 @@
   plus each utterance's ``dialogue_id``, ``label``, ``speaker`` and ``position``;
 * ``pacing.npz``      utterances kept ``kept[e, b]`` of ``size[e, b]`` in every batch;
 * ``predictions.npz`` dev and test labels, joint and per-modality probabilities at the
-  selected epoch, and the dialogue of each utterance;
+  selected epoch, the dialogue of each utterance and the ``label_names``;
+* ``model.pt``        the selected epoch's weights and resolved config (``train.checkpoint``);
+* ``probe.json``      linear-probe scores per modality (``run(probe=True)``, ``spcl-diag probe``);
+* ``evaluations/``    scores of ``spcl-diag evaluate`` (another file, masked modalities);
+* ``tensorboard/``    event files of ``--log tensorboard``;
 * ``result.json``     status, selected epoch, dev and test metrics, imbalance summary, wall time;
 * ``error.txt``       the traceback, when the run failed (``result.json`` then has ``error``,
   the one-line reason, and ``failed_epoch`` when training had started).
@@ -42,6 +46,7 @@ CONFIG, EPOCHS, DIFFICULTY, PACING, PREDICTIONS, RESULT, ERROR = (
     "result.json",
     "error.txt",
 )
+CHECKPOINT, PROBE, EVALUATIONS = "model.pt", "probe.json", "evaluations"  # optional, see below
 EPOCH_COLUMNS = ("epoch", "split", "scope", "metric", "value")
 COMPLETE_FILES = (CONFIG, EPOCHS, DIFFICULTY, PACING, PREDICTIONS, RESULT)
 

@@ -18,7 +18,7 @@ import sys
 import time
 import traceback
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,20 +39,23 @@ from spcl_diag.data.registry import (
     source_file,
 )
 from spcl_diag.errors import ConfigError, DataFormatError, RunSetupError
-from spcl_diag.metrics.classification import classification_scores
-from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
-from spcl_diag.metrics.disparity import disparity_ratio
-from spcl_diag.metrics.masking import (
+from spcl_diag.evaluation.checkpoint import save_checkpoint
+from spcl_diag.evaluation.masking import (
     MaskValue,
     permuted_scores,
     predictions_scores,
     scores_by_subset,
     subset_predictions,
 )
+from spcl_diag.evaluation.probe import probe_scores
+from spcl_diag.metrics.classification import scope_scores
+from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
+from spcl_diag.metrics.disparity import disparity_ratio
 from spcl_diag.metrics.unimodal import unimodal_spread
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.config import RunConfig
 from spcl_diag.runs.identity import identity_payload, payload_run_id
+from spcl_diag.train.callbacks import Callback, make_loggers
 from spcl_diag.train.loop import SplitPredictions, TrainingOutcome, train_run
 from spcl_diag.train.seeding import RunSeeds
 
@@ -106,6 +109,9 @@ def run(
     progress: bool | None = None,
     retry_failed: bool = False,
     dataset: ConversationDataset | None = None,
+    probe: bool = False,
+    log: Sequence[str] = (),
+    callbacks: Sequence[Callback] = (),
 ) -> RunResult:
     """Train ``config`` and write ``<out_dir>/<run_id>/``; return the result.
 
@@ -128,6 +134,16 @@ def run(
         <spcl_diag.data.dataset.ConversationDataset.from_arrays>`) instead of
         ``config.dataset``, which becomes ``memory:<name>:<fingerprint>`` so that the data's
         content enters the run id. A dataset without dev dialogues gets them as a file does.
+    probe
+        Fit linear probes on the frozen selected model and write ``probe.json``
+        (:func:`spcl_diag.evaluation.probe.probe_scores`).
+    log
+        Experiment loggers from :data:`spcl_diag.train.callbacks.LOGGERS`: ``"tensorboard"``
+        writes event files into the run directory's ``tensorboard/``; ``"wandb"`` (offline) and
+        ``"mlflow"`` write into ``out_dir/wandb`` and ``out_dir/mlflow.db``.
+    callbacks
+        Your own :class:`~spcl_diag.train.callbacks.Callback` objects (this run only, not the
+        paired spcl run).
 
     Returns
     -------
@@ -177,7 +193,7 @@ def run(
     if config.curriculum in PACED_ARMS:
         try:
             twin = run(config.paired("spcl"), out, device=device, progress=show, retry_failed=retry_failed,
-                       dataset=dataset)
+                       dataset=dataset, probe=probe, log=log)
         except RunSetupError as err:
             raise RunSetupError(f"the paired spcl run of {config.curriculum} run {run_id} could not start: {err}") from None
         if twin.status != "ok":
@@ -204,6 +220,11 @@ def run(
     except OSError as err:
         raise RunSetupError(f"run {run_id} could not start: cannot write to {out} ({err.strerror or err}); "
                             "choose another folder (--out).") from None
+    try:
+        hooks = [*make_loggers(tuple(log), tmp, out, name=run_id, config=config.to_dict()), *callbacks]
+    except (ImportError, ValueError) as err:  # a logger's optional package is missing
+        shutil.rmtree(tmp)
+        raise RunSetupError(f"run {run_id} could not start: {_one_line(err)}") from None
     started = time.perf_counter()
     metadata = run_metadata(run_id, config.to_dict(), torch_device)
     metadata.update(identity=payload, dataset_fingerprint=data.fingerprint(), dataset_summary=data.summary())
@@ -214,8 +235,8 @@ def run(
           f"then {config.train.epochs} epochs")
     try:
         with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
-            outcome = train_run(config, data, device=torch_device, pacing=pacing, progress=show)
-        result = _write_outcome(tmp, config, outcome, wall_seconds=time.perf_counter() - started)
+            outcome = train_run(config, data, device=torch_device, pacing=pacing, progress=show, callbacks=hooks)
+        result = _write_outcome(tmp, config, outcome, data, probe=probe, wall_seconds=time.perf_counter() - started)
     except Exception as err:  # noqa: BLE001  (a failed run is recorded, never lost)
         (tmp / rd.ERROR).write_text(traceback.format_exc())
         result = {
@@ -226,6 +247,8 @@ def run(
             "wall_seconds": time.perf_counter() - started,
         }
         rd.write_json(tmp / rd.RESULT, result)
+    for hook in hooks:
+        hook.on_run_end(result)
     rd.publish(tmp, final)
     return RunResult(run_id=run_id, path=final, status=result["status"], result=result)
 
@@ -290,23 +313,27 @@ def write_predictions(
     predictions: dict[str, tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]],
     modalities: str,
     *,
+    label_names: Sequence[str] | None = None,
     extra: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, Any]]:
     """Write ``predictions.npz``; return the scores per split and scope and the test imbalance summary.
 
     ``predictions[split] = (labels [U], probs {scope: [U, C]}, dialogue_id [U])`` for ``dev``
-    and ``test``; ``extra`` arrays are stored beside them (the masked-evaluation
-    probabilities). The summary holds the disparity ratio and the unimodal weighted-F1
-    spread of the test split when more than one modality is active.
+    and ``test``; the scores include macro-F1 and per-class F1 under ``label_names`` (class
+    indices as names when None), stored as ``label_names``; ``extra`` arrays are stored
+    beside them (the masked-evaluation probabilities). The summary holds the disparity ratio
+    and the unimodal weighted-F1 spread of the test split when more than one modality is active.
     """
-    arrays: dict[str, np.ndarray] = dict(extra or {})
+    n_classes = next(iter(predictions.values()))[1]["joint"].shape[1]
+    names = tuple(label_names) if label_names is not None else tuple(str(c) for c in range(n_classes))
+    arrays: dict[str, np.ndarray] = {**(extra or {}), "label_names": np.asarray(names, dtype=str)}
     scores: dict[str, dict[str, dict[str, float]]] = {}
     for split, (labels, probs, dialogue_id) in predictions.items():
         arrays[f"{split}_labels"] = labels
         arrays[f"{split}_dialogue_id"] = dialogue_id
         for scope, p in probs.items():
             arrays[f"{split}_probs_{scope}"] = p.astype(np.float32)
-        scores[split] = {scope: classification_scores(p, labels) for scope, p in probs.items()}
+        scores[split] = scope_scores(probs, labels, names)
     rd.save_npz(tmp / rd.PREDICTIONS, **arrays)
     imbalance: dict[str, Any] = {}
     if len(modalities) > 1:
@@ -317,8 +344,11 @@ def write_predictions(
     return scores, imbalance
 
 
-def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wall_seconds: float) -> dict[str, Any]:
-    """Write epochs, difficulty, pacing, predictions and result files; return the result."""
+def _write_outcome(
+    tmp: Path, config: RunConfig, outcome: TrainingOutcome, dataset: ConversationDataset, *, probe: bool,
+    wall_seconds: float,
+) -> dict[str, Any]:
+    """Write epochs, difficulty, pacing, predictions, checkpoint, probe and result files; return the result."""
     rd.write_epochs(tmp / rd.EPOCHS, outcome.rows)
     train = outcome.train_split
     traj = outcome.trajectories
@@ -331,6 +361,11 @@ def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wa
         speaker=train.speakers_host,
     )
     outcome.pacing.save(str(tmp / rd.PACING))
+    if config.train.checkpoint:
+        save_checkpoint(tmp / rd.CHECKPOINT, outcome.model, config, dataset)
+    if probe:
+        splits = {"train": outcome.train_split, **outcome.eval_splits}
+        rd.write_json(tmp / rd.PROBE, probe_scores(outcome.model, splits, batch_size=config.train.eval_batch_size))
     contribution: dict[str, Any] = {}
     masked_arrays: dict[str, np.ndarray] = {}
     if len(config.modalities) > 1:
@@ -341,6 +376,7 @@ def _write_outcome(tmp: Path, config: RunConfig, outcome: TrainingOutcome, *, wa
         tmp,
         {split: (p.labels, p.probs, p.dialogue_ids[p.dialogue]) for split, p in outcome.predictions.items()},
         config.modalities,
+        label_names=dataset.label_names,
         extra=masked_arrays,
     )
     imbalance.update(contribution)
@@ -367,7 +403,7 @@ def _contribution_metrics(
 
     The best model is evaluated on the test split for the 2^M kept-modality subsets (inputs
     of the others replaced by their training mean) and with each modality permuted across
-    the test utterances; see :mod:`spcl_diag.metrics.masking`. Also returns the masked
+    the test utterances; see :mod:`spcl_diag.evaluation.masking`. Also returns the masked
     predictions by kept subset.
     """
     model, test = outcome.model, outcome.eval_splits["test"]

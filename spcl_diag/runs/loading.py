@@ -9,7 +9,8 @@
   ``name=hash`` of the plugin modules it imported), and flat metric columns
   ``<split>_<metric>`` for the joint prediction and
   ``<split>_<metric>_<modality>`` per modality (``test_wf1``, ``test_acc_a``, ...), and
-  ``test_disparity_ratio_<m>``;
+  ``test_disparity_ratio_<m>``; the per-class F1 as ``test_f1_class_<name>[_<m>]`` and, when
+  the run has linear probes (``probe.json``), ``<split>_probe_<metric>_<m>``;
 * ``epochs``: the concatenated ``epochs.csv`` rows with ``run_id`` and the main config fields.
 
 Failed runs have ``status == "failed"`` and the reason in ``error``; statistics use the
@@ -75,6 +76,16 @@ def flatten_result(result: dict[str, Any]) -> dict[str, Any]:
         else:
             flat[f"test_{metric}"] = per_modality
     return flat
+
+
+def flatten_probe(probe: dict[str, Any]) -> dict[str, Any]:
+    """``probe.json`` -> ``<split>_probe_<metric>_<m>`` columns (``test_probe_wf1_a``, ...)."""
+    return {
+        f"{split}_probe_{metric}_{m}": value
+        for split, metrics in probe.items()
+        for metric, per_modality in metrics.items()
+        for m, value in per_modality.items()
+    }
 
 
 def _config_columns(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -169,6 +180,11 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], pd.DataFrame | None]:
         path=str(run_dir),
     )
     record.update(flatten_result(result))
+    if (run_dir / rd.PROBE).is_file():
+        try:
+            record.update(flatten_probe(rd.read_json(run_dir / rd.PROBE)))
+        except (OSError, ValueError) as err:
+            raise _Damaged(f"unreadable probe.json ({err})") from None
     frame = None
     if (run_dir / rd.EPOCHS).is_file():
         try:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,9 @@ class RunRecorder:
         ``index`` given to :meth:`record`.
     speakers
         ``[U]`` speaker of each training utterance (zeros when omitted).
+    class_names
+        Names of the classes in label order, for the per-class F1 columns
+        (``f1_class_<name>``); the class indices when omitted.
 
     Raises
     ------
@@ -84,6 +87,7 @@ class RunRecorder:
         labels: Any,
         dialogue_ids: Any,
         speakers: Any = None,
+        class_names: Sequence[str] | None = None,
     ) -> None:
         values = config.resolved().to_dict() if isinstance(config, RunConfig) else {**DEFAULTS, **dict(config)}
         missing = [k for k in REQUIRED_KEYS if k not in values]
@@ -109,6 +113,7 @@ class RunRecorder:
                 f"RunRecorder: labels, dialogue_ids and speakers need one entry per training utterance; "
                 f"got shapes {self.labels.shape}, {self.dialogue_ids.shape}, {self.speakers.shape}."
             )
+        self.class_names = None if class_names is None else tuple(str(c) for c in class_names)
         self.rows: list[Row] = []
         self._trajectories: dict[int, dict[str, np.ndarray]] = {}  # 0-based epoch -> host buffers
         self._buffers: dict[str, Tensor] = {}
@@ -145,7 +150,8 @@ class RunRecorder:
         ``probs`` maps ``"joint"`` and each modality to ``[U, C]`` probabilities.
         """
         host = {scope: _host(p) for scope, p in probs.items()}
-        self.rows += _split_rows(self.epoch, split, host, _host(labels), self.config["modalities"])
+        names = self.class_names or tuple(str(c) for c in range(host["joint"].shape[1]))
+        self.rows += _split_rows(self.epoch, split, host, _host(labels), self.config["modalities"], names)
 
     def finish(
         self,
@@ -184,7 +190,7 @@ class RunRecorder:
         rd.write_difficulty(tmp / rd.DIFFICULTY, trajectories, dialogue_id=self.dialogue_ids, position=position,
                             label=self.labels, speaker=self.speakers)
         curriculum.pacing_record().save(str(tmp / rd.PACING))
-        scores, imbalance = write_predictions(tmp, predictions, self.config["modalities"])
+        scores, imbalance = write_predictions(tmp, predictions, self.config["modalities"], label_names=self.class_names)
         wall = time.perf_counter() - self._started
         result = {
             "run_id": self.run_id, "status": "ok", "best_epoch": int(best_epoch or n_epochs), "epochs": n_epochs,

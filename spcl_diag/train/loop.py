@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,15 +29,14 @@ from spcl_diag.curriculum.self_paced import SelfPacedCurriculum
 from spcl_diag.data.batching import Batch, DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.errors import NonFiniteLossError
-from spcl_diag.metrics.classification import classification_scores
+from spcl_diag.metrics.classification import classification_scores, scope_scores
 from spcl_diag.metrics.disparity import disparity_ratio
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import Backbone
 from spcl_diag.runs.config import RunConfig
 from spcl_diag.train.balancing import make_balancer
+from spcl_diag.train.callbacks import Callback, EpochEnd, Row
 from spcl_diag.train.seeding import RunSeeds
-
-Row = tuple[int, str, str, str, float]  # epoch, split, scope, metric, value
 
 
 @dataclass
@@ -72,6 +71,7 @@ def train_run(
     device: torch.device,
     pacing: PacingRecord | None = None,
     progress: bool = False,
+    callbacks: Sequence[Callback] = (),
 ) -> TrainingOutcome:
     """Train one run of ``config`` on ``dataset`` and return its instrumentation.
 
@@ -87,6 +87,9 @@ def train_run(
         The paired ``spcl`` run's per-batch counts, for the ``random`` and ``anti`` arms.
     progress
         Show a progress bar over epochs.
+    callbacks
+        Called at the end of every epoch with its rows and difficulty scores
+        (:mod:`spcl_diag.train.callbacks`: TensorBoard, W&B, MLflow, or your own).
     """
     # ----------------------------------------------------------------- setup
     seeds = RunSeeds.from_seed(config.seed)
@@ -111,6 +114,7 @@ def train_run(
         weight_decay=config.train.weight_decay,
         fused=has_fused_adam(device),
     )
+    weight = loss_class_weights(train.labels_host, dataset.n_classes, config.train.class_weights, device=device)
     curriculum = SelfPacedCurriculum(  # the SPCL rule, shared with researchers' own loops
         config.curriculum,
         lambda0=config.pacing.lambda0,  # type: ignore[arg-type]  # resolved: never None
@@ -119,6 +123,7 @@ def train_run(
         normalisation=config.pacing.normalisation,
         pacing=pacing,
         generator=torch.Generator(device=device).manual_seed(seeds.selection),
+        class_weights=weight,  # the loss only: the difficulty keeps the unweighted l_j
     )
     balancer = make_balancer(
         config.balancing, model=model, config=config.balancing_config, seed=seeds.balancing
@@ -199,7 +204,8 @@ def train_run(
                 "the run stopped. Lower train.lr or check the data and the model settings.",
                 epoch=e,
             )
-        rows += _split_rows(e, "train", train_probs, train.labels_host, model.modalities)
+        first_row = len(rows)
+        rows += _split_rows(e, "train", train_probs, train.labels_host, model.modalities, dataset.label_names)
         rows += [(e, "train", "joint", "lambda", lam), (e, "train", "joint", "kept_fraction", kept_counts[epoch].sum() / U)]
         rows += [(e, "train", g, "grad_norm", float(v)) for g, v in zip(group_names, grad_means)]
         rows += [(e, "train", scope, metric, float(v)) for (metric, scope), v in balancer.epoch_rows().items()]
@@ -208,9 +214,13 @@ def train_run(
         # ------------------------------------------------------------ evaluation
         evaluated = {name: evaluate(model, splits[name], config.train.eval_batch_size) for name in ("dev", "test")}
         for name, preds in evaluated.items():
-            rows += _split_rows(e, name, preds.probs, preds.labels, model.modalities)
+            rows += _split_rows(e, name, preds.probs, preds.labels, model.modalities, dataset.label_names)
         curriculum.epoch_end()  # lambda grows after the dev evaluation, as in the reference
         balancer.epoch_end(epoch, {"train": (train_probs, train.labels_host), "dev": (evaluated["dev"].probs, evaluated["dev"].labels)})
+        for callback in callbacks:
+            callback.on_epoch_end(
+                EpochEnd(epoch=e, rows=rows[first_row:], difficulty=trajectories["d"][epoch], kept=trajectories["v"][epoch])
+            )
 
         # ------------------------------------------------------------- selection
         dev_wf1 = classification_scores(evaluated["dev"].probs["joint"], evaluated["dev"].labels)["wf1"]
@@ -267,11 +277,40 @@ def evaluate(
     )
 
 
-def _split_rows(epoch: int, split: str, probs: dict[str, np.ndarray], labels: np.ndarray, modalities: str) -> list[Row]:
-    """Tidy rows of the classification scores per scope and the disparity ratio per modality."""
+def loss_class_weights(
+    labels: np.ndarray, n_classes: int, kind: str, *, device: torch.device | str = "cpu"
+) -> Tensor | None:
+    r"""``[C]`` weights of the joint loss: ``None`` for ``"none"``, inverse frequency for ``"balanced"``.
+
+    .. math:: w_c = \frac{N}{C \, n_c}
+
+    over the :math:`N` training utterances, :math:`n_c` of class :math:`c` (scikit-learn's
+    ``compute_class_weight("balanced")``, the class-weight flag of the MERC codebases); a
+    class absent from train gets weight 0. The weights average to 1 over the training
+    utterances, so the loss keeps its scale and its normalisation (``pacing.normalisation``).
+
+    Examples
+    --------
+    >>> loss_class_weights(np.array([0, 0, 0, 1]), 2, "balanced")
+    tensor([0.6667, 2.0000])
+    """
+    if kind not in ("none", "balanced"):
+        raise ValueError(f"class weights must be 'none' or 'balanced'; got {kind!r}.")
+    if kind == "none":
+        return None
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+    w = np.divide(len(labels), n_classes * counts, out=np.zeros(n_classes), where=counts > 0)
+    return torch.as_tensor(w, dtype=torch.float32, device=device)
+
+
+def _split_rows(
+    epoch: int, split: str, probs: dict[str, np.ndarray], labels: np.ndarray, modalities: str,
+    class_names: Sequence[str],
+) -> list[Row]:
+    """Tidy rows of the classification and per-class scores per scope, the disparity ratio per modality."""
     rows: list[Row] = []
-    for scope, p in probs.items():
-        rows += [(epoch, split, scope, metric, value) for metric, value in classification_scores(p, labels).items()]
+    for scope, scores in scope_scores(probs, labels, class_names).items():
+        rows += [(epoch, split, scope, metric, value) for metric, value in scores.items()]
     if len(modalities) > 1:
         ratios = disparity_ratio({m: probs[m] for m in modalities}, labels)
         rows += [(epoch, split, m, "disparity_ratio", value) for m, value in ratios.items()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
@@ -30,7 +31,8 @@ def test_plot_curves_draws_the_seed_mean_per_modality(run_set):
 
 
 def test_plot_curves_band_spans_the_seed_range(run_set):
-    rows = select_rows(run_set.epochs, metric="acc", split="dev", scopes=["a"], arms=["none"])
+    tav = run_set.epochs[run_set.epochs["modalities"] == "tav"]
+    rows = select_rows(tav, metric="acc", split="dev", scopes=["a"], arms=["none"])
     ax = plot_curves(rows, hue="scope", band="range")
     vertices = ax.collections[0].get_paths()[0].vertices
     by_epoch = rows.groupby("epoch")["value"]
@@ -43,6 +45,9 @@ def test_plot_curves_uses_a_given_axes_and_names_missing_columns(run_set):
 
     _, ax = plt.subplots()
     rows = select_rows(run_set.epochs, metric="loss", split="train", scopes=["joint"])
+    with pytest.raises(ValueError, match="would average runs of different modalities"):
+        plot_curves(rows, hue="curriculum")  # tav and the pairs: never pooled silently
+    rows = rows[rows["modalities"] == "tav"]
     assert plot_curves(rows, hue="curriculum", ax=ax) is ax
     assert {line.get_label() for line in ax.lines} == {"none", "spcl", "random", "anti"}
     with pytest.raises(ValueError, match="lacks column"):
@@ -90,3 +95,36 @@ def test_kept_fraction_of_paced_arms_equals_spcl(run_set):
 def test_select_rows_explains_an_empty_selection(run_set):
     with pytest.raises(ValueError, match="metrics present"):
         select_rows(run_set.epochs, metric="no_such_metric")
+
+
+def test_bands_are_t_intervals_with_n_in_the_legend_and_integer_ticks(run_set):
+    from spcl_diag.stats.intervals import t_interval
+
+    tav = run_set.epochs[run_set.epochs["modalities"] == "tav"]
+    rows = select_rows(tav, metric="acc", split="dev", scopes=["a"], arms=["spcl"])
+    ax = plot_curves(rows, hue="scope")
+    vertices = ax.collections[0].get_paths()[0].vertices
+    first = t_interval(rows[rows["epoch"] == 1]["value"].to_numpy())
+    assert vertices[:, 1].min() <= first.low + 1e-9 and first.high - 1e-9 <= vertices[:, 1].max()
+    assert any(np.isclose(vertices[:, 1], first.high).tolist())
+    assert ax.get_legend().get_title().get_text() == "mean, 95% t-interval, n = 2 seeds"
+    assert all(float(t).is_integer() for t in ax.get_xticks())
+    fewer = rows[~((rows["seed"] == 1) & (rows["scope"] == "a"))]
+    both = select_rows(tav, metric="acc", split="dev", scopes=["t"], arms=["spcl"])
+    ax = plot_curves(pd.concat([fewer, both]), hue="scope")
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["text (n=2)", "audio (n=1)"]
+
+
+def test_arms_differ_in_colour_and_line_style(run_set):
+    tav = run_set.epochs[run_set.epochs["modalities"] == "tav"]
+    ax = plot_curves(select_rows(tav, metric="loss", split="train", scopes=["joint"]), hue="curriculum")
+    styles = {(line.get_color(), str(line.get_linestyle())) for line in ax.lines}
+    assert len(styles) == len(ax.lines) == 4
+    assert len({line.get_linestyle() for line in ax.lines}) == 4
+
+
+def test_modality_curves_draw_one_row_per_modality_set(run_set):
+    fig = modality_curves(run_set.epochs, metric="acc", split="dev", arms=["none"])
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.axison]
+    assert "audio (av)" in titles and "audio (tav)" in titles and "text (tav)" in titles
+    assert all(ax.get_legend() is not None for ax in fig.axes if ax.axison and ax.get_title().startswith("joint"))

@@ -13,7 +13,7 @@ def test_standard_figures_builds_every_figure(run_set, comparison):
     figures = standard_figures(run_set, comparisons={"performance": comparison})
     assert set(figures) == {
         "accuracy_curves", "disparity_curves", "grad_share", "curriculum", "difficulty_by_modality", "pair_gap",
-        "forest_performance",
+        "forest_performance", "confusion", "aggregate",
     }
     assert all(isinstance(f, Figure) for f in figures.values())
     share_lines = figures["grad_share"].axes[0].lines

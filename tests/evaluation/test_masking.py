@@ -10,15 +10,15 @@ import torch
 
 from spcl_diag import RunConfig
 from spcl_diag.data.registry import resolve_dataset
-from spcl_diag.metrics import modality_subsets, shapley_values
-from spcl_diag.metrics.classification import classification_scores
-from spcl_diag.metrics.masking import (
+from spcl_diag.evaluation.masking import (
     masked_evaluation,
     permuted_evaluation,
     permuted_scores,
     scores_by_subset,
     subset_scores,
 )
+from spcl_diag.metrics import modality_subsets, shapley_values
+from spcl_diag.metrics.classification import classification_scores
 from spcl_diag.train.loop import TrainingOutcome, evaluate, train_run
 
 from ..conftest import TINY

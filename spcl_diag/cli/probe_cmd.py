@@ -1,0 +1,35 @@
+"""``spcl-diag probe RUN_DIR``: linear probes on a saved run's frozen model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "probe",
+        help="fit linear probes on a run's saved model",
+        description="Freeze RUN_DIR/model.pt, fit a linear classifier per modality on its train-split "
+        "representations and score dev and test; writes RUN_DIR/probe.json (columns "
+        "test_probe_wf1_<m>, test_probe_acc_<m> of the run tables).",
+    )
+    parser.add_argument("run_dir", nargs="+", help="run directories with model.pt")
+    parser.add_argument("--device", default="cpu", help="(default: %(default)s)")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from spcl_diag.evaluation.checkpoint import CheckpointError
+    from spcl_diag.evaluation.scoring import probe_run
+
+    for run_dir in args.run_dir:
+        try:
+            scores = probe_run(run_dir, device=args.device)
+        except CheckpointError as err:
+            print(f"spcl-diag probe: error: {err}", file=sys.stderr)
+            return 2
+        rounded = {s: {k: {m: round(v, 4) for m, v in per.items()} for k, per in ms.items()} for s, ms in scores.items()}
+        print(json.dumps({"run_dir": str(run_dir), **rounded}))
+    return 0
