@@ -244,7 +244,7 @@ class RunConfig:
             problems.append(f"pacing.cap must be a finite number > 0; got {self.pacing.cap!r}")
         if self.train.class_weights not in CLASS_WEIGHTS:
             problems.append(
-                f"train.class_weights must be one of {', '.join(CLASS_WEIGHTS)}; got {self.train.class_weights!r}"
+                f"train.class_weights must be one of {', '.join(map(repr, CLASS_WEIGHTS))}; got {self.train.class_weights!r}"
             )
         if self.pacing.normalisation not in ("batch", "kept"):
             problems.append(f"pacing.normalisation must be 'batch' or 'kept'; got {self.pacing.normalisation!r}")

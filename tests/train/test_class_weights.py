@@ -34,5 +34,5 @@ def test_weights_change_the_loss_not_the_difficulty(tiny_config):
 
 
 def test_unknown_class_weights_are_a_config_error(tiny_config):
-    with pytest.raises(ConfigError, match="train.class_weights must be one of none, balanced; got 'inverse'"):
+    with pytest.raises(ConfigError, match="train.class_weights must be one of 'none', 'balanced'; got 'inverse'"):
         tiny_config.with_overrides({"train.class_weights": "inverse"})
