@@ -1,4 +1,4 @@
-"""The training loop's optimiser choice."""
+"""The training loop: optimiser choice and matmul precision."""
 
 from __future__ import annotations
 
@@ -25,3 +25,16 @@ def test_fused_adam_trains_like_the_per_parameter_update(tiny_config, monkeypatc
     per_parameter = losses()
     assert len(fused) == config.train.epochs
     np.testing.assert_allclose(fused, per_parameter, rtol=1e-4, atol=1e-6)
+
+
+def test_the_run_sets_its_matmul_precision(tiny_config):
+    dataset = resolve_dataset(tiny_config.dataset, tiny_config.data, modalities=tiny_config.modalities, seed=0)
+    before = torch.get_float32_matmul_precision()
+    try:
+        config = tiny_config.with_overrides({"train.matmul_precision": "high", "train.epochs": 1}).resolved()
+        loop.train_run(config, dataset, device=torch.device("cpu"))
+        assert torch.get_float32_matmul_precision() == "high"
+        loop.train_run(config.with_overrides({"train.matmul_precision": "highest"}), dataset, device=torch.device("cpu"))
+        assert torch.get_float32_matmul_precision() == "highest"
+    finally:
+        torch.set_float32_matmul_precision(before)
