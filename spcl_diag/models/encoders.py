@@ -38,6 +38,25 @@ def uniform_dropout(x: Tensor, p: float, training: bool) -> Tensor:
     return x * scale
 
 
+def masked_attention(q: Tensor, k: Tensor, v: Tensor, keys_real: Tensor, p: float, training: bool) -> Tensor:
+    r"""Scaled dot-product attention over real keys, with dropout ``p`` on the attention weights.
+
+    .. math:: \operatorname{drop}_p\bigl(\operatorname{softmax}(q k^\top / \sqrt{d} + M)\bigr)\, v,
+              \quad M_{ij} = 0 \text{ if key } j \text{ is real, else } -\infty
+
+    ``q``, ``k``, ``v`` ``[B, H, L, d]``, ``keys_real`` bool ``[B, 1, 1, L]``. This is what
+    ``F.scaled_dot_product_attention(..., dropout_p=p)`` computes; on CPU in training it is
+    written out so that the dropout mask is drawn by :func:`uniform_dropout` (torch's CPU
+    attention draws it with ``bernoulli_``, 3.6-4.9 % of a training step). Elsewhere, and
+    without dropout, it calls the fused kernel.
+    """
+    if not training or p == 0.0 or q.device.type != "cpu":
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=keys_real, dropout_p=p if training else 0.0)
+    scores = (q @ k.transpose(-2, -1)).mul_(q.shape[-1] ** -0.5)  # [B, H, L, L]
+    weights = scores.masked_fill_(~keys_real, float("-inf")).softmax(dim=-1)
+    return uniform_dropout(weights, p, training) @ v
+
+
 class ContextEncoder(nn.Module):
     """Post-norm Transformer encoder at the raw feature width, then ``Linear(d_m -> h)``.
 
@@ -106,9 +125,7 @@ class ContextEncoder(nn.Module):
         qkv = batch.unflatten(F.linear(x, attention.in_proj_weight, attention.in_proj_bias))  # [B, L, 3d]
         qkv = qkv.view(batch.n_dialogues, batch.max_length, 3, n_heads, width // n_heads).permute(2, 0, 3, 1, 4)
         keys_real = batch.mask[:, None, None, :]  # [B, 1, 1, L]: attend to real utterances only
-        mixed = F.scaled_dot_product_attention(
-            qkv[0], qkv[1], qkv[2], attn_mask=keys_real, dropout_p=attention.dropout if self.training else 0.0
-        )  # [B, H, L, d / H]
+        mixed = masked_attention(qkv[0], qkv[1], qkv[2], keys_real, attention.dropout, self.training)  # [B, H, L, d / H]
         mixed = batch.flatten(mixed.transpose(1, 2).reshape(batch.n_dialogues, batch.max_length, width))  # [N, d]
         x = layer.norm1(x + uniform_dropout(attention.out_proj(mixed), p, self.training))
         hidden = uniform_dropout(F.relu(layer.linear1(x)), p, self.training)  # [N, feedforward]

@@ -93,6 +93,7 @@ def train_run(
     """
     # ----------------------------------------------------------------- setup
     seeds = RunSeeds.from_seed(config.seed)
+    torch.set_float32_matmul_precision(config.train.matmul_precision)  # TF32 on CUDA when "high"
     splits = {name: DeviceSplit(dataset, name, device) for name in ("train", "dev", "test")}
     for name, split in splits.items():
         if split.n_dialogues == 0:

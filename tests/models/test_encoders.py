@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from spcl_diag.data.batching import DeviceSplit
-from spcl_diag.models.encoders import ContextEncoder
+from spcl_diag.models.encoders import ContextEncoder, masked_attention
 
 
 def _batch(dataset):
@@ -41,3 +41,32 @@ def test_packed_encoder_ignores_padding_values_and_trains(small_dataset):
     assert out.shape == (batch.n_utterances, 8)
     out.square().sum().backward()
     assert all(p.grad is not None and bool(p.grad.abs().sum() > 0) for p in encoder.parameters())
+
+
+def _attention_inputs():
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 2, 5, 4, generator=generator) for _ in range(3))
+    keys_real = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)[:, None, None, :]
+    return q, k, v, keys_real
+
+
+def test_masked_attention_dropout_is_unbiased_and_never_attends_to_padding():
+    q, k, v, keys_real = _attention_inputs()
+    exact = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keys_real)
+    torch.manual_seed(0)
+    draws = torch.stack([masked_attention(q, k, v, keys_real, 0.3, True) for _ in range(4000)])
+    # E[drop_p(w)] = w, so the mean output converges to attention without dropout.
+    torch.testing.assert_close(draws.mean(0), exact, atol=0.03, rtol=0)
+    garbage = v.clone()
+    garbage[0, :, 3:] = 1e6  # values at the padded keys of dialogue 0
+    torch.manual_seed(1)
+    clean = masked_attention(q, k, v, keys_real, 0.3, True)
+    torch.manual_seed(1)
+    torch.testing.assert_close(masked_attention(q, k, garbage, keys_real, 0.3, True), clean)
+
+
+def test_masked_attention_without_dropout_is_the_fused_kernel():
+    q, k, v, keys_real = _attention_inputs()
+    exact = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keys_real)
+    torch.testing.assert_close(masked_attention(q, k, v, keys_real, 0.3, False), exact)
+    torch.testing.assert_close(masked_attention(q, k, v, keys_real, 0.0, True), exact)

@@ -42,3 +42,11 @@ def test_run_id_depends_on_the_experiment_not_on_where_the_data_lives():
     assert base.run_id() == base.with_overrides(["pacing.lambda0=0.4"]).run_id()  # the preset, resolved
     assert base.run_id() != base.with_overrides(["seed=1"]).run_id()
     assert base.run_id() != base.paired("random").run_id()
+
+
+def test_matmul_precision_is_checked_and_enters_the_run_id():
+    base = RunConfig()
+    assert base.train.matmul_precision == "highest"
+    assert base.with_overrides(["train.matmul_precision=high"]).run_id() != base.run_id()
+    with pytest.raises(ConfigError, match="matmul_precision must be one of 'highest', 'high'; got 'medium'"):
+        base.with_overrides(["train.matmul_precision=medium"])

@@ -1,4 +1,4 @@
-"""The training loop's optimiser choice."""
+"""The training loop: optimiser choice and matmul precision."""
 
 from __future__ import annotations
 
@@ -36,3 +36,16 @@ def test_a_non_finite_loss_stops_training_in_that_epoch(tiny_config):
     with pytest.raises(NonFiniteLossError, match="NaN or infinite in epoch 1 of 3") as info:
         loop.train_run(config, dataset, device=torch.device("cpu"))
     assert info.value.epoch == 1
+
+
+def test_the_run_sets_its_matmul_precision(tiny_config):
+    dataset = resolve_dataset(tiny_config.dataset, tiny_config.data, modalities=tiny_config.modalities, seed=0)
+    before = torch.get_float32_matmul_precision()
+    try:
+        config = tiny_config.with_overrides({"train.matmul_precision": "high", "train.epochs": 1}).resolved()
+        loop.train_run(config, dataset, device=torch.device("cpu"))
+        assert torch.get_float32_matmul_precision() == "high"
+        loop.train_run(config.with_overrides({"train.matmul_precision": "highest"}), dataset, device=torch.device("cpu"))
+        assert torch.get_float32_matmul_precision() == "highest"
+    finally:
+        torch.set_float32_matmul_precision(before)
