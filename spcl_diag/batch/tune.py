@@ -160,8 +160,9 @@ def tune(
     tune_seeds, eval_seeds
         Seeds for choosing and for evaluating.
     select
-        Results column the choice maximises (minimises for names with ``loss`` or
-        ``disparity``); must be a ``dev_`` metric, since test metrics would leak.
+        Results column the choice maximises, or minimises when its declared direction is
+        lower-is-better (:func:`~spcl_diag.metrics.registry.metric_direction`); must be a
+        ``dev_`` metric, since test metrics would leak.
     executor, device, progress
         As in :func:`~spcl_diag.batch.runner.run_batch`.
 
@@ -201,7 +202,11 @@ def tune(
     if select not in results.columns:
         raise ConfigError(f"--select {select!r} is not a results column; dev columns: "
                           f"{', '.join(c for c in results.columns if c.startswith('dev_'))}.")
-    sign = 1.0 if infer_higher_is_better(select) else -1.0
+    direction = infer_higher_is_better(select)
+    if direction is None:
+        raise ConfigError(f"--select {select!r} has no better side (a share or contribution), so it cannot choose a "
+                          "config; select on a score such as dev_wf1 or dev_macro_f1.")
+    sign = 1.0 if direction else -1.0
     means: list[dict[str, Any]] = []
     best: dict[tuple, tuple[int, float]] = {}
     for index, ids in run_ids.items():

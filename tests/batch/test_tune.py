@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from spcl_diag.batch.tune import candidates, read_tune_grid, split_seeds
@@ -85,3 +86,20 @@ def test_bad_tuning_grids_are_clear_errors(tmp_path):
     with pytest.raises(ConfigError, match="expected a non-empty list"):
         candidates({"train.lr": 1e-3})
     assert len(candidates({"train.lr": [1, 2], "pacing.growth": [1.1, 1.2, 1.3]})) == 6
+
+
+def test_a_metric_without_a_better_side_cannot_select(tmp_path, monkeypatch):
+    import importlib
+
+    tune_module = importlib.import_module("spcl_diag.batch.tune")  # the module: spcl_diag.batch.tune is also the function
+    monkeypatch.setattr(tune_module, "run_batch", lambda *args, **kwargs: None)  # no training needed to refuse
+    grid = {"curriculum": ["none"], "overrides": {"train.epochs": 1}, "axes": {"train.lr": [1e-4, 1e-3]}}
+    from spcl_diag.runs import loading
+
+    class Tables:
+        results = pd.DataFrame({"run_id": ["x"], "status": ["ok"], "dev_shapley_wf1_t": [0.1]})
+
+    monkeypatch.setattr(loading, "load_runs", lambda out: Tables)
+    with pytest.raises(ConfigError, match="has no better side"):
+        tune_module.tune(grid, tmp_path, tune_seeds=1, eval_seeds=1, select="dev_shapley_wf1_t", device="cpu",
+                         progress=False)
