@@ -56,7 +56,8 @@ def plot_curves(
     band
         ``ci``: 95% Student-t interval of the mean over units (drawn where there are at
         least 2); ``sd``: mean +- one standard deviation; ``range``: minimum to maximum;
-        ``none``.
+        ``none``. Bands of proportions (accuracy, F1, kept fraction) are drawn clipped to
+        [0, 1]: with few seeds the t interval can reach past the metric's range.
     ax
         Axes to draw on (a new figure if omitted).
     legend
@@ -96,6 +97,8 @@ def plot_curves(
         (line,) = ax.plot(stats.index.to_numpy(), stats["mean"].to_numpy(), **kws)
         if band != "none" and counts[level] > 1:
             low, high = _band(rows, stats, x=x, y=y, band=band)
+            if "metric" in rows and rows["metric"].map(_is_proportion).all():
+                low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)  # drawn within the metric's range
             ax.fill_between(stats.index.to_numpy(), low, high, color=line.get_color(), alpha=0.18, lw=0)
     if x == "epoch":
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -246,6 +249,14 @@ def _band(rows: pd.DataFrame, stats: pd.DataFrame, *, x: str, y: str, band: Band
             interval = t_interval(values.dropna().to_numpy())
             low[i], high[i] = interval.low, interval.high
     return low, high
+
+
+PROPORTIONS: tuple[str, ...] = ("acc", "wf1", "macro_f1", "gold_prob", "kept_fraction")
+
+
+def _is_proportion(metric: object) -> bool:
+    """Whether an epochs-table metric lies in [0, 1], so that its band is drawn clipped to that range."""
+    return str(metric) in PROPORTIONS or str(metric).startswith("f1_class_")
 
 
 def _band_text(band: Band) -> str:

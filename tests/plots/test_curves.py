@@ -105,8 +105,9 @@ def test_bands_are_t_intervals_with_n_in_the_legend_and_integer_ticks(run_set):
     ax = plot_curves(rows, hue="scope")
     vertices = ax.collections[0].get_paths()[0].vertices
     first = t_interval(rows[rows["epoch"] == 1]["value"].to_numpy())
-    assert vertices[:, 1].min() <= first.low + 1e-9 and first.high - 1e-9 <= vertices[:, 1].max()
-    assert any(np.isclose(vertices[:, 1], first.high).tolist())
+    low, high = max(first.low, 0.0), min(first.high, 1.0)  # an accuracy band is drawn within [0, 1]
+    assert vertices[:, 1].min() <= low + 1e-9 and high - 1e-9 <= vertices[:, 1].max()
+    assert any(np.isclose(vertices[:, 1], high).tolist())
     assert ax.get_legend().get_title().get_text() == "mean, 95% t-interval, n = 2 seeds"
     assert all(float(t).is_integer() for t in ax.get_xticks())
     fewer = rows[~((rows["seed"] == 1) & (rows["scope"] == "a"))]
@@ -128,3 +129,15 @@ def test_modality_curves_draw_one_row_per_modality_set(run_set):
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible() and ax.axison]
     assert "audio (av)" in titles and "audio (tav)" in titles and "text (tav)" in titles
     assert all(ax.get_legend() is not None for ax in fig.axes if ax.axison and ax.get_title().startswith("joint"))
+
+
+def test_bands_of_proportions_stay_within_zero_and_one():
+    from spcl_diag.plots.curves import plot_curves
+
+    frame = pd.DataFrame({"epoch": [1, 1, 1, 2, 2, 2], "seed": [0, 1, 2] * 2, "scope": "t", "metric": "acc",
+                          "value": [0.01, 0.3, 0.02, 0.97, 0.5, 0.99]})
+    ax = plot_curves(frame)
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() >= 0.0 and band.max() <= 1.0
+    raw = plot_curves(frame.assign(metric="disparity_ratio"))  # not a proportion: the t interval as it is
+    assert raw.collections[0].get_paths()[0].vertices[:, 1].min() < 0.0
