@@ -3,8 +3,9 @@
 ``tune(grid, out)`` reads a grid whose ``[axes]`` table lists candidate values of any config
 field, and
 
-1. trains every candidate (the Cartesian product of the ``[axes]`` values) of every
-   independent arm on ``tune_seeds`` *tuning* seeds (``seed_role = "tune"``);
+1. trains every candidate of every independent arm (the product of the ``[axes]`` values
+   over the fields that arm reads, :func:`candidates`) on ``tune_seeds`` *tuning* seeds
+   (``seed_role = "tune"``);
 2. chooses, per cell (dataset, backbone, modalities, balancing) and arm, the candidate with
    the best mean of the ``select`` metric (a dev metric, e.g. ``dev_wf1``) over the tuning
    seeds; candidates with a failed run are not eligible. The paced controls (``random``,
@@ -30,14 +31,10 @@ A grid file for tuning::
     [axes]
     "train.lr" = [1e-4, 3e-4]
     "pacing.growth" = [1.1, 1.25]
-
-The candidate expansion here is minimal (a product over ``[axes]``); once the grid reads
-``[axes]`` itself (issue 15), :func:`candidates` should use that shared expansion.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import sys
 from collections.abc import Mapping
@@ -50,6 +47,7 @@ from spcl_diag.batch.grid import Grid, derive_seeds
 from spcl_diag.batch.runner import run_batch
 from spcl_diag.curriculum.arms import PACED_ARMS
 from spcl_diag.errors import ConfigError
+from spcl_diag.runs.sweep import sweep_points
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -75,20 +73,25 @@ class TuneResult:
         return list(self.record["choices"])
 
 
-def candidates(axes: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Every combination of the ``[axes]`` values, as override dicts (keys in file order).
+def candidates(axes: Mapping[str, Any], *, curriculum: str = "spcl", balancing: str = "none") -> list[dict[str, Any]]:
+    """The candidates of one arm: the product of the ``[axes]`` values over the fields it reads.
+
+    A field the arm ignores (``pacing.*`` for ``none``, ``balancing_config.*`` without a
+    balancing method) is not multiplied in, as in a batch grid
+    (:func:`~spcl_diag.runs.sweep.sweep_points`), so no candidate is trained twice.
 
     Examples
     --------
     >>> candidates({"train.lr": [1e-4, 3e-4], "pacing.growth": [1.1]})
     [{'train.lr': 0.0001, 'pacing.growth': 1.1}, {'train.lr': 0.0003, 'pacing.growth': 1.1}]
+    >>> candidates({"train.lr": [1e-4, 3e-4], "pacing.growth": [1.1, 1.25]}, curriculum="none")
+    [{'train.lr': 0.0001}, {'train.lr': 0.0003}]
     """
     problems = [f"axis {k!r}: expected a non-empty list of values, got {v!r}" for k, v in axes.items()
                 if not isinstance(v, list) or not v]
     if problems or not axes:
         raise ConfigError("invalid [axes]:\n  - " + "\n  - ".join(problems or ["[axes] is empty: nothing to tune"]))
-    keys = list(axes)
-    return [dict(zip(keys, values)) for values in itertools.product(*(axes[k] for k in keys))]
+    return sweep_points(axes, curriculum=curriculum, balancing=balancing)
 
 
 def split_seeds(base_seed: int, tune_seeds: int, eval_seeds: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -129,6 +132,10 @@ def read_tune_grid(source: str | Path | Mapping[str, Any]) -> tuple[dict[str, An
             raise ConfigError(f"{where}: {key!r} is set by tune (--tune-seeds, --eval-seeds); give only base_seed.")
     values.setdefault("base_seed", 0)
     return values, dict(axes)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _grid(fields: dict[str, Any], *, seeds: tuple[int, ...], role: str, **axes: Any) -> Grid:
@@ -186,18 +193,19 @@ def tune(
     if not select.startswith("dev_"):
         raise ConfigError(f"--select must be a dev metric (dev_wf1, dev_acc, ...); got {select!r}: choosing on test leaks.")
     fields, axes = read_tune_grid(grid)
-    options = candidates(axes)
     tune_set, eval_set = split_seeds(int(fields["base_seed"]), tune_seeds, eval_seeds)
-    arms = list(fields.get("curriculum", ["none", "spcl"]))
-    arms = [arms] if isinstance(arms, str) else arms
+    arms = _as_list(fields.get("curriculum", ["none", "spcl"]))
     independent = [a for a in arms if a not in PACED_ARMS]
+    options = {(arm, method): candidates(axes, curriculum=arm, balancing=method)
+               for arm in independent for method in _as_list(fields.get("balancing", ["none"]))}
     out = Path(out_dir)
-    run_ids: dict[int, dict[str, tuple]] = {}  # candidate -> run id -> (cell, arm)
-    tune_grids = [_grid(fields, seeds=tune_set, role="tune", curriculum=independent, variants=[option]) for option in options]
-    for index, g in enumerate(tune_grids):
-        run_ids[index] = {c.run_id(): (tuple(str(getattr(c, k)) for k in CELL), c.curriculum) for c in g.configs()}
-    for g in tune_grids:
-        run_batch(g, out, executor=executor, device=device, progress=progress)
+    run_ids: dict[tuple[str, str, int], dict[str, tuple]] = {}  # (arm, balancing, candidate) -> run id -> (cell, arm)
+    for (arm, method), arm_options in options.items():
+        for index, option in enumerate(arm_options):
+            g = _grid(fields, seeds=tune_set, role="tune", curriculum=[arm], balancing=[method], variants=[option])
+            run_ids[(arm, method, index)] = {c.run_id(): (tuple(str(getattr(c, k)) for k in CELL), c.curriculum)
+                                             for c in g.configs()}
+            run_batch(g, out, executor=executor, device=device, progress=progress)
     results = load_runs(out).results.set_index("run_id")
     if select not in results.columns:
         raise ConfigError(f"--select {select!r} is not a results column; dev columns: "
@@ -209,7 +217,7 @@ def tune(
     sign = 1.0 if direction else -1.0
     means: list[dict[str, Any]] = []
     best: dict[tuple, tuple[int, float]] = {}
-    for index, ids in run_ids.items():
+    for (_, method, index), ids in run_ids.items():
         by_key: dict[tuple, list] = {}
         for run_id, key in ids.items():
             by_key.setdefault(key, []).append(run_id)
@@ -217,18 +225,20 @@ def tune(
             rows = results.loc[members]
             failed = int((rows["status"] != "ok").sum())
             mean = float(rows.loc[rows["status"] == "ok", select].mean()) if failed < len(rows) else float("nan")
-            means.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": index, "overrides": options[index],
+            means.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": index, "overrides": options[(arm, method)][index],
                           "dev_mean": mean, "n_seeds": len(rows) - failed, "failed": failed})
             if failed == 0 and (best.get((cell, arm)) is None or sign * mean > sign * best[(cell, arm)][1]):
                 best[(cell, arm)] = (index, mean)
     choices = []
     for (cell, arm), (index, mean) in sorted(best.items(), key=lambda item: (item[0][0], arms.index(item[0][1]))):
-        choices.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": index, "overrides": options[index], "dev_mean": mean})
+        overrides = options[(arm, dict(zip(CELL, cell))["balancing"])][index]
+        choices.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": index, "overrides": overrides, "dev_mean": mean})
     for cell in sorted({c for c, _ in best}):
         spcl = best.get((cell, "spcl"))
         for arm in (a for a in arms if a in PACED_ARMS):
             if spcl is not None:
-                choices.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": spcl[0], "overrides": options[spcl[0]],
+                overrides = options[("spcl", dict(zip(CELL, cell))["balancing"])][spcl[0]]
+                choices.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": spcl[0], "overrides": overrides,
                                 "dev_mean": None, "note": "paced control: takes the spcl arm's choice"})
     unchosen = sorted({key for ids in run_ids.values() for key in ids.values()} - set(best))
     eval_ids = []
@@ -240,7 +250,8 @@ def tune(
     record = {
         "select": select, "higher_is_better": sign > 0, "base_seed": int(fields["base_seed"]),
         "tune_seeds": list(tune_set), "eval_seeds": list(eval_set), "axes": axes,
-        "candidates": [{"candidate": i, "overrides": o} for i, o in enumerate(options)],
+        "candidates": [{"arm": arm, "balancing": method, "candidate": i, "overrides": o}
+                       for (arm, method), arm_options in options.items() for i, o in enumerate(arm_options)],
         "dev_means": means, "choices": choices, "eval_run_ids": eval_ids,
         "not_chosen": [{**dict(zip(CELL, cell)), "arm": arm, "reason": "every candidate had a failed tuning run"}
                        for cell, arm in unchosen],

@@ -88,6 +88,13 @@ def test_bad_tuning_grids_are_clear_errors(tmp_path):
     assert len(candidates({"train.lr": [1, 2], "pacing.growth": [1.1, 1.2, 1.3]})) == 6
 
 
+def test_an_arm_is_tuned_only_over_the_fields_it_reads():
+    axes = {"train.lr": [1, 2], "pacing.growth": [1.1, 1.2, 1.3], "balancing_config.alpha": [0.1, 0.5]}
+    assert candidates(axes, curriculum="none") == [{"train.lr": 1}, {"train.lr": 2}]  # pacing and balancing unread
+    assert len(candidates(axes, curriculum="spcl")) == 6
+    assert len(candidates(axes, curriculum="none", balancing="ogm-ge")) == 4
+
+
 def test_a_metric_without_a_better_side_cannot_select(tmp_path, monkeypatch):
     import importlib
 
