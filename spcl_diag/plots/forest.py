@@ -56,7 +56,10 @@ def plot_forest(
     alpha
         Significance level for the filled markers.
     xlabel
-        Label of the horizontal axis.
+        Label of the horizontal axis. When the table has ``higher_is_better`` (as
+        :func:`~spcl_diag.stats.compare` writes it), the metric's declared direction is added:
+        to the axis label when every row shares it, else to each row's label; a metric with
+        no better side gets no arrow.
     ax
         Axes to draw on (a new figure if omitted).
     **marker_kws
@@ -77,6 +80,11 @@ def plot_forest(
         varying = [c for c in ("dataset", "backbone", "modalities", "metric") if c in rows and rows[c].nunique() > 1]
         label_by = [*varying, arm]
     labels = rows[list(label_by)].astype(str).agg("  ".join, axis=1).tolist()
+    directions = [_direction_text(v) for v in rows["higher_is_better"]] if "higher_is_better" in rows else []
+    if directions and len(set(directions)) == 1:
+        xlabel = f"{xlabel} ({directions[0]})" if directions[0] else xlabel
+    elif directions:
+        labels = [f"{label} ({d})" if d else label for label, d in zip(labels, directions)]
     y = -np.arange(len(rows), dtype=float)
     colors = [ARM_COLORS.get(a, "0.3") for a in rows[arm]]
     significant = rows[p_value].to_numpy(dtype=float) < alpha
@@ -102,6 +110,13 @@ def plot_forest(
         loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="x-small", frameon=False,
     )
     return ax
+
+
+def _direction_text(higher_is_better: Any) -> str:
+    """``"higher is better"``, ``"lower is better"`` or ``""`` for a metric with no better side."""
+    if higher_is_better is None or (isinstance(higher_is_better, float) and np.isnan(higher_is_better)):
+        return ""
+    return "higher is better" if bool(higher_is_better) else "lower is better"
 
 
 def _p_text(p: float) -> str:

@@ -53,3 +53,14 @@ def test_forest_on_a_real_compare_table(run_set):
     ax = plot_forest(table)
     shown = table[table["diff"].notna()]
     np.testing.assert_allclose(ax.lines[0].get_xdata(), shown["diff"])
+
+
+def test_forest_says_which_side_is_better(comparison):
+    ax = plot_forest(comparison.assign(higher_is_better=True))
+    assert ax.get_xlabel() == "difference to baseline (higher is better)"
+    mixed = comparison.assign(metric=["test_wf1", "test_disparity_ratio_t", "test_grad_share_t"],
+                              higher_is_better=[True, False, None])
+    ax = plot_forest(mixed, label_by=["metric", "arm"])
+    assert ax.get_xlabel() == "difference to baseline"
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "test_wf1  spcl (higher is better)", "test_disparity_ratio_t  random (lower is better)", "test_grad_share_t  anti"]
