@@ -40,6 +40,7 @@ def masked_evaluation(
     batch_size: int,
     mask_value: MaskValue = "zero",
     reference: DeviceSplit | None = None,
+    intact: SplitPredictions | None = None,
 ) -> dict[str, SplitPredictions]:
     """Predictions of ``model`` on ``split`` with only the modalities of each subset intact.
 
@@ -63,6 +64,10 @@ def masked_evaluation(
         ``"zero"`` or ``"mean"``.
     reference
         The split whose feature means fill masked modalities; required for ``"mean"``.
+    intact
+        ``evaluate(model, split, batch_size)`` when the caller already has it (the training
+        loop's evaluation of the selected model): returned for the subset of all the model's
+        modalities, where nothing is masked, instead of evaluating the split again.
 
     Returns
     -------
@@ -110,7 +115,12 @@ def masked_evaluation(
 
         return mask
 
-    return {kept: evaluate(model, split, batch_size, transform=masker(kept)) for kept in canonical}
+    def predict(kept: str) -> SplitPredictions:
+        if intact is not None and set(kept) == set(model.modalities):
+            return intact  # nothing masked: the same forward pass as the plain evaluation
+        return evaluate(model, split, batch_size, transform=masker(kept))
+
+    return {kept: predict(kept) for kept in canonical}
 
 
 def permuted_evaluation(
@@ -194,6 +204,7 @@ def subset_predictions(
     batch_size: int,
     mask_value: MaskValue = "zero",
     reference: DeviceSplit | None = None,
+    intact: SplitPredictions | None = None,
 ) -> dict[str, SplitPredictions]:
     """:func:`masked_evaluation` for all :math:`2^M` kept-modality subsets of the model.
 
@@ -201,7 +212,8 @@ def subset_predictions(
     :func:`predictions_scores` turns it into the input of the Shapley values.
     """
     return masked_evaluation(
-        model, split, modality_subsets(model.modalities), batch_size=batch_size, mask_value=mask_value, reference=reference
+        model, split, modality_subsets(model.modalities), batch_size=batch_size, mask_value=mask_value,
+        reference=reference, intact=intact,
     )
 
 

@@ -404,11 +404,14 @@ def _contribution_metrics(
     The best model is evaluated on the test split for the 2^M kept-modality subsets (inputs
     of the others replaced by their training mean) and with each modality permuted across
     the test utterances; see :mod:`spcl_diag.evaluation.masking`. Also returns the masked
-    predictions by kept subset.
+    predictions by kept subset. The subset with every modality intact is the training loop's
+    test evaluation of the selected epoch (same weights, same batches, eval mode), so it is
+    reused rather than computed again: 2^M - 1 + 3M passes over the test split.
     """
     model, test = outcome.model, outcome.eval_splits["test"]
     batch_size = config.train.eval_batch_size
-    masked = subset_predictions(model, test, batch_size=batch_size, mask_value=MASK_VALUE, reference=outcome.train_split)
+    masked = subset_predictions(model, test, batch_size=batch_size, mask_value=MASK_VALUE, reference=outcome.train_split,
+                                intact=outcome.predictions["test"])
     by_subset = predictions_scores(masked)
     rng = np.random.default_rng(RunSeeds.from_seed(config.seed).perceptual)
     permuted = permuted_scores(model, test, rng=rng, n_permutations=PERCEPTUAL_PERMUTATIONS, batch_size=batch_size)

@@ -95,3 +95,59 @@ def test_invalid_arguments_are_reported(trained):
         masked_evaluation(trained.model, test, ["x"], batch_size=4)
     with pytest.raises(ValueError, match="n_permutations must be >= 1; got 0"):
         permuted_evaluation(trained.model, test, "t", rng=np.random.default_rng(0), n_permutations=0, batch_size=4)
+
+
+@pytest.mark.parametrize("backbone", ["late_fusion", "mm_dfn", "ada2i"])
+def test_selected_epoch_test_predictions_equal_a_fresh_evaluation(backbone, trained):
+    """What lets the end-of-run evaluation reuse the loop's test predictions for the intact subset."""
+    if backbone == "late_fusion":
+        outcome, batch_size = trained, RunConfig().train.eval_batch_size
+    else:
+        config = RunConfig(dataset="synthetic", backbone=backbone, modalities="tav").with_overrides(TINY).resolved()
+        dataset = resolve_dataset(config.dataset, config.data, modalities=config.modalities)
+        with torch.random.fork_rng():
+            outcome = train_run(config, dataset, device=torch.device("cpu"))
+        batch_size = config.train.eval_batch_size
+    fresh = evaluate(outcome.model, outcome.eval_splits["test"], batch_size)
+    kept = outcome.predictions["test"]
+    assert sorted(fresh.probs) == sorted(kept.probs)
+    for scope, probs in fresh.probs.items():
+        np.testing.assert_allclose(kept.probs[scope], probs, atol=1e-6, rtol=0)
+
+
+def test_end_of_run_contribution_evaluates_each_variant_once(trained):
+    """2^M - 1 masked subsets + 3M permutations, and the metrics of the old 2^M + 3M passes to 1e-6."""
+    from unittest import mock
+
+    from spcl_diag.evaluation import masking
+    from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score
+    from spcl_diag.runs.execute import MASK_VALUE, PERCEPTUAL_PERMUTATIONS, _contribution_metrics
+    from spcl_diag.train.seeding import RunSeeds
+
+    config = RunConfig(dataset="synthetic", backbone="late_fusion", modalities="tav").with_overrides(TINY).resolved()
+    with mock.patch.object(masking, "evaluate", wraps=masking.evaluate) as counted:
+        metrics, masked = _contribution_metrics(config, trained)
+    assert counted.call_count == 2**3 - 1 + 3 * PERCEPTUAL_PERMUTATIONS
+    assert masked["tav"] is trained.predictions["test"]
+
+    # the computation before the reuse: every subset evaluated, the full one included
+    model, test, bs = trained.model, trained.eval_splits["test"], config.train.eval_batch_size
+    old = masking.subset_predictions(model, test, batch_size=bs, mask_value=MASK_VALUE, reference=trained.train_split)
+    assert sorted(old) == sorted(masked)
+    for subset, preds in old.items():
+        np.testing.assert_allclose(masked[subset].probs["joint"], preds.probs["joint"], atol=1e-6, rtol=0)
+    by_subset = masking.predictions_scores(old)
+    rng = np.random.default_rng(RunSeeds.from_seed(config.seed).perceptual)
+    permuted = permuted_scores(model, test, rng=rng, n_permutations=PERCEPTUAL_PERMUTATIONS, batch_size=bs)
+    expected = {
+        "shapley_wf1": shapley_values(scores_by_subset(by_subset, "wf1")),
+        "conditional_utilisation": conditional_utilisation(scores_by_subset(by_subset, "acc")),
+        "perceptual_score": perceptual_score(
+            by_subset["tav"]["acc"], {m: [s["acc"] for s in runs] for m, runs in permuted.items()}
+        ),
+    }
+    assert sorted(metrics) == sorted(expected)
+    for name, values in expected.items():
+        assert sorted(metrics[name]) == sorted(values)
+        for key, value in values.items():
+            assert metrics[name][key] == pytest.approx(value, abs=1e-6)
