@@ -39,7 +39,7 @@ from spcl_diag.modalities import parse_modalities
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.config import RunConfig
 from spcl_diag.runs.execute import RunResult, run_metadata, write_predictions
-from spcl_diag.train.loop import Row, _split_rows
+from spcl_diag.train.loop import Row, split_rows
 
 REQUIRED_KEYS: tuple[str, ...] = ("curriculum", "seed", "modalities")
 DEFAULTS: dict[str, Any] = {"dataset": "custom", "backbone": "custom", "balancing": "none"}
@@ -151,7 +151,7 @@ class RunRecorder:
         """
         host = {scope: _host(p) for scope, p in probs.items()}
         names = self.class_names or tuple(str(c) for c in range(host["joint"].shape[1]))
-        self.rows += _split_rows(self.epoch, split, host, _host(labels), self.config["modalities"], names)
+        self.rows += split_rows(self.epoch, split, host, _host(labels), self.config["modalities"], names)
 
     def finish(
         self,

@@ -93,7 +93,10 @@ def check_seed_roles(frame: pd.DataFrame, caller: str) -> None:
         )
 
 
-def _results_frame(runs: Any) -> pd.DataFrame:
+def results_frame(runs: Any) -> pd.DataFrame:
+    """The results table of ``runs``: :class:`RunTables`, a results DataFrame, a folder of runs, or a
+    ``.csv``/``.tsv`` of results from another codebase (one row per seed and arm). The one input
+    normalisation of compare(), interaction(), rank_arms() and reproduce()."""
     from spcl_diag.runs.loading import RunTables, load_runs
 
     if isinstance(runs, RunTables):
@@ -279,7 +282,7 @@ def compare(
     >>> table[["arm", "n_seeds", "diff", "verdict"]].round(3).values.tolist()
     [['spcl', 3, 0.02, 'cannot reach p<0.05 with 3 seeds (min p 0.25)']]
     """
-    frame = _results_frame(runs)
+    frame = results_frame(runs)
     check_rng(rng)
     check_confidence_level(confidence_level)
     if not 0 < alpha < 1:
@@ -367,4 +370,4 @@ def compare(
     return table
 
 
-__all__ = ["COLUMNS", "check_seed_roles", "compare", "infer_higher_is_better"]
+__all__ = ["COLUMNS", "check_seed_roles", "compare", "infer_higher_is_better", "results_frame"]

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from spcl_diag.stats._common import check_confidence_level, check_rng
-from spcl_diag.stats.compare import _results_frame
+from spcl_diag.stats.compare import results_frame
 from spcl_diag.stats.intervals import t_interval
 from spcl_diag.stats.paired_tests import PAIRED_TESTS, PairedTest, paired_test
 
@@ -94,7 +94,7 @@ def interaction(
     check_confidence_level(confidence_level)
     if test not in PAIRED_TESTS:
         raise ValueError(f"test must be one of {', '.join(PAIRED_TESTS)}; got {test!r}.")
-    frame = _results_frame(runs)
+    frame = results_frame(runs)
     by = [c for c in ([by] if isinstance(by, str) else list(by)) if c in frame.columns]
     missing = [c for c in (a[0], b[0], pair_on, metric) if c not in frame.columns]
     if missing:

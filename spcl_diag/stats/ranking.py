@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from spcl_diag.stats._common import check_rng
-from spcl_diag.stats.compare import _results_frame, check_seed_roles, infer_higher_is_better
+from spcl_diag.stats.compare import check_seed_roles, infer_higher_is_better, results_frame
 
 MIN_FRIEDMAN_CELLS = 5  # autorank refuses fewer performance estimates (rows)
 
@@ -185,7 +185,7 @@ def rank_arms(
         raise ValueError(f"alpha must lie in (0, 1); got {alpha}.")
     if rope < 0:
         raise ValueError(f"rope must be >= 0; got {rope}.")
-    frame = _results_frame(runs)
+    frame = results_frame(runs)
     missing = [c for c in (*cells, arm_column, "seed", metric) if c not in frame.columns]
     if missing:
         raise ValueError(f"rank_arms: the runs lack column(s) {', '.join(missing)}.")

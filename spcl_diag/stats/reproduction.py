@@ -146,11 +146,11 @@ def reproduce(
     >>> round(float(row["mean"]), 2), bool(row["inside"]), row["verdict"]
     (61.42, False, 'below the published 62.67 by 1.25 (p=0.044, 4 seeds)')
     """
-    from spcl_diag.stats.compare import _results_frame, check_seed_roles
+    from spcl_diag.stats.compare import check_seed_roles, results_frame
 
     check_confidence_level(confidence_level)
     table = _validated(published, "published frame") if isinstance(published, pd.DataFrame) else load_published(published)
-    frame = _results_frame(runs)
+    frame = results_frame(runs)
     check_seed_roles(frame[frame["status"].astype(str) == "ok"] if "status" in frame else frame, "reproduce")
     names = {str(k): str(v) for k, v in (dataset_names or {}).items()}
     wanted = ("dataset", "backbone", "modalities", "curriculum", "seed")

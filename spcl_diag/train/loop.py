@@ -206,7 +206,7 @@ def train_run(
                 epoch=e,
             )
         first_row = len(rows)
-        rows += _split_rows(e, "train", train_probs, train.labels_host, model.modalities, dataset.label_names)
+        rows += split_rows(e, "train", train_probs, train.labels_host, model.modalities, dataset.label_names)
         rows += [(e, "train", "joint", "lambda", lam), (e, "train", "joint", "kept_fraction", kept_counts[epoch].sum() / U)]
         rows += [(e, "train", g, "grad_norm", float(v)) for g, v in zip(group_names, grad_means)]
         rows += [(e, "train", scope, metric, float(v)) for (metric, scope), v in balancer.epoch_rows().items()]
@@ -215,7 +215,7 @@ def train_run(
         # ------------------------------------------------------------ evaluation
         evaluated = {name: evaluate(model, splits[name], config.train.eval_batch_size) for name in ("dev", "test")}
         for name, preds in evaluated.items():
-            rows += _split_rows(e, name, preds.probs, preds.labels, model.modalities, dataset.label_names)
+            rows += split_rows(e, name, preds.probs, preds.labels, model.modalities, dataset.label_names)
         curriculum.epoch_end()  # lambda grows after the dev evaluation, as in the reference
         balancer.epoch_end(epoch, {"train": (train_probs, train.labels_host), "dev": (evaluated["dev"].probs, evaluated["dev"].labels)})
         for callback in callbacks:
@@ -304,7 +304,7 @@ def loss_class_weights(
     return torch.as_tensor(w, dtype=torch.float32, device=device)
 
 
-def _split_rows(
+def split_rows(
     epoch: int, split: str, probs: dict[str, np.ndarray], labels: np.ndarray, modalities: str,
     class_names: Sequence[str],
 ) -> list[Row]:
