@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import ScaledTranslation
 
 from spcl_diag.plots.style import ARM_COLORS
 
@@ -102,13 +103,15 @@ def plot_forest(
                     textcoords="offset points", va="center", fontsize="x-small")
     ax.set_xlabel(xlabel)
     ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # the default crowds signed 3-decimal labels
-    ax.legend(
+    legend = ax.legend(
         handles=[
             Line2D([], [], marker="o", ls="none", color="0.2", label=f"corrected p < {alpha:g}"),
             Line2D([], [], marker="o", ls="none", color="0.2", markerfacecolor="none", label="not significant"),
         ],
-        loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize="x-small", frameon=False,
+        loc="upper center", ncol=2, fontsize="x-small", frameon=False,
     )
+    # anchored in points below the axes, under the tick labels and the axis label at any figure height
+    legend.set_bbox_to_anchor((0.5, 0.0), transform=ax.transAxes + ScaledTranslation(0, -34 / 72, ax.figure.dpi_scale_trans))
     return ax
 
 
