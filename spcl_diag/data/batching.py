@@ -73,7 +73,7 @@ class Batch:
     def unflatten(self, flat: Tensor) -> Tensor:
         """``[N, ...]`` -> ``[B, L, ...]`` with zeros at padded positions."""
         out = flat.new_zeros(self.n_dialogues * self.max_length, *flat.shape[1:])
-        out.index_copy_(0, self.flat_index, flat)
+        out.index_put_((self.flat_index,), flat)  # index_copy_ has no batching rule under torch.func.vmap
         return out.view(self.n_dialogues, self.max_length, *flat.shape[1:])
 
 

@@ -48,9 +48,12 @@ def masked_attention(q: Tensor, k: Tensor, v: Tensor, keys_real: Tensor, p: floa
     ``F.scaled_dot_product_attention(..., dropout_p=p)`` computes; on CPU in training it is
     written out so that the dropout mask is drawn by :func:`uniform_dropout` (torch's CPU
     attention draws it with ``bernoulli_``, 3.6-4.9 % of a training step). Elsewhere, and
-    without dropout, it calls the fused kernel.
+    without dropout, it calls the fused kernel, except inside ``torch.func.vmap`` (stacked
+    arms, :mod:`spcl_diag.train.stacked`): the fused kernels have no batching rule there and
+    would run once per stacked model.
     """
-    if not training or p == 0.0 or q.device.type != "cpu":
+    fused = not training or p == 0.0 or q.device.type != "cpu"
+    if fused and not torch._C._functorch.is_batchedtensor(q):
         return F.scaled_dot_product_attention(q, k, v, attn_mask=keys_real, dropout_p=p if training else 0.0)
     scores = (q @ k.transpose(-2, -1)).mul_(q.shape[-1] ** -0.5)  # [B, H, L, L]
     weights = scores.masked_fill_(~keys_real, float("-inf")).softmax(dim=-1)
