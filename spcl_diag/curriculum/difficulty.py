@@ -43,8 +43,16 @@ class Difficulty:
 
 
 def utterance_difficulty(joint_logits: Tensor, labels: Tensor) -> Tensor:
-    """Per-utterance cross-entropy :math:`l_j` of the joint logits, ``[N]``."""
-    return F.cross_entropy(joint_logits, labels, reduction="none")
+    """Per-utterance cross-entropy :math:`l_j` of the joint logits ``[..., N, C]``: ``[..., N]``.
+
+    Leading dimensions are stacked models (:mod:`spcl_diag.train.stacked`), scored on the same labels.
+    """
+    if joint_logits.dim() == 2:
+        return F.cross_entropy(joint_logits, labels, reduction="none")
+    flat_labels = labels.expand(joint_logits.shape[:-1]).reshape(-1)
+    return F.cross_entropy(joint_logits.reshape(-1, joint_logits.shape[-1]), flat_labels, reduction="none").view(
+        joint_logits.shape[:-1]
+    )
 
 
 def conversation_difficulty(
@@ -55,7 +63,7 @@ def conversation_difficulty(
     Parameters
     ----------
     per_modality_logits
-        Modality -> ``[N, C]`` logits.
+        Modality -> ``[N, C]`` logits (or ``[..., N, C]``, leading dimensions being stacked models).
     labels
         ``[N]`` gold classes.
     dialogue
@@ -66,15 +74,19 @@ def conversation_difficulty(
     Returns
     -------
     Tensor
-        ``[N]``; NaN everywhere when fewer than two modalities are active.
+        ``[N]`` (``[..., N]``); NaN everywhere when fewer than two modalities are active.
     """
     gold = torch.stack(
-        [logits.softmax(-1).gather(1, labels[:, None]).squeeze(1) for logits in per_modality_logits.values()]
-    )  # [M, N]
-    if gold.shape[0] < 2:
-        return torch.full_like(labels, float("nan"), dtype=gold.dtype)
-    sums = gold.new_zeros(gold.shape[0], n_dialogues).index_add_(1, dialogue, gold)  # S_i^m, [M, B]
-    return sums.std(dim=0, unbiased=True).index_select(0, dialogue)
+        [
+            logits.softmax(-1).gather(-1, labels.expand(logits.shape[:-1]).unsqueeze(-1)).squeeze(-1)
+            for logits in per_modality_logits.values()
+        ],
+        dim=-2,
+    )  # [..., M, N]
+    if gold.shape[-2] < 2:
+        return gold.new_full((*gold.shape[:-2], gold.shape[-1]), float("nan"))
+    sums = gold.new_zeros(*gold.shape[:-1], n_dialogues).index_add_(-1, dialogue, gold)  # S_i^m, [..., M, B]
+    return sums.std(dim=-2, unbiased=True).index_select(-1, dialogue)
 
 
 def harmonic_difficulty(utterance: Tensor, conversation: Tensor) -> Tensor:

@@ -44,7 +44,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from spcl_diag.curriculum.arms import ARMS, PacingRecord, Selector, difficulty_terms, selection_loss
+from spcl_diag.curriculum.arms import (
+    ARMS,
+    KeptCounts,
+    PacingRecord,
+    Selector,
+    difficulty_terms,
+    selection_loss,
+)
 from spcl_diag.curriculum.difficulty import Difficulty, spcl_difficulty
 from spcl_diag.curriculum.pacing import (
     DEFAULT_GROWTH,
@@ -134,10 +141,7 @@ class SelfPacedCurriculum:
         self.selector = Selector(arm, pacing=record, generator=generator)
         self.terms = difficulty_terms(arm)
         self.threshold = SelfPacedThreshold(lambda0, growth, cap)
-        self.epoch = 0
-        self._batch = 0
-        self._kept: list[list[Tensor]] = [[]]  # per epoch: [1] kept count of each batch, on the device
-        self._sizes: list[list[int]] = [[]]
+        self.counts = KeptCounts()
 
     @property
     def value(self) -> float:
@@ -174,35 +178,27 @@ class SelfPacedCurriculum:
             n_dialogues = int(dialogue.max()) + 1 if len(dialogue) else 0
         difficulty = spcl_difficulty(joint, per_modality, labels, dialogue, n_dialogues, terms=self.terms)
         lam = self.threshold.value
-        keep = self.selector.select(difficulty, lam, epoch=self.epoch, step=self._batch)
+        epoch, index = self.epoch, self.counts.batch
+        keep = self.selector.select(difficulty, lam, epoch=epoch, step=index)
         utterance_loss = F.cross_entropy(joint, labels, weight=self.class_weights, reduction="none")  # w_y l_j
         loss = selection_loss(utterance_loss, keep, normalisation=self.normalisation)
-        self._kept[-1].append(keep.sum())
-        self._sizes[-1].append(int(labels.shape[0]))
-        self._batch += 1
-        return CurriculumStep(loss, keep, difficulty, lam, self.epoch, self._batch - 1)
+        self.counts.add(keep.sum(), int(labels.shape[0]))
+        return CurriculumStep(loss, keep, difficulty, lam, epoch, index)
+
+    @property
+    def epoch(self) -> int:
+        """0-based index of the current epoch."""
+        return self.counts.epochs
 
     def epoch_end(self) -> float:
         """Close the epoch (after the dev evaluation): grow :math:`\\lambda`; return its new value."""
-        self.epoch += 1
-        self._batch = 0
-        self._kept.append([])
-        self._sizes.append([])
+        self.counts.close_epoch()
         return self.threshold.step()
 
     def kept_counts(self, epoch: int) -> np.ndarray:
         """``[batches]`` utterances kept in each batch of ``epoch`` (0-based), on the host."""
-        kept = self._kept[epoch]
-        return torch.stack(kept).cpu().numpy().astype(np.int64) if kept else np.zeros(0, np.int64)
+        return self.counts.epoch(epoch)
 
     def pacing_record(self) -> PacingRecord:
         """Kept counts and batch sizes of every finished epoch (zero-padded to the longest)."""
-        n_epochs = self.epoch
-        n_batches = max((len(s) for s in self._sizes[:n_epochs]), default=0)
-        kept = np.zeros((n_epochs, n_batches), np.int64)
-        size = np.zeros((n_epochs, n_batches), np.int64)
-        for e in range(n_epochs):
-            counts = self.kept_counts(e)
-            kept[e, : len(counts)] = counts
-            size[e, : len(self._sizes[e])] = self._sizes[e]
-        return PacingRecord(kept=kept, size=size)
+        return self.counts.record()

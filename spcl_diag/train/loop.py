@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +33,7 @@ from spcl_diag.metrics.classification import classification_scores, scope_scores
 from spcl_diag.metrics.disparity import disparity_ratio
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import Backbone
+from spcl_diag.models.stacked import StackedBackbone
 from spcl_diag.runs.config import RunConfig
 from spcl_diag.train.balancing import make_balancer
 from spcl_diag.train.callbacks import Callback, EpochEnd, Row
@@ -92,30 +93,9 @@ def train_run(
         (:mod:`spcl_diag.train.callbacks`: TensorBoard, W&B, MLflow, or your own).
     """
     # ----------------------------------------------------------------- setup
-    seeds = RunSeeds.from_seed(config.seed)
-    torch.set_float32_matmul_precision(config.train.matmul_precision)  # TF32 on CUDA when "high"
-    splits = {name: DeviceSplit(dataset, name, device) for name in ("train", "dev", "test")}
-    for name, split in splits.items():
-        if split.n_dialogues == 0:
-            raise ValueError(f"{dataset.name}: the {name} split has no dialogues.")
-    train = splits["train"]
-    torch.manual_seed(seeds.init)
-    model = build_backbone(
-        config.backbone,
-        modalities=config.modalities,
-        dims=dataset.dims,
-        n_classes=dataset.n_classes,
-        n_speakers=dataset.n_speakers,
-        overrides=config.model,
-    ).to(device)
-    torch.manual_seed(seeds.dropout)
-    optimizer = torch.optim.Adam(
-        model.parameters(),
-        lr=config.train.lr,
-        weight_decay=config.train.weight_decay,
-        fused=has_fused_adam(device),
-    )
-    weight = loss_class_weights(train.labels_host, dataset.n_classes, config.train.class_weights, device=device)
+    setup = prepare_run(config, dataset, device)
+    seeds, splits, train, model, weight = setup.seeds, setup.splits, setup.splits["train"], setup.model, setup.class_weights
+    optimizer = make_optimizer(model.parameters(), config, device)
     curriculum = SelfPacedCurriculum(  # the SPCL rule, shared with researchers' own loops
         config.curriculum,
         lambda0=config.pacing.lambda0,  # type: ignore[arg-type]  # resolved: never None
@@ -136,12 +116,7 @@ def train_run(
 
     E, U = config.train.epochs, train.n_utterances
     n_batches = -(-train.n_dialogues // config.train.batch_size)
-    trajectories = {
-        "l": np.zeros((E, U), np.float32),
-        "c": np.zeros((E, U), np.float32),
-        "d": np.zeros((E, U), np.float32),
-        "v": np.zeros((E, U), bool),
-    }
+    trajectories = empty_trajectories(E, U)
     kept_counts = np.zeros((E, n_batches), np.int64)
     rows: list[Row] = []
     best = {"wf1": -np.inf, "epoch": 0}
@@ -206,11 +181,11 @@ def train_run(
                 epoch=e,
             )
         first_row = len(rows)
-        rows += split_rows(e, "train", train_probs, train.labels_host, model.modalities, dataset.label_names)
-        rows += [(e, "train", "joint", "lambda", lam), (e, "train", "joint", "kept_fraction", kept_counts[epoch].sum() / U)]
-        rows += [(e, "train", g, "grad_norm", float(v)) for g, v in zip(group_names, grad_means)]
-        rows += [(e, "train", scope, metric, float(v)) for (metric, scope), v in balancer.epoch_rows().items()]
-        rows.append((e, "train", "joint", "wall_seconds", epoch_seconds[-1]))
+        rows += train_rows(
+            e, train, dataset, train_probs, modalities=model.modalities, lam=lam, kept=kept_counts[epoch],
+            grad_norms=dict(zip(group_names, grad_means)), seconds=epoch_seconds[-1],
+            extra={key: float(v) for key, v in balancer.epoch_rows().items()},
+        )
 
         # ------------------------------------------------------------ evaluation
         evaluated = {name: evaluate(model, splits[name], config.train.eval_batch_size) for name in ("dev", "test")}
@@ -224,7 +199,7 @@ def train_run(
             )
 
         # ------------------------------------------------------------- selection
-        dev_wf1 = classification_scores(evaluated["dev"].probs["joint"], evaluated["dev"].labels)["wf1"]
+        dev_wf1 = selection_score(evaluated["dev"])
         if dev_wf1 > best["wf1"]:
             best = {"wf1": dev_wf1, "epoch": e}
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -244,6 +219,81 @@ def train_run(
     )
 
 
+@dataclass
+class RunSetup:
+    """What every run of a config starts from: its seeds, its splits on the device, the initial model."""
+
+    seeds: RunSeeds
+    splits: dict[str, DeviceSplit]  # train, dev, test
+    model: Backbone  # initialised from seeds.init; the global generator is then at seeds.dropout
+    class_weights: Tensor | None
+
+
+def prepare_run(config: RunConfig, dataset: ConversationDataset, device: torch.device) -> RunSetup:
+    """Seed, put the splits on ``device`` and build the initial model of ``config``.
+
+    Every arm of a seed gets the same initial weights here, and leaves the global generator
+    at the same dropout seed.
+    """
+    seeds = RunSeeds.from_seed(config.seed)
+    torch.set_float32_matmul_precision(config.train.matmul_precision)  # TF32 on CUDA when "high"
+    splits = {name: DeviceSplit(dataset, name, device) for name in ("train", "dev", "test")}
+    for name, split in splits.items():
+        if split.n_dialogues == 0:
+            raise ValueError(f"{dataset.name}: the {name} split has no dialogues.")
+    torch.manual_seed(seeds.init)
+    model = build_backbone(
+        config.backbone,
+        modalities=config.modalities,
+        dims=dataset.dims,
+        n_classes=dataset.n_classes,
+        n_speakers=dataset.n_speakers,
+        overrides=config.model,
+    ).to(device)
+    torch.manual_seed(seeds.dropout)
+    weight = loss_class_weights(splits["train"].labels_host, dataset.n_classes, config.train.class_weights, device=device)
+    return RunSetup(seeds=seeds, splits=splits, model=model, class_weights=weight)
+
+
+def make_optimizer(params: Iterable[Tensor], config: RunConfig, device: torch.device) -> torch.optim.Adam:
+    """Adam with the run's learning rate and weight decay, fused where torch has it."""
+    return torch.optim.Adam(
+        params, lr=config.train.lr, weight_decay=config.train.weight_decay, fused=has_fused_adam(device)
+    )
+
+
+def empty_trajectories(epochs: int, n_utterances: int) -> dict[str, np.ndarray]:
+    """Host arrays of the difficulty trajectory: ``l``, ``c``, ``d`` float32 and ``v`` bool, ``[E, U]``."""
+    return {
+        **{key: np.zeros((epochs, n_utterances), np.float32) for key in "lcd"},
+        "v": np.zeros((epochs, n_utterances), bool),
+    }
+
+
+def train_rows(
+    epoch: int, train: DeviceSplit, dataset: ConversationDataset, probs: dict[str, np.ndarray], *, modalities: str,
+    lam: float, kept: np.ndarray, grad_norms: dict[str, float], seconds: float,
+    extra: dict[tuple[str, str], float] | None = None,
+) -> list[Row]:
+    """The train rows of an epoch: scores, lambda, the kept fraction, gradient norms per group, wall time.
+
+    ``kept`` holds the utterances kept in each batch; ``extra`` maps (metric, scope) to a
+    balancing method's own rows.
+    """
+    rows = split_rows(epoch, "train", probs, train.labels_host, modalities, dataset.label_names)
+    rows += [(epoch, "train", "joint", "lambda", lam),
+             (epoch, "train", "joint", "kept_fraction", kept.sum() / train.n_utterances)]
+    rows += [(epoch, "train", group, "grad_norm", float(value)) for group, value in grad_norms.items()]
+    rows += [(epoch, "train", scope, metric, value) for (metric, scope), value in (extra or {}).items()]
+    rows.append((epoch, "train", "joint", "wall_seconds", seconds))
+    return rows
+
+
+def selection_score(dev: SplitPredictions) -> float:
+    """The dev score that selects the epoch whose weights a run keeps: weighted F1 of the joint prediction."""
+    return classification_scores(dev.probs["joint"], dev.labels)["wf1"]
+
+
 def has_fused_adam(device: torch.device) -> bool:
     """Whether torch has the single-kernel Adam update for ``device``: CUDA, and CPU from torch 2.4.
 
@@ -256,11 +306,14 @@ def has_fused_adam(device: torch.device) -> bool:
 
 @torch.no_grad()
 def evaluate(
-    model: Backbone, split: DeviceSplit, batch_size: int, *, transform: Callable[[Batch], Batch] | None = None
+    model: Backbone | StackedBackbone, split: DeviceSplit, batch_size: int, *,
+    transform: Callable[[Batch], Batch] | None = None,
 ) -> SplitPredictions:
     """Probabilities of every utterance of ``split`` (joint and per modality), on the host.
 
     ``transform`` rewrites each batch before the forward pass (modality masking, permutation).
+    A stacked model (:class:`~spcl_diag.models.stacked.StackedBackbone`) gives ``[A, U, C]``
+    probabilities, one row per stacked copy.
     """
     was_training = model.training
     model.eval()
@@ -272,7 +325,7 @@ def evaluate(
     model.train(was_training)
     return SplitPredictions(
         labels=split.labels_host,
-        probs={scope: torch.cat(chunks).cpu().numpy() for scope, chunks in outputs.items()},
+        probs={scope: torch.cat(chunks, dim=-2).cpu().numpy() for scope, chunks in outputs.items()},
         dialogue=split.utterance_dialogue,
         dialogue_ids=split.dialogue_ids,
     )

@@ -1,0 +1,277 @@
+"""The arms of one seed trained in lockstep as one stacked model.
+
+The arms of a seed (``none``, ``spcl``, ``random``, ``anti`` and the ablations) share by
+design their initial weights, batch order and dropout masks; they differ only in which
+utterances enter the loss. :func:`train_stacked` trains them together: their parameters are
+stacked along a leading arm dimension (:class:`~spcl_diag.models.stacked.StackedBackbone`),
+each step runs one forward and one backward pass for every arm, every arm gets its own keep
+mask and loss (:class:`~spcl_diag.curriculum.stacked.StackedCurriculum`), its own gradient
+norms and clipping, and one fused Adam step updates all arms. Each arm's outcome is the
+:class:`~spcl_diag.train.loop.TrainingOutcome` its solo run would give (equal up to float
+rounding: the stacked products sum in another order), and is written to the same run
+directory.
+
+What the stack changes: operators are issued once per step for all arms, not once per arm,
+which is what bounds a small model's step on a GPU (kernel launches). What it keeps: every
+arm's selection, and the stream of dropout masks, which a stacked forward pass draws once
+(``torch.func.vmap(..., randomness="same")``) exactly as each solo run draws it.
+
+Limits: the arms must differ in their curriculum only, with no balancing method (the
+balancing hooks rescale one model's gradients in place; a stack trains those runs one at a
+time), and the backbone must run under ``vmap`` (:func:`~spcl_diag.models.stacked.check_stackable`).
+A ``random`` or ``anti`` arm without the ``spcl`` arm in its stack replays the spcl run's
+recorded pacing. An arm whose loss turns non-finite fails alone; a paced arm that read the
+counts of a failed ``spcl`` arm fails with it.
+
+Examples
+--------
+>>> from spcl_diag import RunConfig
+>>> from spcl_diag.data.registry import resolve_dataset
+>>> base = RunConfig().with_overrides({"train.epochs": 2, "data.synthetic.n_dialogues": 12,
+...                                    "model.hidden_dim": 8, "model.feedforward_dim": 16}).resolved()
+>>> data = resolve_dataset(base.dataset, base.data, modalities=base.modalities, seed=0)
+>>> outcomes = train_stacked([base.paired(a) for a in ("none", "spcl", "random")], data, device=torch.device("cpu"))
+>>> sorted(outcomes), outcomes["random"].pacing.kept.sum() == outcomes["spcl"].pacing.kept.sum()
+(['none', 'random', 'spcl'], True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
+from spcl_diag.curriculum.stacked import StackedCurriculum
+from spcl_diag.data.batching import DeviceSplit
+from spcl_diag.data.dataset import ConversationDataset
+from spcl_diag.errors import NonFiniteLossError
+from spcl_diag.models.stacked import StackedBackbone, check_stackable
+from spcl_diag.runs.config import RunConfig
+from spcl_diag.train.callbacks import Callback, EpochEnd, Row
+from spcl_diag.train.loop import (
+    SplitPredictions,
+    TrainingOutcome,
+    empty_trajectories,
+    evaluate,
+    make_optimizer,
+    prepare_run,
+    selection_score,
+    split_rows,
+    train_rows,
+)
+
+STACKABLE_BALANCING: tuple[str, ...] = ("none",)
+
+
+class PairedArmFailedError(RuntimeError):
+    """A paced arm of a stack read the counts of an spcl arm whose training failed."""
+
+
+def stack_problems(configs: Sequence[RunConfig]) -> list[str]:
+    """Why ``configs`` cannot train as one stack (empty when they can)."""
+    if not configs:
+        return ["a stack needs at least one run"]
+    problems = []
+    arms = [c.curriculum for c in configs]
+    if len(set(arms)) != len(arms):
+        problems.append(f"every arm of a stack must differ; got {', '.join(arms)}")
+    twins = {c.paired("spcl").run_id() for c in configs}
+    if len(twins) > 1:
+        problems.append("the runs of a stack may differ in their curriculum only (same seed, data, backbone and settings)")
+    balancing = sorted({c.balancing for c in configs} - set(STACKABLE_BALANCING))
+    if balancing:
+        problems.append(f"balancing {', '.join(balancing)} rescales one model's gradients; only balancing none stacks")
+    return problems
+
+
+def train_stacked(
+    configs: Sequence[RunConfig],
+    dataset: ConversationDataset,
+    *,
+    device: torch.device,
+    pacing: Mapping[str, PacingRecord] | None = None,
+    progress: bool = False,
+    callbacks: Mapping[str, Sequence[Callback]] | None = None,
+) -> dict[str, TrainingOutcome | BaseException]:
+    """Train the arms of ``configs`` (resolved, differing in ``curriculum`` only) as one stack.
+
+    Parameters
+    ----------
+    configs
+        One resolved run configuration per arm (:func:`stack_problems` is empty for them).
+    dataset
+        The runs' data, already restricted to their modalities.
+    device
+        Where the data and the stacked model live.
+    pacing
+        Arm -> the paired spcl run's counts, for ``random`` / ``anti`` arms whose stack has no ``spcl`` arm.
+    progress
+        Show a progress bar over epochs.
+    callbacks
+        Arm -> that arm's callbacks, called at the end of every epoch with its rows.
+
+    Returns
+    -------
+    dict
+        Arm -> its :class:`~spcl_diag.train.loop.TrainingOutcome`, or the exception that failed
+        it (:class:`~spcl_diag.errors.NonFiniteLossError`, :class:`PairedArmFailedError`).
+
+    Raises
+    ------
+    ValueError
+        The configs cannot be stacked (:func:`stack_problems`);
+        :class:`~spcl_diag.models.stacked.StackingError` when the backbone cannot run under vmap.
+    """
+    problems = stack_problems(configs)
+    if problems:
+        raise ValueError("these runs cannot train as one stack: " + "; ".join(problems) + ".")
+    config, arms = configs[0], [c.curriculum for c in configs]
+    A = len(arms)
+    setup = prepare_run(config, dataset, device)
+    splits, train = setup.splits, setup.splits["train"]
+    model = StackedBackbone(setup.model, A)
+    check_stackable(model, splits["dev"].eval_batches(config.train.eval_batch_size)[0])  # draws no random numbers
+    optimizer = make_optimizer(model.parameters(), config, device)
+    curriculum = StackedCurriculum(
+        arms,
+        lambda0=config.pacing.lambda0,  # type: ignore[arg-type]  # resolved: never None
+        growth=config.pacing.growth,  # type: ignore[arg-type]
+        cap=config.pacing.cap,
+        normalisation=config.pacing.normalisation,
+        pacing=pacing,
+        generator=torch.Generator(device=device).manual_seed(setup.seeds.selection) if "random" in arms else None,
+        class_weights=setup.class_weights,
+    )
+    order_rng = np.random.default_rng(setup.seeds.order)
+    group_names = list(model.groups)
+    spcl = arms.index("spcl") if "spcl" in arms else None
+    scopes = ["joint", *model.modalities]
+    hooks = {arm: list((callbacks or {}).get(arm, ())) for arm in arms}
+
+    E, U = config.train.epochs, train.n_utterances
+    trajectories = [empty_trajectories(E, U) for _ in arms]
+    rows: list[list[Row]] = [[] for _ in arms]
+    best_score = np.full(A, -np.inf)
+    best_epoch = np.zeros(A, np.int64)
+    best_state: list[dict[str, Tensor]] = [{} for _ in arms]
+    best_predictions: list[dict[str, SplitPredictions]] = [{} for _ in arms]
+    epoch_seconds: list[float] = []
+    failures: dict[int, BaseException] = {}
+
+    for epoch in tqdm(range(E), desc=f"{'+'.join(arms)} seed {config.seed}", disable=not progress, leave=False):
+        started = time.perf_counter()
+        model.train()
+        lam = curriculum.value
+        buffers = {key: torch.zeros(A, U, device=device) for key in "lcd"}
+        buf_v = torch.zeros(A, U, dtype=torch.bool, device=device)
+        buf_probs = {s: torch.zeros(A, U, dataset.n_classes, device=device) for s in scopes}
+        grad_sums = torch.zeros(len(group_names), A, device=device)
+        non_finite = torch.zeros(A, dtype=torch.bool, device=device)
+        n_batches = 0
+        for batch in train.batches(order_rng.permutation(train.n_dialogues), config.train.batch_size):
+            output = model(batch)
+            step = curriculum.step(output.joint, output.per_modality, batch.labels, batch.dialogue,
+                                   n_dialogues=batch.n_dialogues)
+            loss = step.loss if output.auxiliary_loss is None else step.loss + output.auxiliary_loss  # [A]
+            non_finite.logical_or_(~torch.isfinite(loss.detach()))
+            optimizer.zero_grad(set_to_none=True)
+            loss.sum().backward()  # the arms' parameters are disjoint: each gets its own loss's gradient
+            norms = model.grad_norms()  # [G, A]
+            grad_sums += norms
+            model.clip_grads_(config.train.clip_norm, norms)
+            optimizer.step()
+
+            idx = batch.utterance_index
+            terms = step.difficulty
+            buffers["l"][:, idx], buffers["c"][:, idx], buffers["d"][:, idx] = terms.utterance, terms.conversation, terms.difficulty
+            buf_v[:, idx] = step.keep
+            with torch.no_grad():
+                buf_probs["joint"][:, idx] = output.joint.softmax(-1)
+                for m, logits in output.per_modality.items():
+                    buf_probs[m][:, idx] = logits.softmax(-1)
+            n_batches += 1
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        epoch_seconds.append((time.perf_counter() - started) / A)  # each arm's share of the stacked epoch
+
+        host = {key: buf.cpu().numpy() for key, buf in (*buffers.items(), ("v", buf_v))}
+        kept = curriculum.counts.epoch(epoch)  # [batches, A]
+        train_probs = {s: p.cpu().numpy() for s, p in buf_probs.items()}
+        grad_means = (grad_sums / n_batches).cpu().numpy()  # [G, A]
+        failed_now = non_finite.cpu().numpy()
+        evaluated = stacked_evaluate(model, {name: splits[name] for name in ("dev", "test")}, config.train.eval_batch_size)
+        curriculum.epoch_end()  # lambda grows after the dev evaluation, as in the reference
+
+        e = epoch + 1
+        for a, arm in enumerate(arms):
+            if a in failures:
+                continue
+            if failed_now[a]:
+                failures[a] = NonFiniteLossError(
+                    f"the training loss became NaN or infinite in epoch {e} of {E} (train.lr={config.train.lr:g}); "
+                    "the run stopped. Lower train.lr or check the data and the model settings.",
+                    epoch=e,
+                )
+                continue
+            for key in "lcdv":
+                trajectories[a][key][epoch] = host[key][a]
+            first_row = len(rows[a])
+            rows[a] += train_rows(
+                e, train, dataset, {s: p[a] for s, p in train_probs.items()}, modalities=model.modalities, lam=lam,
+                kept=kept[:, a], grad_norms=dict(zip(group_names, grad_means[:, a])), seconds=epoch_seconds[-1],
+            )
+            for name, preds in evaluated[a].items():
+                rows[a] += split_rows(e, name, preds.probs, preds.labels, model.modalities, dataset.label_names)
+            for hook in hooks[arm]:
+                hook.on_epoch_end(EpochEnd(epoch=e, rows=rows[a][first_row:], difficulty=trajectories[a]["d"][epoch],
+                                           kept=trajectories[a]["v"][epoch]))
+            score = selection_score(evaluated[a]["dev"])
+            if score > best_score[a]:
+                best_score[a], best_epoch[a] = score, e
+                best_state[a] = model.state(a)
+                best_predictions[a] = evaluated[a]
+        if spcl is not None and spcl in failures:  # the live counts of the paced arms came from a failed arm
+            for a, arm in enumerate(arms):
+                if arm in PACED_ARMS and a not in failures:
+                    failures[a] = PairedArmFailedError(
+                        f"its paired spcl arm failed ({failures[spcl]}), so the {arm} arm has no pacing to follow"
+                    )
+        if len(failures) == A:
+            break
+
+    outcomes: dict[str, TrainingOutcome | BaseException] = {}
+    for a, arm in enumerate(arms):
+        if a in failures:
+            outcomes[arm] = failures[a]
+            continue
+        outcomes[arm] = TrainingOutcome(
+            model=model.unstack(best_state[a]),
+            rows=rows[a],
+            best_epoch=int(best_epoch[a]),
+            predictions=best_predictions[a],
+            trajectories=trajectories[a],
+            pacing=curriculum.pacing_record(arm),
+            train_split=train,
+            epoch_seconds=list(epoch_seconds),
+            eval_splits={name: splits[name] for name in ("dev", "test")},
+        )
+    return outcomes
+
+
+
+def stacked_evaluate(
+    model: StackedBackbone, splits: Mapping[str, DeviceSplit], batch_size: int
+) -> list[dict[str, SplitPredictions]]:
+    """Per arm, split -> the probabilities of every utterance (joint and per modality), on the host."""
+    per_arm: list[dict[str, SplitPredictions]] = [{} for _ in range(model.copies)]
+    for name, split in splits.items():
+        stacked = evaluate(model, split, batch_size)  # probabilities [A, U, C]
+        for a in range(model.copies):
+            per_arm[a][name] = dataclasses.replace(stacked, probs={scope: p[a] for scope, p in stacked.probs.items()})
+    return per_arm
