@@ -31,7 +31,7 @@ Examples
 ...                                    "model.hidden_dim": 8, "model.feedforward_dim": 16}).resolved()
 >>> data = resolve_dataset(base.dataset, base.data, modalities=base.modalities, seed=0)
 >>> outcomes = train_stacked([base.paired(a) for a in ("none", "spcl", "random")], data, device=torch.device("cpu"))
->>> sorted(outcomes), outcomes["random"].pacing.kept.sum() == outcomes["spcl"].pacing.kept.sum()
+>>> sorted(outcomes), (outcomes["random"].pacing.kept == outcomes["spcl"].pacing.kept).all().item()
 (['none', 'random', 'spcl'], True)
 """
 
