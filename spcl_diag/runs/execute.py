@@ -184,27 +184,60 @@ def run(
     final = out / run_id
     state = rd.run_state(final, run_id)
     if state == "complete" or (state == "failed" and not retry_failed):
-        return _read_result(run_id, final)
-    _check_writable(out, run_id)
+        return read_result(run_id, final)
+    check_writable(out, run_id)
     if state in ("failed", "stale"):
-        _set_aside(final, "failed" if state == "failed" else "stale", run_id)
+        set_aside(final, "failed" if state == "failed" else "stale", run_id)
 
     pacing = None
     if config.curriculum in PACED_ARMS:
-        try:
-            twin = run(config.paired("spcl"), out, device=device, progress=show, retry_failed=retry_failed,
-                       dataset=dataset, probe=probe, log=log)
-        except RunSetupError as err:
-            raise RunSetupError(f"the paired spcl run of {config.curriculum} run {run_id} could not start: {err}") from None
-        if twin.status != "ok":
-            raise RunFailedError(
-                f"the paired spcl run {twin.run_id} failed ({twin.error}), so the {config.curriculum} arm cannot "
-                "replay its pacing; fix the cause and run again with --retry-failed (retry_failed=True)."
-            )
-        pacing = PacingRecord.load(str(twin.path / rd.PACING))
+        pacing = twin_pacing(config, out, device=device, progress=show, retry_failed=retry_failed, dataset=dataset,
+                             probe=probe, log=log)
 
     stage = _stage_reporter(run_id, show)
     stage(_loading_text(config))
+    data, torch_device = load_run_data(config, run_id, dataset=dataset, device=device)
+    tmp, hooks = open_run_dir(out, run_id, config, data, torch_device, log=log, callbacks=callbacks)
+    started = time.perf_counter()
+    stage(f"building {config.backbone} ({config.curriculum}, seed {config.seed}) on {torch_device}, "
+          f"then {config.train.epochs} epochs")
+
+    def train() -> TrainingOutcome:
+        with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
+            return train_run(config, data, device=torch_device, pacing=pacing, progress=show, callbacks=hooks)
+
+    return finish_run(tmp, final, config, data, hooks, train, started=started, probe=probe)
+
+
+def twin_pacing(
+    config: RunConfig, out: Path, *, device: str | torch.device, progress: bool, retry_failed: bool,
+    dataset: ConversationDataset | None, probe: bool, log: Sequence[str],
+) -> PacingRecord:
+    """The pacing a ``random`` / ``anti`` run replays: its paired spcl run's, trained first if it is missing.
+
+    Raises
+    ------
+    RunSetupError
+        The spcl run could not start; :class:`RunFailedError` when it failed.
+    """
+    run_id = config.run_id()
+    try:
+        twin = run(config.paired("spcl"), out, device=device, progress=progress, retry_failed=retry_failed,
+                   dataset=dataset, probe=probe, log=log)
+    except RunSetupError as err:
+        raise RunSetupError(f"the paired spcl run of {config.curriculum} run {run_id} could not start: {err}") from None
+    if twin.status != "ok":
+        raise RunFailedError(
+            f"the paired spcl run {twin.run_id} failed ({twin.error}), so the {config.curriculum} arm cannot "
+            "replay its pacing; fix the cause and run again with --retry-failed (retry_failed=True)."
+        )
+    return PacingRecord.load(str(twin.path / rd.PACING))
+
+
+def load_run_data(
+    config: RunConfig, run_id: str, *, dataset: ConversationDataset | None, device: str | torch.device
+) -> tuple[ConversationDataset, torch.device]:
+    """The run's data (restricted to its modalities, its dev split drawn) and its device; RunSetupError if not."""
     dev_seed = RunSeeds.from_seed(config.seed).dev_split
     try:
         data = (
@@ -212,9 +245,19 @@ def run(
             if dataset is None
             else prepare_dataset(dataset, config.data, modalities=config.modalities, seed=dev_seed)
         )
-        torch_device = resolve_device(device)
+        return data, resolve_device(device)
     except (DataFormatError, ConfigError, OSError, RuntimeError) as err:
         raise RunSetupError(f"run {run_id} could not start: {_one_line(err)}") from None
+
+
+def open_run_dir(
+    out: Path, run_id: str, config: RunConfig, data: ConversationDataset, device: torch.device, *,
+    log: Sequence[str] = (), callbacks: Sequence[Callback] = (), metadata: Mapping[str, Any] | None = None,
+) -> tuple[Path, list[Callback]]:
+    """Create the run's temporary directory with its ``config.json``; return it and the run's loggers and callbacks.
+
+    ``metadata`` adds entries to ``config.json`` (a stacked run names its stack).
+    """
     try:
         tmp = rd.temporary_dir(out, run_id)
     except OSError as err:
@@ -225,18 +268,29 @@ def run(
     except (ImportError, ValueError) as err:  # a logger's optional package is missing
         shutil.rmtree(tmp)
         raise RunSetupError(f"run {run_id} could not start: {_one_line(err)}") from None
-    started = time.perf_counter()
-    metadata = run_metadata(run_id, config.to_dict(), torch_device)
-    metadata.update(identity=payload, dataset_fingerprint=data.fingerprint(), dataset_summary=data.summary())
+    payload = identity_payload(config)
+    info = run_metadata(run_id, config.to_dict(), device)
+    info.update(identity=payload, dataset_fingerprint=data.fingerprint(), dataset_summary=data.summary())
     if config.plugins:
-        metadata["plugins"] = payload["plugins"]  # name -> source hash
-    rd.write_json(tmp / rd.CONFIG, metadata)
-    stage(f"building {config.backbone} ({config.curriculum}, seed {config.seed}) on {torch_device}, "
-          f"then {config.train.epochs} epochs")
+        info["plugins"] = payload["plugins"]  # name -> source hash
+    info.update(metadata or {})
+    rd.write_json(tmp / rd.CONFIG, info)
+    return tmp, hooks
+
+
+def finish_run(
+    tmp: Path, final: Path, config: RunConfig, data: ConversationDataset, hooks: Sequence[Callback],
+    train: Callable[[], TrainingOutcome], *, started: float, probe: bool, extra: Mapping[str, Any] | None = None,
+) -> RunResult:
+    """Call ``train``, write the outcome (or the failure it raised) into ``tmp`` and publish it as ``final``.
+
+    ``extra`` adds entries to ``result.json``, a failed one's too.
+    """
+    run_id = final.name
     try:
-        with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
-            outcome = train_run(config, data, device=torch_device, pacing=pacing, progress=show, callbacks=hooks)
-        result = _write_outcome(tmp, config, outcome, data, probe=probe, wall_seconds=time.perf_counter() - started)
+        outcome = train()
+        result = _write_outcome(tmp, config, outcome, data, probe=probe, wall_seconds=time.perf_counter() - started,
+                                extra=extra)
     except Exception as err:  # noqa: BLE001  (a failed run is recorded, never lost)
         (tmp / rd.ERROR).write_text(traceback.format_exc())
         result = {
@@ -245,6 +299,7 @@ def run(
             "error": _one_line(err),
             "failed_epoch": getattr(err, "epoch", None),
             "wall_seconds": time.perf_counter() - started,
+            **(extra or {}),
         }
         rd.write_json(tmp / rd.RESULT, result)
     for hook in hooks:
@@ -253,7 +308,7 @@ def run(
     return RunResult(run_id=run_id, path=final, status=result["status"], result=result)
 
 
-def _check_writable(out: Path, run_id: str) -> None:
+def check_writable(out: Path, run_id: str) -> None:
     """Refuse, before any work and without creating anything, an output folder that cannot be written."""
     existing = out
     while not existing.exists() and existing != existing.parent:
@@ -346,7 +401,7 @@ def write_predictions(
 
 def _write_outcome(
     tmp: Path, config: RunConfig, outcome: TrainingOutcome, dataset: ConversationDataset, *, probe: bool,
-    wall_seconds: float,
+    wall_seconds: float, extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write epochs, difficulty, pacing, predictions, checkpoint, probe and result files; return the result."""
     rd.write_epochs(tmp / rd.EPOCHS, outcome.rows)
@@ -391,6 +446,7 @@ def _write_outcome(
         "n_parameters": sum(p.numel() for p in outcome.model.parameters()),
         "train_seconds": float(sum(outcome.epoch_seconds)),
         "wall_seconds": wall_seconds,
+        **(extra or {}),
     }
     rd.write_json(tmp / rd.RESULT, result)
     return result
@@ -424,12 +480,12 @@ def _contribution_metrics(
     }, masked
 
 
-def _read_result(run_id: str, path: Path) -> RunResult:
+def read_result(run_id: str, path: Path) -> RunResult:
     result = rd.read_json(path / rd.RESULT)
     return RunResult(run_id=run_id, path=path, status=result.get("status", "failed"), result=result)
 
 
-def _set_aside(path: Path, kind: str, run_id: str) -> None:
+def set_aside(path: Path, kind: str, run_id: str) -> None:
     """Move a failed (``kind="failed"``) or stale run directory out of the way without deleting it.
 
     Stale: incomplete, damaged, or holding the run of another config; said in a warning.

@@ -28,7 +28,7 @@ Examples
 >>> from spcl_diag import RunConfig
 >>> from spcl_diag.data.registry import resolve_dataset
 >>> base = RunConfig().with_overrides({"train.epochs": 2, "data.synthetic.n_dialogues": 12,
-...                                    "model.hidden_dim": 8, "model.feedforward_dim": 16}).resolved()
+...                                    "data.synthetic.max_length": 8, "model.hidden_dim": 8, "model.feedforward_dim": 16}).resolved()
 >>> data = resolve_dataset(base.dataset, base.data, modalities=base.modalities, seed=0)
 >>> outcomes = train_stacked([base.paired(a) for a in ("none", "spcl", "random")], data, device=torch.device("cpu"))
 >>> sorted(outcomes), (outcomes["random"].pacing.kept == outcomes["spcl"].pacing.kept).all().item()

@@ -1,0 +1,184 @@
+"""``run_stack(configs, out_dir)``: train the arms of one seed as one stacked model, into solo run directories.
+
+Each run of the stack gets the run directory, run id and files that :func:`~spcl_diag.runs.execute.run`
+would write for it (equal to float rounding; :mod:`spcl_diag.train.stacked` says what is
+stacked). ``config.json`` records the stack under ``"stack"``; ``result.json`` too, and its
+``train_seconds`` is the run's share of the stacked epochs (their wall time over the number
+of arms). Finished runs are skipped and recorded failures returned as they are, exactly as
+:func:`run` does, so a stack resumes: only the arms still to train are stacked. A ``random``
+or ``anti`` run whose ``spcl`` twin is not in the stack replays the twin's recorded pacing
+(the twin is trained first when it is missing).
+
+Runs that cannot be stacked (a balancing method, a backbone that ``torch.func.vmap`` cannot
+run) are trained one at a time, with a warning.
+
+Examples
+--------
+>>> import tempfile
+>>> from spcl_diag import RunConfig
+>>> base = RunConfig().with_overrides({"train.epochs": 2, "data.synthetic.n_dialogues": 12,
+...                                    "data.synthetic.max_length": 8, "model.hidden_dim": 8, "model.feedforward_dim": 16})
+>>> results = run_stack([base.paired(a) for a in ("none", "spcl", "random", "anti")], tempfile.mkdtemp(), device="cpu")
+>>> [(r.result["stack"]["arms"], r.status) for r in results][0]
+(['none', 'spcl', 'random', 'anti'], 'ok')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
+from spcl_diag.data.dataset import ConversationDataset
+from spcl_diag.data.registry import memory_dataset_name
+from spcl_diag.errors import RunSetupError
+from spcl_diag.models.stacked import StackingError
+from spcl_diag.runs import directory as rd
+from spcl_diag.runs.config import RunConfig
+from spcl_diag.runs.execute import (
+    RunFailedError,
+    RunResult,
+    check_writable,
+    finish_run,
+    interactive,
+    load_run_data,
+    open_run_dir,
+    read_result,
+    run,
+    set_aside,
+    twin_pacing,
+)
+from spcl_diag.train.loop import TrainingOutcome
+from spcl_diag.train.stacked import PairedArmFailedError, stack_problems, train_stacked
+
+
+def run_stack(
+    configs: Sequence[RunConfig],
+    out_dir: str | Path,
+    *,
+    device: str | torch.device = "auto",
+    progress: bool | None = None,
+    retry_failed: bool = False,
+    dataset: ConversationDataset | None = None,
+    probe: bool = False,
+) -> list[RunResult | RunSetupError]:
+    """Train ``configs`` (the arms of one seed) as one stack; one result per config, in order.
+
+    Parameters are those of :func:`~spcl_diag.runs.execute.run`. A run that could not start
+    (its paired spcl run failed, the data is unreadable, the folder is not writable) is
+    returned as its :class:`~spcl_diag.errors.RunSetupError` instead of a result, and nothing
+    is recorded for it.
+
+    Raises
+    ------
+    ValueError
+        ``configs`` differ in more than their curriculum arm, or repeat an arm.
+    """
+    if dataset is not None:
+        configs = [dataclasses.replace(c, dataset=memory_dataset_name(dataset)) for c in configs]
+    configs = [c.resolved() for c in configs]
+    problems = [p for p in stack_problems(configs) if "balancing" not in p]
+    if problems:
+        raise ValueError("these runs cannot train as one stack: " + "; ".join(problems) + ".")
+    show = interactive() if progress is None else progress
+    out = Path(out_dir)
+    results: dict[int, RunResult | RunSetupError] = {}
+    todo: list[int] = []
+    for i, config in enumerate(configs):
+        run_id = config.run_id()
+        state = rd.run_state(out / run_id, run_id)
+        if state == "complete" or (state == "failed" and not retry_failed):
+            results[i] = read_result(run_id, out / run_id)
+        else:
+            todo.append(i)
+    if stack_problems([configs[i] for i in todo]) and todo:  # a balancing method: solo runs
+        warnings.warn(f"{stack_problems([configs[i] for i in todo])[0]}; training these runs one at a time.",
+                      UserWarning, stacklevel=2)
+        return [results.get(i) or _solo(configs[i], out, device, show, retry_failed, dataset, probe) for i in range(len(configs))]
+
+    pacing: dict[str, PacingRecord] = {}
+    arms_todo = {configs[i].curriculum for i in todo}
+    for i in list(todo):
+        config = configs[i]
+        if config.curriculum in PACED_ARMS and "spcl" not in arms_todo:
+            try:
+                pacing[config.curriculum] = twin_pacing(config, out, device=device, progress=show,
+                                                        retry_failed=retry_failed, dataset=dataset, probe=probe, log=())
+            except RunSetupError as err:
+                results[i] = err
+                todo.remove(i)
+    if todo:
+        results.update(_train_stack([configs[i] for i in todo], todo, out, device=device, show=show, pacing=pacing,
+                                    dataset=dataset, probe=probe, retry_failed=retry_failed))
+    return [results[i] for i in range(len(configs))]
+
+
+def _train_stack(
+    configs: list[RunConfig], positions: list[int], out: Path, *, device: str | torch.device, show: bool,
+    pacing: dict[str, PacingRecord], dataset: ConversationDataset | None, probe: bool, retry_failed: bool,
+) -> dict[int, RunResult | RunSetupError]:
+    """Train the stack of ``configs`` and write each run's directory; position -> result."""
+    run_ids = [c.run_id() for c in configs]
+    arms = [c.curriculum for c in configs]
+    for run_id in run_ids:
+        check_writable(out, run_id)
+    data, torch_device = load_run_data(configs[0], run_ids[0], dataset=dataset, device=device)
+    stack = {"arms": arms, "runs": run_ids}
+    for config, run_id in zip(configs, run_ids):
+        state = rd.run_state(out / run_id, run_id)
+        if state in ("failed", "stale"):
+            set_aside(out / run_id, state, run_id)
+    dirs = [open_run_dir(out, run_id, config, data, torch_device, metadata={"stack": stack})
+            for config, run_id in zip(configs, run_ids)]
+    started = time.perf_counter()
+    try:
+        with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
+            outcomes: dict[str, TrainingOutcome | BaseException] = train_stacked(
+                configs, data, device=torch_device, pacing=pacing, progress=show,
+                callbacks={arm: hooks for arm, (_, hooks) in zip(arms, dirs)},
+            )
+    except StackingError as err:
+        for tmp, _ in dirs:
+            shutil.rmtree(tmp, ignore_errors=True)
+        warnings.warn(f"{err}; training these runs one at a time.", UserWarning, stacklevel=3)
+        return {p: _solo(c, out, device, show, retry_failed, dataset, probe) for p, c in zip(positions, configs)}
+    except Exception as err:  # noqa: BLE001 - the stack broke: every arm fails with its reason, recorded
+        outcomes = dict.fromkeys(arms, err)
+
+    results: dict[int, RunResult | RunSetupError] = {}
+    for position, config, run_id, (tmp, hooks) in zip(positions, configs, run_ids, dirs):
+        outcome = outcomes[config.curriculum]
+        if isinstance(outcome, PairedArmFailedError):  # as a solo run whose twin failed: nothing recorded
+            shutil.rmtree(tmp, ignore_errors=True)
+            results[position] = RunFailedError(f"{config.curriculum} run {run_id} {outcome}; fix the cause and run "
+                                               "again with --retry-failed (retry_failed=True).")
+            continue
+        results[position] = finish_run(tmp, out / run_id, config, data, hooks, _returning(outcome), started=started,
+                                       probe=probe, extra={"stack": stack})
+    return results
+
+
+def _returning(outcome: TrainingOutcome | BaseException) -> Callable[[], TrainingOutcome]:
+    """``finish_run``'s ``train``: return the arm's outcome, or raise what failed it."""
+    def train() -> TrainingOutcome:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    return train
+
+
+def _solo(
+    config: RunConfig, out: Path, device: str | torch.device, show: bool, retry_failed: bool,
+    dataset: ConversationDataset | None, probe: bool,
+) -> RunResult | RunSetupError:
+    try:
+        return run(config, out, device=device, progress=show, retry_failed=retry_failed, dataset=dataset, probe=probe)
+    except RunSetupError as err:
+        return err

@@ -1,0 +1,151 @@
+"""Stacked arms: every arm of a stack trains as its solo run does (issue 19, item 1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from spcl_diag import RunConfig
+from spcl_diag.curriculum.arms import ARMS, PacingRecord, top_k_mask
+from spcl_diag.curriculum.self_paced import SelfPacedCurriculum
+from spcl_diag.curriculum.stacked import StackedCurriculum, StackedStep
+from spcl_diag.data.registry import resolve_dataset
+from spcl_diag.errors import NonFiniteLossError
+from spcl_diag.models import BUILTIN_BACKBONES
+from spcl_diag.train import stacked as stacked_module
+from spcl_diag.train.loop import TrainingOutcome, train_run
+from spcl_diag.train.seeding import RunSeeds
+from spcl_diag.train.stacked import PairedArmFailedError, stack_problems, train_stacked
+
+CPU = torch.device("cpu")
+SMALL = {"train.epochs": 3, "train.batch_size": 4, "data.synthetic.n_dialogues": 16, "data.synthetic.min_length": 3,
+         "data.synthetic.max_length": 8, "model.hidden_dim": 8}
+WIDTHS = {  # small widths of each backbone's own settings
+    "biddin": {"model.hidden2_dim": 8, "model.hidden3_dim": 8, "model.hidden4_dim": 8, "model.attention_heads": 2},
+    **{b: {"model.feedforward_dim": 16} for b in ("late_fusion", "mmgcn", "mm_dfn", "dialogue_gcn", "ada2i")},
+}
+TOLERANCE = 1e-5
+
+
+def small_config(backbone: str) -> RunConfig:
+    config = RunConfig(dataset="synthetic", backbone=backbone, modalities="tav", curriculum="spcl")
+    return config.with_overrides({**SMALL, **WIDTHS[backbone]}).resolved()
+
+
+def run_data(config):
+    return resolve_dataset(config.dataset, config.data, modalities=config.modalities,
+                           seed=RunSeeds.from_seed(config.seed).dev_split)
+
+
+def solo_outcomes(config, data, arms) -> dict[str, TrainingOutcome]:
+    outcomes: dict[str, TrainingOutcome] = {}
+    for arm in ["spcl", *[a for a in arms if a != "spcl"]]:
+        pacing = outcomes["spcl"].pacing if arm in ("random", "anti") else None
+        outcomes[arm] = train_run(config.paired(arm), data, device=CPU, pacing=pacing)
+    return outcomes
+
+
+def assert_same_training(stacked: TrainingOutcome, solo: TrainingOutcome, arm: str) -> None:
+    for key in "lcd":
+        np.testing.assert_allclose(stacked.trajectories[key], solo.trajectories[key], atol=TOLERANCE, err_msg=f"{arm} {key}")
+    assert (stacked.trajectories["v"] == solo.trajectories["v"]).all(), f"{arm}: selection masks differ"
+    np.testing.assert_array_equal(stacked.pacing.kept, solo.pacing.kept)
+    rows = {r[:4]: r[4] for r in stacked.rows if r[3] != "wall_seconds"}
+    expected = {r[:4]: r[4] for r in solo.rows if r[3] != "wall_seconds"}
+    assert rows.keys() == expected.keys()
+    keys = sorted(expected)
+    np.testing.assert_allclose([rows[k] for k in keys], [expected[k] for k in keys], atol=TOLERANCE, err_msg=arm)
+    assert stacked.best_epoch == solo.best_epoch
+    for split, preds in solo.predictions.items():
+        for scope, probs in preds.probs.items():
+            np.testing.assert_allclose(stacked.predictions[split].probs[scope], probs, atol=TOLERANCE)
+    # Weights are not compared element by element: Adam divides by sqrt(v), so a weight whose
+    # gradients are ~1e-9 moves by ~lr on last-bit differences; the predictions above are what they decide.
+
+
+@pytest.mark.parametrize("backbone", sorted(BUILTIN_BACKBONES))
+def test_every_stacked_arm_equals_its_solo_run(backbone):
+    config = small_config(backbone)
+    data = run_data(config)
+    arms = list(ARMS) if backbone == "late_fusion" else ["none", "spcl", "random", "anti"]
+    stacked = train_stacked([config.paired(a) for a in arms], data, device=CPU)
+    solo = solo_outcomes(config, data, arms)
+    for arm in arms:
+        assert isinstance(stacked[arm], TrainingOutcome), stacked[arm]
+        assert_same_training(stacked[arm], solo[arm], arm)  # type: ignore[arg-type]
+
+
+def test_paced_arms_without_spcl_in_the_stack_replay_its_record():
+    config = small_config("late_fusion")
+    data = run_data(config)
+    solo = solo_outcomes(config, data, ["spcl", "random", "anti"])
+    stacked = train_stacked([config.paired(a) for a in ("random", "anti")], data, device=CPU,
+                            pacing={"random": solo["spcl"].pacing, "anti": solo["spcl"].pacing})
+    for arm in ("random", "anti"):
+        assert_same_training(stacked[arm], solo[arm], arm)  # type: ignore[arg-type]
+
+
+def test_a_non_finite_arm_fails_alone_and_takes_its_paced_arms_with_it(monkeypatch):
+    config = small_config("late_fusion")
+    data = run_data(config)
+    original = stacked_module.StackedCurriculum.step
+
+    def poisoned(self, *args, **kwargs):  # the spcl arm's loss turns NaN in the second epoch
+        step = original(self, *args, **kwargs)
+        if self.counts.epochs == 1:
+            nan = torch.tensor([float("nan") if a == "spcl" else 0.0 for a in self.arms])
+            step = StackedStep(step.loss + nan, step.keep, step.difficulty, step.threshold)
+        return step
+
+    monkeypatch.setattr(stacked_module.StackedCurriculum, "step", poisoned)
+    outcomes = train_stacked([config.paired(a) for a in ("none", "spcl", "random")], data, device=CPU)
+    assert isinstance(outcomes["spcl"], NonFiniteLossError) and outcomes["spcl"].epoch == 2
+    assert isinstance(outcomes["random"], PairedArmFailedError)
+    monkeypatch.undo()
+    none = outcomes["none"]
+    assert isinstance(none, TrainingOutcome)
+    assert_same_training(none, train_run(config.paired("none"), data, device=CPU), "none")
+
+
+def test_stacked_curriculum_equals_each_arms_rule_on_random_batches():
+    generator = torch.Generator().manual_seed(0)
+    A, N, C, B = len(ARMS), 40, 4, 6
+    joint = torch.randn(A, N, C, generator=generator)
+    per_modality = {m: torch.randn(A, N, C, generator=generator) for m in "tav"}
+    labels = torch.randint(0, C, (N,), generator=generator)
+    dialogue = torch.arange(N) % B
+    weights = torch.rand(C, generator=generator) + 0.5
+    kwargs = {"lambda0": 1.2, "growth": 1.3, "normalisation": "kept", "class_weights": weights}
+    stack = StackedCurriculum(ARMS, generator=torch.Generator().manual_seed(7), **kwargs)
+    steps = [stack.step(joint, per_modality, labels, dialogue, n_dialogues=B) for _ in range(2)]
+    spcl = ARMS.index("spcl")
+    record = PacingRecord(kept=np.array([[int(s.keep[spcl].sum()) for s in steps]]), size=np.array([[N, N]]))
+    for a, arm in enumerate(ARMS):
+        solo = SelfPacedCurriculum(arm, pacing=record, generator=torch.Generator().manual_seed(7), **kwargs)
+        for step in steps:
+            expected = solo.step(joint[a], {m: z[a] for m, z in per_modality.items()}, labels, dialogue, n_dialogues=B)
+            assert step.keep[a].tolist() == expected.keep.tolist(), arm
+            torch.testing.assert_close(step.loss[a], expected.loss)
+            torch.testing.assert_close(step.difficulty.difficulty[a], expected.difficulty.difficulty)
+    assert 0 < record.kept.sum() < 2 * N  # the threshold kept some but not all
+
+
+def test_top_k_mask_is_topk_and_breaks_ties_by_position():
+    scores = torch.rand(3, 50, generator=torch.Generator().manual_seed(1))
+    k = torch.tensor([0, 17, 50])
+    mask = top_k_mask(scores, k)
+    for row, count in zip(range(3), k.tolist()):
+        expected = torch.zeros(50, dtype=torch.bool).index_fill_(0, scores[row].topk(count).indices, True)
+        assert mask[row].tolist() == expected.tolist()
+    assert top_k_mask(torch.tensor([1.0, 1.0, 1.0, 0.0]), 2).tolist() == [True, True, False, False]
+
+
+def test_stack_problems_name_what_differs():
+    config = small_config("late_fusion")
+    assert stack_problems([config.paired(a) for a in ("none", "spcl")]) == []
+    assert "differ in their curriculum only" in stack_problems([config, config.with_overrides({"seed": 1}).paired("none")])[0]
+    assert "must differ" in stack_problems([config, config])[0]
+    assert "only balancing none" in stack_problems([config.with_overrides({"balancing": "ogm-ge"})])[0]
+    with pytest.raises(ValueError, match="cannot train as one stack"):
+        train_stacked([config, config], run_data(config), device=CPU)
