@@ -9,6 +9,7 @@ finish. The same grid runs unchanged on each. submitit and Ray are optional extr
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import multiprocessing as mp
 import os
@@ -19,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
 
-from spcl_diag.batch.task import RunTask, TaskOutcome, execute_task
+from spcl_diag.batch.task import RunTask, Task, TaskOutcome, execute_task
 from spcl_diag.errors import ConfigError, RunSetupError
 from spcl_diag.runs import directory as rd
 
@@ -31,13 +32,13 @@ POOL_RESTARTS = 2  # fresh pools tried for the runs a dead worker took down with
 class Executor(Protocol):
     """Runs batch tasks and yields their outcomes in completion order."""
 
-    def map_unordered(self, tasks: Sequence[RunTask]) -> Iterator[TaskOutcome]: ...
+    def map_unordered(self, tasks: Sequence[Task]) -> Iterator[TaskOutcome]: ...
 
 
 class LocalExecutor:
     """One run after another in this process."""
 
-    def map_unordered(self, tasks: Sequence[RunTask]) -> Iterator[TaskOutcome]:
+    def map_unordered(self, tasks: Sequence[Task]) -> Iterator[TaskOutcome]:
         for task in tasks:
             yield execute_task(task)
 
@@ -66,7 +67,7 @@ class ProcessExecutor:
         self.jobs = jobs
         self.threads_per_job = threads_per_job or max(1, _cpu_count() // jobs)
 
-    def map_unordered(self, tasks: Sequence[RunTask]) -> Iterator[TaskOutcome]:
+    def map_unordered(self, tasks: Sequence[Task]) -> Iterator[TaskOutcome]:
         """Run ``tasks``; when a worker dies, count what finished on disk and retry the rest.
 
         A dead worker breaks the whole pool: every run still in it loses its result. Those
@@ -75,13 +76,12 @@ class ProcessExecutor:
         """
         pending = list(tasks)
         for attempt in range(POOL_RESTARTS + 1):
-            lost: list[tuple[RunTask, BaseException]] = []
+            lost: list[tuple[Task, BaseException]] = []
             for task, outcome, err in self._one_pool(pending):
                 if outcome is not None:
                     yield outcome
                 elif _finished_on_disk(task):
-                    yield TaskOutcome(task.run_id, "done", str(Path(task.out_dir) / task.run_id), 0.0,
-                                      "finished; its worker died before reporting")
+                    yield _lost(task, err)  # every run of it finished: counted done
                 else:
                     lost.append((task, err))  # type: ignore[arg-type]
             if not lost:
@@ -90,7 +90,7 @@ class ProcessExecutor:
         for task, err in lost:
             yield _lost(task, err)
 
-    def _one_pool(self, tasks: list[RunTask]) -> Iterator[tuple[RunTask, TaskOutcome | None, BaseException | None]]:
+    def _one_pool(self, tasks: list[Task]) -> Iterator[tuple[Task, TaskOutcome | None, BaseException | None]]:
         ctx = mp.get_context("spawn")
         slots = ctx.Queue()
         for i in range(self.jobs):
@@ -142,7 +142,7 @@ class SubmititExecutor:
         self.cluster = cluster
         self.parameters = dict(parameters)
 
-    def map_unordered(self, tasks: Sequence[RunTask]) -> Iterator[TaskOutcome]:
+    def map_unordered(self, tasks: Sequence[Task]) -> Iterator[TaskOutcome]:
         if not tasks:
             return
         folder = self.folder or Path(tasks[0].out_dir) / ".submitit"
@@ -174,7 +174,7 @@ class RayExecutor:
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
 
-    def map_unordered(self, tasks: Sequence[RunTask]) -> Iterator[TaskOutcome]:
+    def map_unordered(self, tasks: Sequence[Task]) -> Iterator[TaskOutcome]:
         ray = self.ray
         if not tasks:
             return
@@ -226,26 +226,37 @@ def make_executor(name: str = "local", *, jobs: int = 1, **options: Any) -> Exec
     raise ConfigError(f"unknown executor {name!r}; valid executors are {', '.join(EXECUTORS)}.")
 
 
-def _outcome(task: RunTask, result: Callable[[], TaskOutcome]) -> TaskOutcome:
-    """The outcome a worker returned; when the worker itself died, ``done`` if the run is on disk."""
+def _outcome(task: Task, result: Callable[[], TaskOutcome]) -> TaskOutcome:
+    """The outcome a worker returned; when the worker itself died, ``done`` for each run that is on disk."""
     try:
         return result()
     except Exception as err:  # noqa: BLE001 - a killed worker, a cancelled job, a lost node
-        if _finished_on_disk(task):
-            return TaskOutcome(task.run_id, "done", str(Path(task.out_dir) / task.run_id), 0.0,
-                               "finished; its worker died before reporting")
         return _lost(task, err)
 
 
-def _lost(task: RunTask, err: BaseException | None) -> TaskOutcome:
-    return TaskOutcome(task.run_id, "failed", str(Path(task.out_dir) / task.run_id), 0.0,
-                       f"its worker died before the run finished ({err!r}); run the batch again to retry it")
+def _lost(task: Task, err: BaseException | None) -> TaskOutcome:
+    """The outcome of a task whose worker died: each run ``done`` if it finished on disk, else ``failed``."""
+    out = Path(task.out_dir)
+    runs = tuple(
+        TaskOutcome(run_id, "done", str(out / run_id), 0.0, "finished; its worker died before reporting")
+        if _complete(out, run_id) else
+        TaskOutcome(run_id, "failed", str(out / run_id), 0.0,
+                    f"its worker died before the run finished ({err!r}); run the batch again to retry it")
+        for run_id in task.run_ids
+    )
+    if isinstance(task, RunTask):
+        return runs[0]
+    status = "failed" if any(r.status == "failed" for r in runs) else "done"
+    return TaskOutcome(task.run_id, status, str(out), 0.0, members=runs)  # type: ignore[arg-type]
 
 
-def _finished_on_disk(task: RunTask) -> bool:
-    run_id = task.run_id
+def _finished_on_disk(task: Task) -> bool:
+    return all(_complete(Path(task.out_dir), run_id) for run_id in task.run_ids)
+
+
+def _complete(out: Path, run_id: str) -> bool:
     try:
-        return rd.run_state(Path(task.out_dir) / run_id, run_id) == "complete"
+        return rd.run_state(out / run_id, run_id) == "complete"
     except RunSetupError:
         return False
 
@@ -292,7 +303,7 @@ def _init_worker(slots: Any, threads: int) -> None:
         _WORKER_DEVICE = f"cuda:{slot % torch.cuda.device_count()}"
 
 
-def _execute_in_worker(task: RunTask) -> TaskOutcome:
+def _execute_in_worker(task: Task) -> TaskOutcome:
     if _WORKER_DEVICE is not None and task.device in ("auto", "cuda"):
-        task = RunTask(task.config, task.out_dir, _WORKER_DEVICE, task.retry_failed)
+        task = dataclasses.replace(task, device=_WORKER_DEVICE)
     return execute_task(task)

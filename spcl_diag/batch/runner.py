@@ -13,6 +13,13 @@ twin under the twin's lock. So no two processes ever train the same run, even ac
 batches started on the same folder or cluster jobs on different nodes, and a dependant whose
 twin is not in the grid still works.
 
+Stacks
+------
+With ``stack="arms"`` (``spcl-diag batch --stack arms``) the runs that differ only in their
+curriculum arm (the arms of one seed and cell) go out as one task and train as one stacked
+model (:func:`spcl_diag.runs.stack.run_stack`), into the same run directories; the task
+holds the lock of every run it trains. Runs with a balancing method train one at a time.
+
 Resume
 ------
 A run counts as finished only when its directory is complete (the run is written under a
@@ -36,11 +43,12 @@ from tqdm.auto import tqdm
 
 from spcl_diag.batch.executors import Executor, LocalExecutor
 from spcl_diag.batch.grid import Grid, dependency, load_grid
-from spcl_diag.batch.task import RunTask, TaskOutcome, recorded_outcome
-from spcl_diag.errors import RunSetupError
+from spcl_diag.batch.task import RunTask, StackTask, Task, TaskOutcome, recorded_outcome
+from spcl_diag.errors import ConfigError, RunSetupError
 from spcl_diag.runs.config import RunConfig
 
 GRIDS_DIR = "grids"
+STACK_MODES: tuple[str, ...] = ("arms",)  # what a batch may stack: the curriculum arms of a seed
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ def run_batch(
     device: str = "auto",
     retry_failed: bool = False,
     progress: bool = True,
+    stack: str | None = None,
 ) -> BatchSummary:
     """Run (or resume) every run of ``grid`` into ``out_dir``.
 
@@ -91,6 +100,9 @@ def run_batch(
         Train again the runs whose directory records a failure.
     progress
         Show a progress bar over runs.
+    stack
+        ``"arms"``: train the arms of each seed as one stacked model (one task per seed and
+        cell); ``None`` (default): one task per run.
 
     Returns
     -------
@@ -108,6 +120,8 @@ def run_batch(
     >>> run_batch(grid, out, device="cpu", progress=False).line()
     '1 runs: 0 done, 1 skipped, 0 failed'
     """
+    if stack is not None and stack not in STACK_MODES:
+        raise ConfigError(f"stack must be one of {', '.join(STACK_MODES)} or None; got {stack!r}.")
     grid = load_grid(grid)
     configs = grid.configs()  # every value checked before anything is written
     out = Path(out_dir)
@@ -128,14 +142,29 @@ def run_batch(
             outcomes.append(known)
     grid_path = record_grid(grid, out, required=bool(todo))
     with tqdm(total=len(configs), initial=len(outcomes), desc="runs", unit="run", disable=not progress) as bar:
-        for wave in schedule(todo):
-            tasks = [RunTask(c.to_dict(), str(out), device, retry_failed) for c in wave]
+        waves = [todo] if stack else schedule(todo)  # a stack holds its spcl arm: no second wave
+        for wave in waves:
+            tasks = stack_tasks(wave, str(out), device, retry_failed) if stack else [
+                RunTask(c.to_dict(), str(out), device, retry_failed) for c in wave]
             for outcome in executor.map_unordered(tasks):
-                outcomes.append(outcome)
-                bar.update(1)
+                outcomes += outcome.runs()
+                bar.update(len(outcome.runs()))
                 bar.set_postfix_str(_counts_text(Counter(o.status for o in outcomes)))
     counts = Counter(o.status for o in outcomes)
     return BatchSummary(tuple(outcomes), out, grid_path, {s: counts.get(s, 0) for s in ("done", "skipped", "failed")})
+
+
+def stack_tasks(configs: list[RunConfig], out_dir: str, device: str, retry_failed: bool) -> list[Task]:
+    """One :class:`StackTask` per group of runs that differ in their arm only; a balancing method's runs alone."""
+    groups: dict[str, list[RunConfig]] = {}
+    tasks: list[Task] = []
+    for config in configs:
+        if config.balancing != "none":
+            tasks.append(RunTask(config.to_dict(), out_dir, device, retry_failed))
+        else:
+            groups.setdefault(config.paired("spcl").run_id(), []).append(config)
+    tasks += [StackTask(tuple(c.to_dict() for c in group), out_dir, device, retry_failed) for group in groups.values()]
+    return tasks
 
 
 def schedule(configs: list[RunConfig]) -> list[list[RunConfig]]:

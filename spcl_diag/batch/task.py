@@ -1,13 +1,16 @@
-"""One unit of batch work: train a run under its lock and say what happened.
+"""One unit of batch work: train a run (or a stack of arms) under its locks and say what happened.
 
 :func:`execute_task` is what every executor calls, in this process or in a worker. It takes
 and returns plain picklable values, so it travels unchanged to a process pool, a SLURM job
-(submitit) or a Ray worker.
+(submitit) or a Ray worker. A :class:`RunTask` is one run; a :class:`StackTask` is the arms of
+one seed trained as one stacked model (``spcl-diag batch --stack arms``,
+:func:`spcl_diag.runs.stack.run_stack`), and its outcome lists one outcome per run.
 """
 
 from __future__ import annotations
 
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +38,32 @@ class RunTask:
     def run_id(self) -> str:
         return RunConfig.from_dict(self.config).run_id()
 
+    @property
+    def run_ids(self) -> tuple[str, ...]:
+        return (self.run_id,)
+
+
+@dataclass(frozen=True)
+class StackTask:
+    """What a worker needs to train the arms of one seed as one stack: one config per arm."""
+
+    configs: tuple[dict[str, Any], ...]  # RunConfig.to_dict() of each arm
+    out_dir: str
+    device: str = "auto"
+    retry_failed: bool = False
+
+    @property
+    def run_ids(self) -> tuple[str, ...]:
+        return tuple(RunConfig.from_dict(c).run_id() for c in self.configs)
+
+    @property
+    def run_id(self) -> str:
+        """The stack's name in messages: its run ids joined by ``+``."""
+        return "+".join(self.run_ids)
+
+
+Task = RunTask | StackTask
+
 
 @dataclass(frozen=True)
 class TaskOutcome:
@@ -52,15 +81,22 @@ class TaskOutcome:
     seconds: float
     message: str = ""
     recorded: bool = False  # a failure written to disk (trained again only with retry_failed)
+    members: tuple[TaskOutcome, ...] = ()  # a stack's outcome: one per run
+
+    def runs(self) -> tuple[TaskOutcome, ...]:
+        """The outcome of every run of the task: its members for a stack, else itself."""
+        return self.members or (self,)
 
 
-def execute_task(task: RunTask) -> TaskOutcome:
+def execute_task(task: Task) -> TaskOutcome:
     """Train ``task`` unless it is complete; never raise for a failing run.
 
     A ``random`` or ``anti`` run first makes sure its paired ``spcl`` run is complete, under
     that run's lock; it is trained only when the twin succeeded, so :func:`run` never trains
     the twin itself outside a lock.
     """
+    if isinstance(task, StackTask):
+        return execute_stack_task(task)
     started = time.perf_counter()
     config = RunConfig.from_dict(task.config).resolved()
     out = Path(task.out_dir)
@@ -76,7 +112,62 @@ def execute_task(task: RunTask) -> TaskOutcome:
     return _train_locked(config, out, task, started)
 
 
-def _train_locked(config: RunConfig, out: Path, task: RunTask, started: float) -> TaskOutcome:
+def execute_stack_task(task: StackTask) -> TaskOutcome:
+    """Train the unfinished arms of ``task`` as one stack, holding the lock of every one of them.
+
+    Locks are taken in run-id order, so two stacks never wait for each other in a cycle. A
+    paced arm whose ``spcl`` twin is not in the stack first has the twin completed, under
+    the twin's lock, as :func:`execute_task` does.
+    """
+    from spcl_diag.runs.stack import run_stack  # imports torch.func: only when a stack runs
+
+    started = time.perf_counter()
+    out = Path(task.out_dir)
+    configs = [RunConfig.from_dict(c).resolved() for c in task.configs]
+    outcomes: dict[str, TaskOutcome] = {}
+    if "spcl" not in {c.curriculum for c in configs}:
+        for config in configs:
+            twin = dependency(config)
+            if twin is not None and twin.run_id() not in outcomes:
+                outcomes[twin.run_id()] = _train_locked(twin, out, task, started)
+    members: dict[str, TaskOutcome] = {}
+    try:
+        with ExitStack() as locks:
+            todo = []
+            for config in sorted(configs, key=RunConfig.run_id):
+                known = recorded_outcome(config.run_id(), out / config.run_id(), task, started)
+                if known is None:
+                    locks.enter_context(RunLock(out, config.run_id()))
+                    known = recorded_outcome(config.run_id(), out / config.run_id(), task, started)  # while we waited
+                if known is None:
+                    todo.append(config)
+                else:
+                    members[config.run_id()] = known
+            results = run_stack(todo, out, device=task.device, progress=False, retry_failed=task.retry_failed) if todo else []
+            for config, result in zip(todo, results):
+                members[config.run_id()] = _result_outcome(config.run_id(), out, result, started)
+    except RunSetupError as err:  # nothing recorded: the same batch trains it once the cause is fixed
+        members.update({c.run_id(): TaskOutcome(c.run_id(), "failed", str(out / c.run_id()), time.perf_counter() - started,
+                                                str(err)) for c in configs if c.run_id() not in members})
+    except Exception as err:  # noqa: BLE001 - run_stack records training errors itself; this is anything else
+        members.update({c.run_id(): TaskOutcome(c.run_id(), "failed", str(out / c.run_id()), time.perf_counter() - started,
+                                                f"{type(err).__name__}: {err}") for c in configs if c.run_id() not in members})
+    ordered = tuple(members[c.run_id()] for c in configs)
+    status: Status = "failed" if any(o.status == "failed" for o in ordered) else "done"
+    return TaskOutcome(task.run_id, status, str(out), time.perf_counter() - started, members=ordered)
+
+
+def _result_outcome(run_id: str, out: Path, result: Any, started: float) -> TaskOutcome:
+    """A stacked run's outcome from what :func:`~spcl_diag.runs.stack.run_stack` returned for it."""
+    seconds = time.perf_counter() - started
+    if isinstance(result, RunSetupError):
+        return TaskOutcome(run_id, "failed", str(out / run_id), seconds, str(result))
+    if result.status != "ok":
+        return TaskOutcome(run_id, "failed", str(out / run_id), seconds, str(result.error), recorded=True)
+    return TaskOutcome(run_id, "done", str(out / run_id), seconds)
+
+
+def _train_locked(config: RunConfig, out: Path, task: Task, started: float) -> TaskOutcome:
     run_id = config.run_id()
     final = out / run_id
     try:
@@ -97,7 +188,7 @@ def _train_locked(config: RunConfig, out: Path, task: RunTask, started: float) -
     return TaskOutcome(run_id, "done", str(final), time.perf_counter() - started)
 
 
-def recorded_outcome(run_id: str, final: Path, task: RunTask, started: float) -> TaskOutcome | None:
+def recorded_outcome(run_id: str, final: Path, task: Task, started: float) -> TaskOutcome | None:
     """The outcome of a run already on disk (finished, or failed and not retried), else None."""
     state = rd.run_state(final, run_id)
     if state == "complete":

@@ -7,6 +7,7 @@ from typing import Any
 
 EXECUTOR_NAMES = ("local", "process", "slurm", "ray")  # spcl_diag.batch.EXECUTORS, without importing torch
 CLUSTERS = ("slurm", "local", "debug")  # spcl_diag.batch.executors.SUBMITIT_CLUSTERS
+STACK_MODES = ("arms",)  # spcl_diag.batch.runner.STACK_MODES
 
 
 def positive_int(text: str) -> int:
@@ -49,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="runs at once with the process executor; SLURM array parallelism (default: %(default)s)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ... (default: %(default)s)")
     parser.add_argument("--retry-failed", action="store_true", help="train again the runs recorded as failed")
+    parser.add_argument("--stack", choices=STACK_MODES, default=None,
+                        help="arms: train the curriculum arms of each seed as one stacked model (one forward and "
+                             "backward pass for all arms per step; the same run directories; fastest on a GPU)")
     parser.add_argument("--cluster", default="slurm", choices=CLUSTERS,
                         help="slurm executor: submit to SLURM (refused where there is none), or run the jobs "
                              "through submitit here: local (subprocesses) or debug (this process) (default: %(default)s)")
@@ -86,7 +90,7 @@ def handle(args: argparse.Namespace) -> int:
     name, options = executor_options(args)
     executor = make_executor(name, **options)
     summary = run_batch(args.grid, args.out, executor=executor, device=args.device,
-                        retry_failed=args.retry_failed, progress=not args.quiet)
+                        retry_failed=args.retry_failed, progress=not args.quiet, stack=args.stack)
     for outcome in summary.failed:
         print(f"failed {outcome.run_id}: {outcome.message}")
     print(summary.line())

@@ -156,8 +156,10 @@ def _train_stack(
         outcome = outcomes[config.curriculum]
         if isinstance(outcome, PairedArmFailedError):  # as a solo run whose twin failed: nothing recorded
             shutil.rmtree(tmp, ignore_errors=True)
-            results[position] = RunFailedError(f"{config.curriculum} run {run_id} {outcome}; fix the cause and run "
-                                               "again with --retry-failed (retry_failed=True).")
+            results[position] = RunFailedError(
+                f"{config.curriculum} run {run_id} not recorded: {outcome}, so it has no pacing to follow; fix the "
+                "cause and run again with --retry-failed (retry_failed=True)."
+            )
             continue
         results[position] = finish_run(tmp, out / run_id, config, data, hooks, _returning(outcome), started=started,
                                        probe=probe, extra={"stack": stack})

@@ -209,15 +209,18 @@ def train_stacked(
         curriculum.epoch_end()  # lambda grows after the dev evaluation, as in the reference
 
         e = epoch + 1
+        for a in np.flatnonzero(failed_now):
+            failures.setdefault(int(a), NonFiniteLossError(
+                f"the training loss became NaN or infinite in epoch {e} of {E} (train.lr={config.train.lr:g}); "
+                "the run stopped. Lower train.lr or check the data and the model settings.",
+                epoch=e,
+            ))
+        if spcl is not None and spcl in failures:  # the paced arms followed a failed arm's counts
+            for a, arm in enumerate(arms):
+                if arm in PACED_ARMS:
+                    failures[a] = PairedArmFailedError(f"the paired spcl arm failed ({failures[spcl]})")
         for a, arm in enumerate(arms):
             if a in failures:
-                continue
-            if failed_now[a]:
-                failures[a] = NonFiniteLossError(
-                    f"the training loss became NaN or infinite in epoch {e} of {E} (train.lr={config.train.lr:g}); "
-                    "the run stopped. Lower train.lr or check the data and the model settings.",
-                    epoch=e,
-                )
                 continue
             for key in "lcdv":
                 trajectories[a][key][epoch] = host[key][a]
@@ -236,12 +239,6 @@ def train_stacked(
                 best_score[a], best_epoch[a] = score, e
                 best_state[a] = model.state(a)
                 best_predictions[a] = evaluated[a]
-        if spcl is not None and spcl in failures:  # the live counts of the paced arms came from a failed arm
-            for a, arm in enumerate(arms):
-                if arm in PACED_ARMS and a not in failures:
-                    failures[a] = PairedArmFailedError(
-                        f"its paired spcl arm failed ({failures[spcl]}), so the {arm} arm has no pacing to follow"
-                    )
         if len(failures) == A:
             break
 
