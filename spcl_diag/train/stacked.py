@@ -209,8 +209,8 @@ def train_stacked(
         curriculum.epoch_end()  # lambda grows after the dev evaluation, as in the reference
 
         e = epoch + 1
-        for a in np.flatnonzero(failed_now):
-            failures.setdefault(int(a), NonFiniteLossError(
+        for arm_index in np.flatnonzero(failed_now).tolist():
+            failures.setdefault(arm_index, NonFiniteLossError(
                 f"the training loss became NaN or infinite in epoch {e} of {E} (train.lr={config.train.lr:g}); "
                 "the run stopped. Lower train.lr or check the data and the model settings.",
                 epoch=e,
