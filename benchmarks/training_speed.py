@@ -17,8 +17,11 @@ device memory (CUDA) or peak resident memory of the process (CPU), parameters.
 (``run_batch`` with the process executor and N workers; the four study arms x N seeds, tav),
 reported as runs per hour at 50 epochs, and ends with the projected wall time of the 1,280-run
 study (4 backbones x 4 modality sets x 2 datasets x 4 arms x 10 seeds) from those throughputs.
+``--stack N`` times the first N arms trained as one stacked model instead, per run
+(:mod:`spcl_diag.train.stacked`); ``benchmarks/gpu_study.py`` runs the stacked batches.
 
     python benchmarks/training_speed.py --device cpu --epochs 1 --datasets iemocap
+    python benchmarks/training_speed.py --device cpu --epochs 1 --datasets iemocap --stack 4
     python benchmarks/training_speed.py --device cuda --epochs 5 --concurrent 1 4 8 --out results.jsonl
     python benchmarks/training_speed.py --device cpu --epochs 1 --datasets iemocap-text --backbones late_fusion \
         --concurrent 2 --batch-epochs 1      # the batch path, quickly
@@ -43,6 +46,7 @@ import torch
 
 from spcl_diag import RunConfig, __version__
 from spcl_diag.batch import Grid, ProcessExecutor, run_batch
+from spcl_diag.curriculum.arms import ARMS
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.loaders.bundle import write_bundle
 from spcl_diag.data.registry import resolve_data_dir, resolve_dataset
@@ -52,6 +56,7 @@ from spcl_diag.models import BACKBONES
 from spcl_diag.runs.config import DataConfig
 from spcl_diag.runs.execute import resolve_device
 from spcl_diag.train.loop import train_run
+from spcl_diag.train.stacked import train_stacked
 
 SPCL_WIDTHS = {"iemocap": {"t": 768, "a": 512, "v": 1024}, "meld": {"t": 768, "a": 300, "v": 342}}
 SEMI_SYNTHETIC = ("iemocap-text", "meld-text")
@@ -94,21 +99,31 @@ def _peak_memory_mb(device: torch.device) -> float:
 
 
 def time_run(backbone: str, dataset: ConversationDataset, dataset_name: str, *, epochs: int, device: torch.device,
-             seed: int = 0) -> dict[str, object]:
-    """Train one ``spcl`` run of ``epochs`` epochs and time it."""
+             seed: int = 0, stack: int = 1) -> dict[str, object]:
+    """Train one ``spcl`` run of ``epochs`` epochs and time it.
+
+    With ``stack`` > 1 the first ``stack`` arms of :data:`~spcl_diag.curriculum.arms.ARMS`
+    train as one stacked model and every time is per run: the stack's divided by ``stack``.
+    """
     config = RunConfig(dataset=dataset_name, backbone=backbone, curriculum="spcl", seed=seed)
     config = config.with_overrides({"train.epochs": epochs}).resolved()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     started = time.perf_counter()
-    outcome = train_run(config, dataset, device=device)
+    if stack > 1:
+        outcomes = train_stacked([config.paired(arm) for arm in ARMS[:stack]], dataset, device=device)
+        outcome = outcomes["spcl"]
+        assert not isinstance(outcome, BaseException), outcome
+    else:
+        outcome = train_run(config, dataset, device=device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    run_seconds = time.perf_counter() - started
-    epoch = statistics.median(outcome.epoch_seconds)
+    run_seconds = (time.perf_counter() - started) / stack
+    epoch = statistics.median(outcome.epoch_seconds)  # a stacked run's share of the stacked epoch
     eval_per_epoch = max(0.0, (run_seconds - sum(outcome.epoch_seconds)) / epochs)
     return {
         "backbone": backbone,
+        "stacked_runs": stack,
         "n_parameters": sum(p.numel() for p in outcome.model.parameters()),
         "epochs": epochs,
         "epoch_seconds": round(epoch, 3),
@@ -137,14 +152,16 @@ def dataset_reference(name: str, dataset: ConversationDataset, folder: Path) -> 
 
 
 def batch_throughput(backbone: str, dataset: str, *, jobs: int, epochs: int, device: str,
-                     data_dir: Path | None, out: Path) -> dict[str, object]:
+                     data_dir: Path | None, out: Path, stack: str | None = None) -> dict[str, object]:
     """Runs per hour of a real multi-seed batch: ``run_batch`` with ``jobs`` worker processes.
 
     The grid is one cell of the study, tav: the four arms x ``jobs`` seeds, so each of the two
     waves (none and spcl, then the random and anti replays) keeps every worker busy. Runs per
     hour at 50 epochs are measured when ``epochs`` is 50; with fewer epochs the wall time is
     scaled by ``50 / epochs``, which scales process start, data loading and the end-of-run
-    metrics too, so such a projection errs on the slow side (``"projected": true``).
+    metrics too, so such a projection errs on the slow side (``"projected": true``). With
+    ``stack="arms"`` each worker trains the four arms of its seed as one stacked model (one
+    wave).
     """
     overrides: dict[str, object] = {"train.epochs": epochs}
     if data_dir is not None:
@@ -152,12 +169,13 @@ def batch_throughput(backbone: str, dataset: str, *, jobs: int, epochs: int, dev
     grid = Grid(dataset=(dataset,), backbone=(backbone,), modalities=("tav",), curriculum=STUDY_ARMS,
                 seed=tuple(range(jobs)), overrides=overrides)
     started = time.perf_counter()
-    summary = run_batch(grid, out, executor=ProcessExecutor(jobs), device=device, progress=False)
+    summary = run_batch(grid, out, executor=ProcessExecutor(jobs), device=device, progress=False, stack=stack)
     wall = time.perf_counter() - started
     if summary.counts["failed"]:
         raise RuntimeError(f"{summary.line()}; first failure: {summary.failed[0].message}")
     runs = summary.counts["done"]
-    return {"backbone": backbone, "concurrent": jobs, "runs": runs, "run_epochs": epochs, "wall_seconds": round(wall, 1),
+    return {"backbone": backbone, "concurrent": jobs, "stack": stack, "runs": runs, "run_epochs": epochs,
+            "wall_seconds": round(wall, 1), "run_epochs_per_second": round(runs * epochs / wall, 2),
             "runs_per_hour_50_epochs": round(runs * 3600 / (wall * 50 / epochs), 1), "projected": epochs != 50}
 
 
@@ -187,6 +205,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads")
+    parser.add_argument("--stack", type=int, default=1, choices=range(1, len(ARMS) + 1), metavar="N",
+                        help="time the first N arms trained as one stacked model, per run (default: solo)")
     parser.add_argument("--concurrent", type=int, nargs="*", default=[],
                         help="also measure the throughput of a real batch with N worker processes")
     parser.add_argument("--batch-epochs", type=int, default=50,
@@ -223,7 +243,8 @@ def main() -> None:
             reference = dataset_reference(dataset_name, dataset, Path(scratch)) if args.concurrent else dataset_name
             for backbone in args.backbones:
                 emit({"dataset": dataset_name, "data": origin, **time_run(backbone, dataset, dataset_name,
-                                                                           epochs=args.epochs, device=device)})
+                                                                           epochs=args.epochs, device=device,
+                                                                           stack=args.stack)})
                 for n in args.concurrent:
                     out = Path(scratch) / f"{dataset_name}-{backbone}-{n}"
                     row = {"dataset": dataset_name, "data": origin,

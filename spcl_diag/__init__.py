@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "RunConfig": "spcl_diag.runs.config",
     "RunResult": "spcl_diag.runs.execute",
     "run": "spcl_diag.runs.execute",
+    "run_stack": "spcl_diag.runs.stack",
     "RunTables": "spcl_diag.runs.loading",
     "load_runs": "spcl_diag.runs.loading",
     "compare": "spcl_diag.stats.compare",
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.runs.execute import RunResult, run
     from spcl_diag.runs.loading import RunTables, load_runs
     from spcl_diag.runs.recorder import RunRecorder
+    from spcl_diag.runs.stack import run_stack
     from spcl_diag.stats.compare import compare
     from spcl_diag.stats.reproduction import reproduce
 
@@ -70,5 +72,6 @@ __all__ = [
     "register_backbone",
     "reproduce",
     "run",
+    "run_stack",
     "write_config_file",
 ]

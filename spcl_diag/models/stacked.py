@@ -131,12 +131,9 @@ class StackedBackbone:
         """
         total = torch.linalg.vector_norm(group_norms, dim=0)  # [A]
         coefficient = (max_norm / (total + 1e-6)).clamp_max(1.0)
-        shaped: dict[int, Tensor] = {}
-        for p in self.params.values():
-            if p.grad is not None:
-                if p.dim() not in shaped:
-                    shaped[p.dim()] = coefficient.view(-1, *(1,) * (p.dim() - 1))
-                p.grad.mul_(shaped[p.dim()])
+        grads = [p.grad for p in self.params.values() if p.grad is not None]
+        shaped = {dim: coefficient.view(-1, *(1,) * (dim - 1)) for dim in {g.dim() for g in grads}}  # [A, 1, ...]
+        torch._foreach_mul_(grads, [shaped[g.dim()] for g in grads])  # one call, broadcast per tensor
 
 
 def _norm_per_copy(grad: Tensor) -> Tensor:
