@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from spcl_diag import RunConfig, register_backbone, run
-from spcl_diag.batch import Grid, run_batch
+from spcl_diag.batch import Grid, executors, run_batch
 from spcl_diag.batch.runner import STACK_MODES
+from spcl_diag.batch.task import StackTask
 from spcl_diag.cli import batch_cmd
 from spcl_diag.cli.main import main
 from spcl_diag.models import Backbone, ModelOutput
@@ -141,3 +142,11 @@ def test_an_unstackable_backbone_trains_its_runs_one_at_a_time(tmp_path, backbon
 def test_stack_mode_is_checked():
     with pytest.raises(Exception, match="stack must be one of arms"):
         run_batch(grid(), "unused", stack="seeds")
+
+
+def test_a_dead_stack_worker_is_reported_per_run(tmp_path):
+    base = RunConfig().with_overrides(SMALL)
+    task = StackTask(tuple(base.paired(a).to_dict() for a in ("none", "spcl")), str(tmp_path))
+    outcome = executors._lost(task, RuntimeError("killed"))
+    assert outcome.status == "failed" and [o.run_id for o in outcome.runs()] == list(task.run_ids)
+    assert all("worker died" in o.message for o in outcome.runs())
