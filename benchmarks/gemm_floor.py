@@ -1,33 +1,38 @@
 """Late fusion at IEMOCAP reference sizes against the float32 GEMM floor of the same batches.
 
-Both numbers come from one process, with the same torch thread count:
+Both numbers come from one process, with the same torch thread count, for every epoch after
+the first (which warms up):
 
 * **step**: seconds per training step of the real instrumented loop
-  (``spcl_diag.train.loop.train_run``, arm ``spcl``): the training time of the last of
-  ``--epochs`` epochs (evaluation excluded) over its steps, as ``step_overhead.py`` does.
-* **floor**: seconds per step of exactly the matrix products of that epoch's batches. Each
-  batch of the timed epoch (the same dialogues, in the same order: the loop's batch-order
-  stream replayed) goes once through the model's forward and the backward of its joint loss
-  under a ``TorchDispatchMode`` that records the shape of every ``mm``, ``addmm``, ``bmm`` and
-  ``baddbmm`` autograd issues: per linear layer its forward, the gradient of its input and of
-  its weight (the first layer of each encoder has no input gradient: the features need none),
-  and per attention product its forward and the gradients of its two operands. Then the same
-  shapes run as ``torch.mm``/``addmm``/``bmm``/``baddbmm`` on fresh contiguous float32 operands
-  into preallocated outputs; the floor of a batch is the fastest of ``--repeats`` replays.
+  (``spcl_diag.train.loop.train_run``, arm ``spcl``): the epoch's training time (evaluation
+  excluded) over its steps, as ``step_overhead.py`` reports it.
+* **floor**: seconds per step of exactly the matrix products of that epoch's batches. Before
+  the run, each batch of each timed epoch (the same dialogues in the same order: the loop's
+  batch-order stream replayed) goes through a fresh model's forward and the backward of its
+  joint loss under a ``TorchDispatchMode`` that records the shape of every ``mm``, ``addmm``,
+  ``bmm`` and ``baddbmm`` dispatched (not computing them): per linear layer its forward, the
+  gradient of its input and of its weight (the first layer of each encoder has no input
+  gradient, the features need none), per attention product its forward and the gradients of
+  its two operands; 123 products per late-fusion step at tav. Right after each timed epoch (a
+  loop callback, so under the same machine load) the same shapes run as
+  ``mm``/``addmm``/``bmm``/``baddbmm`` on contiguous float32 operands into preallocated
+  outputs; a batch's floor is the fastest of ``--repeats`` replays.
 
-The ratio step / floor is what the loop spends beyond the arithmetic that no implementation can
-skip (dropout masks, softmax, layer norms, the scatter to the padded attention grid, the
-curriculum, gradient norms, clipping, Adam, the epoch buffers, the Python of the step).
+``ratio = step / floor`` is what the loop spends beyond the arithmetic no implementation can
+skip: dropout masks, softmax, layer norms, the scatter to and gather from the padded attention
+grid, the curriculum, gradient norms, clipping, Adam, the epoch buffers, the Python of a step.
+One JSON row per timed epoch, then the median ratio. ``--profile N`` trains one more epoch
+under the torch profiler and prints the N aten operators with the most self CPU time in the
+training steps (the epoch's evaluation left out).
 
 Data: the real IEMOCAP dialogue structure (108 train dialogues, 7 steps of 16) with random
 features at the SPCL widths t/a/v 768/512/1024 when the shared folder is there
 (``resolve_data_dir``: ``--data-dir``, else ``$SPCL_DIAG_DATA``, else ``../shared/data``), else a
 synthetic stand-in of the same size (``training_speed.shaped_dataset``). Model: the backbone's
-defaults (late fusion: h 200, 2 layers, feed-forward 2048, p 0.5). ``--profile N`` runs one more
-epoch under the torch profiler and prints the N operators with the most self CPU time.
+defaults (late fusion: h 200, 2 layers, feed-forward 2048, p 0.5), batch 16.
 
-    python benchmarks/gemm_floor.py --threads 2 --epochs 2
-    python benchmarks/gemm_floor.py --threads 2 --epochs 2 --profile 25
+    python benchmarks/gemm_floor.py --threads 2 --epochs 2 --repeats 1
+    python benchmarks/gemm_floor.py --threads 1 --epochs 2 --repeats 1 --profile 30
 """
 
 from __future__ import annotations
