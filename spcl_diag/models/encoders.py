@@ -34,8 +34,19 @@ def uniform_dropout(x: Tensor, p: float, training: bool) -> Tensor:
     """
     if not training or p == 0.0 or x.device.type != "cpu":
         return F.dropout(x, p, training)
-    scale = (torch.rand_like(x) >= p).to(x.dtype).mul_(1.0 / (1.0 - p))
-    return x * scale
+    return x * _keep_scale(x, p)
+
+
+def _keep_scale(x: Tensor, p: float) -> Tensor:
+    """``keep / (1 - p)`` with ``keep = (uniform >= p)``, drawn in place in one float tensor like ``x``."""
+    return torch.rand_like(x).ge_(p).mul_(1.0 / (1.0 - p))
+
+
+def dropout_add(x: Tensor, y: Tensor, p: float, training: bool) -> Tensor:
+    """``x + uniform_dropout(y, p, training)``, on CPU in training as one ``addcmul`` (no separate sum pass)."""
+    if not training or p == 0.0 or y.device.type != "cpu":
+        return x + F.dropout(y, p, training)
+    return torch.addcmul(x, y, _keep_scale(y, p))
 
 
 def masked_attention(q: Tensor, k: Tensor, v: Tensor, keys_real: Tensor, p: float, training: bool) -> Tensor:
@@ -126,10 +137,12 @@ class ContextEncoder(nn.Module):
         p = layer.dropout.p
         n_heads, width = attention.num_heads, x.shape[-1]
         qkv = batch.unflatten(F.linear(x, attention.in_proj_weight, attention.in_proj_bias))  # [B, L, 3d]
-        qkv = qkv.view(batch.n_dialogues, batch.max_length, 3, n_heads, width // n_heads).permute(2, 0, 3, 1, 4)
+        # unbind, not qkv[0..2]: its backward stacks the three gradients once instead of
+        # zero-filling and copying the whole [3, B, H, L, d / H] tensor for each.
+        q, k, v = qkv.view(batch.n_dialogues, batch.max_length, 3, n_heads, width // n_heads).permute(2, 0, 3, 1, 4).unbind(0)
         keys_real = batch.mask[:, None, None, :]  # [B, 1, 1, L]: attend to real utterances only
-        mixed = masked_attention(qkv[0], qkv[1], qkv[2], keys_real, attention.dropout, self.training)  # [B, H, L, d / H]
+        mixed = masked_attention(q, k, v, keys_real, attention.dropout, self.training)  # [B, H, L, d / H]
         mixed = batch.flatten(mixed.transpose(1, 2).reshape(batch.n_dialogues, batch.max_length, width))  # [N, d]
-        x = layer.norm1(x + uniform_dropout(attention.out_proj(mixed), p, self.training))
+        x = layer.norm1(dropout_add(x, attention.out_proj(mixed), p, self.training))
         hidden = uniform_dropout(F.relu(layer.linear1(x)), p, self.training)  # [N, feedforward]
-        return layer.norm2(x + uniform_dropout(layer.linear2(hidden), p, self.training))
+        return layer.norm2(dropout_add(x, layer.linear2(hidden), p, self.training))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from spcl_diag.data.batching import DeviceSplit
-from spcl_diag.models.encoders import ContextEncoder, masked_attention
+from spcl_diag.models.encoders import ContextEncoder, dropout_add, masked_attention, uniform_dropout
 
 
 def _batch(dataset):
@@ -70,3 +70,23 @@ def test_masked_attention_without_dropout_is_the_fused_kernel():
     exact = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keys_real)
     torch.testing.assert_close(masked_attention(q, k, v, keys_real, 0.3, False), exact)
     torch.testing.assert_close(masked_attention(q, k, v, keys_real, 0.0, True), exact)
+
+
+def test_cpu_dropouts_draw_the_documented_masks():
+    """``x * keep / (1 - p)`` with ``keep = uniform >= p`` from the global stream.
+
+    Bit for bit; the residual sum too at p = 0.5 (an exact scale), to rounding otherwise
+    (``addcmul`` may fuse the multiply and the add).
+    """
+    x, y = torch.randn(2, 5, 33)
+    for p in (0.4, 0.5):
+        torch.manual_seed(3)
+        keep = (torch.rand_like(y) >= p).to(y.dtype) / (1 - p)
+        torch.manual_seed(3)
+        assert torch.equal(uniform_dropout(y, p, True), y * keep)
+        torch.manual_seed(3)
+        summed = dropout_add(x, y, p, True)
+        if p == 0.5:
+            assert torch.equal(summed, x + y * keep)
+        torch.testing.assert_close(summed, x + y * keep, rtol=1e-6, atol=1e-6)
+    assert torch.equal(dropout_add(x, y, 0.4, False), x + y)
