@@ -24,6 +24,7 @@ import math
 import numbers
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,6 +44,23 @@ _NEEDS_PURE_HEADS: tuple[str, ...] = ("uni-aux", "g-blending", "pmr", "mmpareto"
 _NEEDS_TWO_MODALITIES: tuple[str, ...] = ("uni-aux", "g-blending", "pmr", "agm", "mmpareto")
 # BalancingConfig fields read by one method only (None = that method's default).
 _METHOD_FIELDS: dict[str, str] = {"weight": "uni-aux", "super_epoch": "g-blending", "gamma": "mmpareto"}
+
+
+def dotted_keys(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A nested config (``to_dict()``) as one level of dotted keys: ``train.lr``, ``data.synthetic.dims.a``.
+
+    Examples
+    --------
+    >>> dotted_keys({"seed": 0, "train": {"lr": 0.001, "epochs": 2}})
+    {'seed': 0, 'train.lr': 0.001, 'train.epochs': 2}
+    """
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, Mapping):
+            out.update(dotted_keys(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def balancing_problem(method: str, backbone: str, modalities: str) -> str | None:

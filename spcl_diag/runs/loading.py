@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from spcl_diag.runs import directory as rd
+from spcl_diag.runs.config import dotted_keys
 from spcl_diag.runs.identity import payload_run_id
 
 KEY_FIELDS: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
@@ -88,15 +89,9 @@ def flatten_probe(probe: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _config_columns(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested config -> dotted columns (``train.lr``, ``data.synthetic.informativeness.a``)."""
-    columns: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            columns.update(_config_columns(value, f"{prefix}{key}."))
-        else:
-            columns[f"{prefix}{key}"] = str(value) if isinstance(value, (list, tuple)) else value
-    return columns
+def _config_columns(config: dict[str, Any]) -> dict[str, Any]:
+    """Nested config -> dotted columns (``train.lr``, ``data.synthetic.informativeness.a``); lists as text."""
+    return {key: str(value) if isinstance(value, (list, tuple)) else value for key, value in dotted_keys(config).items()}
 
 
 def load_runs(path: str | Path) -> RunTables:

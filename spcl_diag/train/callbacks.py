@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from spcl_diag.runs.config import dotted_keys
+
 Row = tuple[int, str, str, str, float]  # epoch, split, scope, metric, value
 LOGGERS: tuple[str, ...] = ("tensorboard", "wandb", "mlflow")
 
@@ -141,7 +143,7 @@ class MlflowLogger(Callback):
         experiment = self.client.get_experiment_by_name("spcl_diag")
         experiment_id = experiment.experiment_id if experiment else self.client.create_experiment("spcl_diag")
         self.run_id = self.client.create_run(experiment_id, run_name=name).info.run_id
-        for key, value in _flat(config).items():
+        for key, value in dotted_keys(config).items():
             self.client.log_param(self.run_id, key, value)
 
     def on_epoch_end(self, event: EpochEnd) -> None:
@@ -152,16 +154,6 @@ class MlflowLogger(Callback):
         for tag, value in _summary(result).items():
             self.client.log_metric(self.run_id, f"best.{tag.replace('/', '.')}", value)
         self.client.set_terminated(self.run_id, status="FINISHED" if result.get("status") == "ok" else "FAILED")
-
-
-def _flat(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        if isinstance(value, Mapping):
-            out.update(_flat(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def make_loggers(
