@@ -55,7 +55,12 @@ from spcl_diag.runs.execute import (
     twin_pacing,
 )
 from spcl_diag.train.loop import TrainingOutcome
-from spcl_diag.train.stacked import PairedArmFailedError, stack_problems, train_stacked
+from spcl_diag.train.stacked import (
+    PairedArmFailedError,
+    pairing_problems,
+    train_stacked,
+    unstackable_balancing,
+)
 
 
 def run_stack(
@@ -83,7 +88,7 @@ def run_stack(
     if dataset is not None:
         configs = [dataclasses.replace(c, dataset=memory_dataset_name(dataset)) for c in configs]
     configs = [c.resolved() for c in configs]
-    problems = [p for p in stack_problems(configs) if "balancing" not in p]
+    problems = pairing_problems(configs)
     if problems:
         raise ValueError("these runs cannot train as one stack: " + "; ".join(problems) + ".")
     show = interactive() if progress is None else progress
@@ -97,9 +102,9 @@ def run_stack(
             results[i] = read_result(run_id, out / run_id)
         else:
             todo.append(i)
-    if stack_problems([configs[i] for i in todo]) and todo:  # a balancing method: solo runs
-        warnings.warn(f"{stack_problems([configs[i] for i in todo])[0]}; training these runs one at a time.",
-                      UserWarning, stacklevel=2)
+    balancing = unstackable_balancing([configs[i] for i in todo])
+    if balancing:
+        warnings.warn(f"{balancing}; training these runs one at a time.", UserWarning, stacklevel=2)
         return [results.get(i) or _solo(configs[i], out, device, show, retry_failed, dataset, probe) for i in range(len(configs))]
 
     pacing: dict[str, PacingRecord] = {}

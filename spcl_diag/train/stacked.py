@@ -74,7 +74,13 @@ class PairedArmFailedError(RuntimeError):
 
 
 def stack_problems(configs: Sequence[RunConfig]) -> list[str]:
-    """Why ``configs`` cannot train as one stack (empty when they can)."""
+    """Why ``configs`` cannot train as one stack (empty when they can): :func:`pairing_problems` and the balancing."""
+    balancing = unstackable_balancing(configs)
+    return [*pairing_problems(configs), *([balancing] if balancing else [])]
+
+
+def pairing_problems(configs: Sequence[RunConfig]) -> list[str]:
+    """Why ``configs`` are not the arms of one seed: none, a repeated arm, or runs that differ beyond their arm."""
     if not configs:
         return ["a stack needs at least one run"]
     problems = []
@@ -84,10 +90,15 @@ def stack_problems(configs: Sequence[RunConfig]) -> list[str]:
     twins = {c.paired("spcl").run_id() for c in configs}
     if len(twins) > 1:
         problems.append("the runs of a stack may differ in their curriculum only (same seed, data, backbone and settings)")
+    return problems
+
+
+def unstackable_balancing(configs: Sequence[RunConfig]) -> str | None:
+    """Why the balancing methods of ``configs`` keep them from stacking, or ``None``."""
     balancing = sorted({c.balancing for c in configs} - set(STACKABLE_BALANCING))
     if balancing:
-        problems.append(f"balancing {', '.join(balancing)} rescales one model's gradients; only balancing none stacks")
-    return problems
+        return f"balancing {', '.join(balancing)} rescales one model's gradients; only balancing none stacks"
+    return None
 
 
 def train_stacked(
