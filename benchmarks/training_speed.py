@@ -4,11 +4,11 @@ Unlike ``epoch_time.py`` (a bare optimiser step), this times what a user runs:
 ``spcl_diag.train.loop.train_run`` with the ``spcl`` arm, difficulty scoring, selection,
 per-modality gradient norms, trajectories and the dev/test evaluation of every epoch.
 
-Shapes: the real dialogue structure (lengths, speakers, labels, splits) of IEMOCAP and MELD
-from the shared ``*_text_minilm.npz`` bundles, with random features at the widths of the
-SPCL feature files (IEMOCAP t/a/v 768/512/1024, MELD 768/300/342), so the cost matches the
-reference setting. Without the shared folder a synthetic stand-in of the same size is used
-(and the output says so).
+Shapes: the SPCL reference feature file (``data/<ds>/<ds>.pkl``) written at the real size of
+IEMOCAP and MELD (dialogue, utterance and split counts, longest dialogue) with random features
+at the SPCL widths (IEMOCAP t/a/v 768/512/1024, MELD 768/300/342), and read through
+``spcl_diag.data.load`` as a user's run reads it, so the cost matches the reference setting
+and a loading regression cannot go unnoticed here.
 
 Reported per (backbone, dataset): seconds per training epoch (median over epochs), seconds per
 run of ``--epochs`` epochs including evaluation, the projected seconds of a 50-epoch run, peak
@@ -30,7 +30,6 @@ study (4 backbones x 4 modality sets x 2 datasets x 4 arms x 10 seeds) from thos
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime as dt
 import json
 import os
@@ -41,7 +40,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from spcl_diag import RunConfig, __version__
@@ -50,7 +48,7 @@ from spcl_diag.curriculum.arms import ARMS
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.loaders.bundle import write_bundle
 from spcl_diag.data.registry import resolve_data_dir, resolve_dataset
-from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
+from spcl_diag.data.standard_files import write_standard_file
 from spcl_diag.errors import DataFormatError
 from spcl_diag.models import BACKBONES
 from spcl_diag.runs.config import DataConfig
@@ -60,36 +58,28 @@ from spcl_diag.train.stacked import train_stacked
 
 SPCL_WIDTHS = {"iemocap": {"t": 768, "a": 512, "v": 1024}, "meld": {"t": 768, "a": 300, "v": 342}}
 SEMI_SYNTHETIC = ("iemocap-text", "meld-text")
-STAND_INS = {  # used when the shared folder is absent: about the size of each corpus
-    "iemocap": SyntheticConfig(n_dialogues=151, min_length=8, max_length=110, dims=SPCL_WIDTHS["iemocap"]),
-    "meld": SyntheticConfig(n_dialogues=1432, min_length=1, max_length=24, n_classes=7, n_speakers=6,
-                            dims=SPCL_WIDTHS["meld"]),
-}
+_WRITTEN: dict[tuple[str, tuple[tuple[str, int], ...]], Path] = {}  # one file per shape and process
 
 
 def shaped_dataset(name: str, data_dir: Path | None, widths: dict[str, int] | None = None) -> tuple[ConversationDataset, str]:
-    """Real structure with random features at the SPCL widths (or ``widths``), or a synthetic stand-in.
+    """The SPCL reference layout at the corpus' real size, read through ``spcl_diag.data.load``.
 
-    ``iemocap-text`` and ``meld-text`` are the semi-synthetic benchmarks themselves (text 384-d,
-    simulated audio and visual 100-d each); ``widths`` does not apply to them.
+    ``iemocap`` and ``meld`` write the file the SPCL authors' code reads (``data/<ds>/<ds>.pkl``,
+    :func:`~spcl_diag.data.standard_files.write_standard_file`: the real dialogue, utterance
+    and split counts, random features at the SPCL widths or ``widths``) and load it as a user's
+    run does, so a loader regression shows here too. ``iemocap-text`` and ``meld-text`` are the
+    semi-synthetic benchmarks themselves (text 384-d, simulated audio and visual 100-d each);
+    ``widths`` does not apply to them.
     """
+    config = DataConfig(data_dir=str(data_dir) if data_dir else None)
     if name in SEMI_SYNTHETIC:
-        return resolve_dataset(name, DataConfig(data_dir=str(data_dir) if data_dir else None), modalities="tav"), "benchmark"
+        return resolve_dataset(name, config, modalities="tav"), "benchmark"
     widths = widths or SPCL_WIDTHS[name]
-    bundle = data_dir / name / f"{name}_text_minilm.npz" if data_dir else None
-    if bundle is None or not bundle.is_file():
-        return make_synthetic(dataclasses.replace(STAND_INS[name], dims=widths)), "synthetic stand-in"
-    with np.load(bundle) as f:
-        offsets, labels, speakers = f["offsets"], f["label"].astype(np.int64), f["speaker"].astype(np.int64)
-        ids, splits, names = f["dialogue_id"], f["split"], tuple(map(str, f["label_names"]))
-    rng = np.random.default_rng(0)
-    n = int(offsets[-1])
-    features = {m: rng.standard_normal((n, d), dtype=np.float32) for m, d in widths.items()}
-    dataset = ConversationDataset(
-        features=features, offsets=offsets.astype(np.int64), dialogue_ids=ids.astype(str), splits=splits.astype(str),
-        speakers=speakers, labels=labels, label_names=names, name=f"{name}-shape", source_format="benchmark",
-    )
-    return dataset, "real structure, random features"
+    key = (name, tuple(sorted(widths.items())))
+    if key not in _WRITTEN:
+        folder = Path(tempfile.mkdtemp(prefix="spcl-layout-"))
+        _WRITTEN[key] = write_standard_file(folder / f"{name}.pkl", f"spcl-{name}", dims=widths)
+    return resolve_dataset(str(_WRITTEN[key]), config, modalities="tav"), "SPCL layout, real counts, random features"
 
 
 def _peak_memory_mb(device: torch.device) -> float:

@@ -268,6 +268,11 @@ class ConversationDataset:
         """The same dialogues restricted to ``modalities`` (a subset of those present)."""
         wanted = parse_modalities(modalities)
         missing = [m for m in wanted if m not in self.features]
+        if missing and not self.features:
+            raise DataFormatError(
+                f"{self.name}: the file holds labels and dialogue structure only, no modality features "
+                f"({self.source_format}); inspect it with 'spcl-diag data inspect', train on a feature file."
+            )
         if missing:
             raise DataFormatError(
                 f"{self.name}: modality {', '.join(missing)} requested but the dataset only has "
@@ -390,17 +395,22 @@ class ConversationDataset:
 def concatenate_dialogues(
     dialogues: list[Conversation], *, label_names: tuple[str, ...], name: str, source_format: str
 ) -> ConversationDataset:
-    """Build a :class:`ConversationDataset` from per-dialogue pieces (used by loaders)."""
+    """Build a :class:`ConversationDataset` from per-dialogue pieces (used by loaders).
+
+    The pieces' feature arrays are handed over: each modality is concatenated, then its
+    per-dialogue arrays are dropped from ``dialogues``, so a load never holds more than the
+    pieces plus one concatenated modality.
+    """
     if not dialogues:
         raise DataFormatError(f"{name}: no dialogues.")
     modalities = list(dialogues[0].features)
     lengths = np.array([len(c.labels) for c in dialogues], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    features = {}
+    for m in modalities:
+        features[m] = np.concatenate([np.asarray(c.features.pop(m), dtype=np.float32) for c in dialogues])
     return ConversationDataset(
-        features={
-            m: np.concatenate([np.asarray(c.features[m], dtype=np.float32) for c in dialogues])
-            for m in modalities
-        },
+        features=features,
         offsets=offsets,
         dialogue_ids=np.array([c.dialogue_id for c in dialogues], dtype=str),
         splits=np.array([c.split for c in dialogues], dtype=str),

@@ -20,10 +20,11 @@ Python 2 pickles keep their ``str`` objects as bytes; they are decoded as latin1
 reference code does (``pickle.load(f, encoding="latin1")``).
 
 Nesting is bounded: the feature files nest containers four or five deep (tuple, dict,
-list, array), so a pickle nested deeper than :data:`MAX_NESTING` is refused. Its first
-:data:`SCANNED_OPCODES` opcodes are read before loading (a file that opens that many
-containers at once is refused without building anything), and the loaded object is
-walked once, without recursion, before anything else touches it.
+list, array), so a pickle nested deeper than :data:`MAX_NESTING` is refused. Before
+loading, :func:`nesting_depth` simulates the unpickler's stack over the opcodes and stops
+as soon as the depth passes the bound, so a deep nest is refused without building
+anything; the loaded object is walked once more, without recursion, before anything else
+touches it (a hand-made stream can hide depth from the scan through the memo).
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ import collections
 import io
 import itertools
 import pickle
-import pickletools
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
+from spcl_diag.data.pickle_scan import nesting_depth, without_unused_memo
 from spcl_diag.errors import DataFormatError
 
 try:  # numpy >= 2 moved the private modules to numpy._core
@@ -68,11 +70,7 @@ for _package in ("numpy.core", "numpy._core"):
     _ALLOWED[(f"{_package}.numeric", "_frombuffer")] = _numeric._frombuffer  # type: ignore[attr-defined]
 
 
-MAX_NESTING = 32  # containers inside containers; the standard files need about five
-SCANNED_OPCODES = 100_000  # opcodes read before loading, to refuse a deep nest without building it
-_OPENERS = frozenset({"MARK", "EMPTY_LIST", "EMPTY_DICT", "EMPTY_SET", "EMPTY_TUPLE", "FRAME"})
-_CLOSERS = frozenset({"APPEND", "SETITEM", "APPENDS", "SETITEMS", "ADDITEMS", "TUPLE", "LIST", "DICT",
-                      "FROZENSET", "POP_MARK", "TUPLE1", "TUPLE2", "TUPLE3"})
+MAX_NESTING = 32  # containers inside containers; the standard files nest about five deep
 
 
 class UnsafePickleError(DataFormatError):
@@ -80,7 +78,7 @@ class UnsafePickleError(DataFormatError):
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BufferedIOBase, *, name: str) -> None:
+    def __init__(self, file: IO[bytes], *, name: str) -> None:
         super().__init__(file, encoding="latin1")
         self._name = name
 
@@ -134,24 +132,29 @@ def safe_unpickle(source: str | Path | bytes, *, name: str | None = None) -> Any
     ...
     spcl_diag.data.safe_pickle.UnsafePickleError: <bytes>: not a plain feature file: the pickle asks for 'builtins.print', ...
     """
+    path: Path | None = None
     if isinstance(source, bytes):
-        label, raw = name or "<bytes>", source
+        label = name or "<bytes>"
     else:
         path = Path(source)
         label = name or path.name
         if not path.is_file():
             raise DataFormatError(f"{label}: file not found ({path}).")
-        raw = path.read_bytes()
-    if not raw:
-        raise DataFormatError(f"{label}: the file is empty.")
     try:
-        _check_opening_depth(raw, label)
-        obj = _RestrictedUnpickler(io.BytesIO(raw), name=label).load()
+        # Scan an in-memory copy (fast to seek in), drop it, then load from the file: the
+        # file's bytes and the objects built from them are never in memory at once.
+        raw: bytes = path.read_bytes() if path is not None else source  # type: ignore[assignment]
+        if not raw:
+            raise DataFormatError(f"{label}: the file is empty.")
+        scan = nesting_depth(raw, limit=MAX_NESTING)
+        if scan.depth > MAX_NESTING or scan.piled_up:
+            raise _too_deep(label)
+        del raw
+        with open(path, "rb") if path is not None else io.BytesIO(source) as handle:  # type: ignore[arg-type]
+            obj = _RestrictedUnpickler(without_unused_memo(handle, scan), name=label).load()
         _check_nesting(obj, label)
         return obj
-    except UnsafePickleError:
-        raise
-    except DataFormatError:
+    except DataFormatError:  # UnsafePickleError included
         raise
     except (EOFError, pickle.UnpicklingError, ValueError, TypeError, IndexError, KeyError,
             AttributeError, UnicodeDecodeError, MemoryError, OverflowError, RecursionError) as err:
@@ -167,36 +170,28 @@ def _too_deep(label: str) -> DataFormatError:
     )
 
 
-def _check_opening_depth(raw: bytes, label: str) -> None:
-    """Refuse a pickle whose first opcodes open more than :data:`MAX_NESTING` containers at once.
-
-    A rough bound: containers and marks opened minus those closed; data opcodes are ignored.
-    """
-    open_ = 0
-    opcodes = itertools.islice(pickletools.genops(raw), SCANNED_OPCODES)
-    while open_ <= 4 * MAX_NESTING:
-        try:
-            opcode = next(opcodes)[0]
-        except (StopIteration, ValueError):  # the end, or a corrupt stream (the loader says so)
-            return
-        if opcode.name in _OPENERS:
-            open_ += opcode.name != "FRAME"
-        elif opcode.name in _CLOSERS:
-            open_ = max(0, open_ - 1)
-    raise _too_deep(label)
-
-
 def _check_nesting(obj: object, label: str) -> None:
-    """Walk the loaded containers iteratively; refuse nesting deeper than :data:`MAX_NESTING`."""
-    stack: list[tuple[object, int]] = [(obj, 0)]
+    """Walk the loaded object iteratively; refuse nesting deeper than :data:`MAX_NESTING`.
+
+    Depth is counted as :func:`nesting_depth` counts it: each container and each numpy
+    array is one level (an object array's elements are walked too).
+    """
+    stack: list[tuple[object, int]] = [(obj, 1)] if isinstance(obj, _CONTAINERS) else []
     seen: set[int] = set()
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, (list, tuple, set, frozenset, dict)):
-            if depth >= MAX_NESTING:
-                raise _too_deep(label)
-            if id(item) in seen:
-                continue
-            seen.add(id(item))
-            children = itertools.chain(item.keys(), item.values()) if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children if isinstance(child, (list, tuple, set, frozenset, dict)))
+        if depth > MAX_NESTING:
+            raise _too_deep(label)
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, dict):
+            children: Iterable[object] = itertools.chain(item.keys(), item.values())
+        elif isinstance(item, np.ndarray):
+            children = item.ravel() if item.dtype == object else ()
+        else:
+            children = item  # type: ignore[assignment]
+        stack.extend((child, depth + 1) for child in children if isinstance(child, _CONTAINERS))
+
+
+_CONTAINERS = (list, tuple, set, frozenset, dict, np.ndarray)

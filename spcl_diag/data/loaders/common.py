@@ -138,6 +138,18 @@ def speakers_from_indices(raw: Any, *, dialogue: object, problems: Problems) -> 
     return values.astype(np.int64)
 
 
+def hand_over(*fields: Any) -> None:
+    """Empty the file's per-dialogue feature dicts once every :class:`RawDialogue` holds its rows.
+
+    :func:`assemble` then frees each dialogue's rows as soon as they are converted, so a
+    load holds the file's features about once, not twice (the unpickled object is the
+    loader's own and is not used again).
+    """
+    for value in fields:
+        if isinstance(value, dict):
+            value.clear()
+
+
 def assemble(
     raw: list[RawDialogue],
     *,
@@ -151,7 +163,7 @@ def assemble(
     Parameters
     ----------
     raw
-        The dialogues in dataset order.
+        The dialogues in dataset order; their ``features`` are consumed (emptied).
     problems
         Problems found so far; every new one is added and all are raised together.
     label_names
@@ -187,6 +199,7 @@ def assemble(
             ok = ok and x is not None
             if x is not None:
                 features[m] = x
+        item.features = {}  # the file's rows are converted: drop them as we go (peak memory)
         if ok:
             dialogues.append(Conversation(str(did), item.split, features, item.speakers, labels))  # type: ignore[arg-type]
     problems.raise_if_any()

@@ -19,6 +19,7 @@ from spcl_diag.data.loaders.common import (
     Problems,
     RawDialogue,
     assemble,
+    hand_over,
     speakers_from_indices,
     speakers_from_letters,
     split_plan,
@@ -65,5 +66,6 @@ def read_dict(
             labels=obj["label"][key],
             features={"t": obj["text"][key], "a": obj["audio"][key], "v": obj["visual"][key]},
         ))
+    hand_over(obj["text"], obj["audio"], obj["visual"])
     return assemble(raw, problems=problems, label_names=MELD_LABELS if meld else IEMOCAP_LABELS,
                     source_format=source_format, expected_dims=expected_dims)

@@ -29,6 +29,7 @@ from spcl_diag.data.loaders.common import (
     Problems,
     RawDialogue,
     assemble,
+    hand_over,
     speakers_from_indices,
     speakers_from_letters,
     split_plan,
@@ -86,5 +87,6 @@ def read_tuple(
             labels=labels[key],
             features={"t": text[key], "a": audio[key], "v": visual[key]},
         ))
+    hand_over(text, audio, visual)
     return assemble(raw, problems=problems, label_names=MELD_LABELS if meld else IEMOCAP_LABELS,
                     source_format=source_format, expected_dims=expected_dims)
