@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import platform
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,6 +39,7 @@ from spcl_diag.plots import standard_figures
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.loading import RunTables, load_runs
 from spcl_diag.stats.paper_table import to_markdown
+from spcl_diag.stats.tables import markdown_table
 
 PERFORMANCE_METRICS: tuple[str, ...] = ("test_wf1", "test_acc")
 IMBALANCE_METRICS: tuple[str, ...] = tuple(
@@ -236,7 +236,7 @@ def _reproduction_section(tables: RunTables, published: str | Path | None) -> li
          "t test of the published value, and the seeds a paired t test would need to resolve a gap of that size "
          "(`spcl_diag.reproduce`)."),
         "",
-        markdown_table(shown, digits=4),
+        markdown_table(shown, digits=3),
         "",
     ]
 
@@ -347,27 +347,6 @@ def _provenance_section(tables: RunTables, runs: str | Path) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ helpers
-def markdown_table(frame: pd.DataFrame, *, digits: int = 3) -> str:
-    """A GitHub-flavoured Markdown table of ``frame`` (floats to ``digits`` significant digits).
-
-    Examples
-    --------
-    >>> print(markdown_table(pd.DataFrame({"arm": ["spcl"], "mean": [0.61234]})))
-    | arm | mean |
-    |---|---:|
-    | spcl | 0.612 |
-    """
-    def cell(value: object) -> str:
-        if isinstance(value, (float, np.floating)):
-            return "" if math.isnan(value) else f"{value:.{digits}g}"
-        return str(value).replace("|", "\\|")
-
-    align = ["---:" if pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool else "---" for c in frame.columns]
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def _compare_metrics(results: pd.DataFrame, metrics: Sequence[str], *, baseline: str, seed: int) -> pd.DataFrame:
     by = [c for c in (*GROUP_COLUMNS, "balancing") if c in results and results[c].nunique() > 1]
     try:

@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     # pandas, scipy: only when the command runs
     from spcl_diag.stats.paper_table import to_booktabs, to_markdown
-    from spcl_diag.stats.report import format_table
+    from spcl_diag.stats.tables import format_table
 
     try:
         table = _compare(args)

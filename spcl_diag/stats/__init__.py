@@ -47,8 +47,8 @@ from spcl_diag.stats.paired_tests import (
 )
 from spcl_diag.stats.power import SeedPlan, min_seeds, plan_seeds, wilcoxon_power
 from spcl_diag.stats.ranking import Ranking, rank_arms, ranking_table
-from spcl_diag.stats.report import format_table, to_latex
 from spcl_diag.stats.reproduction import load_published, reproduce
+from spcl_diag.stats.tables import format_table, to_latex
 from spcl_diag.stats.trajectory import summarise_epochs
 
 __all__ = [

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from spcl_diag.stats.compare import compare
-from spcl_diag.stats.paper_table import paper_table, to_booktabs, to_markdown
+from spcl_diag.stats.paper_table import SIGNIFICANT, paper_table, to_booktabs, to_markdown
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +30,14 @@ def test_columns_precision_and_marks_follow_the_numbers(table):
     assert len(t.header) <= 8 and t.header[0] == "backbone" and t.caption == "test_wf1, iemocap, tav"
     numbers = [n for row in t.rows for cell in row[3:] for n in re.findall(r"-?\d+\.\d+", cell)]
     assert numbers and all(len(n.split(".")[1]) == 2 for n in numbers)  # one precision throughout
-    for i, rec in enumerate(table.to_dict("records")):
+    arm_rows = [i for i, row in enumerate(t.rows) if row[1] != "none"]
+    assert len(arm_rows) == len(table)
+    for i, rec in zip(arm_rows, table.to_dict("records")):
         significant = rec["p_adjusted"] < 0.05
-        assert ((i, 4) in t.marks) == significant, rec  # the dagger sits on the difference
+        assert (SIGNIFICANT in t.marks.get((i, 4), ())) == significant, rec  # the dagger sits on the difference
         expected = f"{rec['diff']:.2f}"
         assert t.rows[i][4].startswith((expected.lstrip("-") if float(expected) == 0 else expected) + " [")
-    assert any((i, 4) in t.marks for i in range(len(t.rows)))  # spcl is +0.03 on 8 seeds
+    assert any(SIGNIFICANT in t.marks.get((i, 4), ()) for i in arm_rows)  # spcl is +0.03 on 8 seeds
 
 
 def test_latex_and_markdown_carry_no_verdict(table):
@@ -54,7 +56,7 @@ def test_unreachable_significance_is_marked_on_p():
                         "ci_high": [0.7], "diff": [0.1], "diff_low": [0.0], "diff_high": [0.2], "p_adjusted": [0.25],
                         "min_p_adjusted": [0.25], "test": ["wilcoxon"]})
     t = paper_table(few)
-    assert t.marks == {(0, 4): "ddagger"} and "cannot reach p < 0.05" in t.footnotes["ddagger"]
+    assert t.marks == {(0, 4): ("ddagger",)} and "cannot reach p < 0.05" in t.footnotes["ddagger"]
     tiny = few.assign(diff=-0.0001, diff_low=-0.0004, diff_high=0.0002)
     assert paper_table(tiny).rows[0][3] == "0.000 [0.000, 0.000]"  # never "-0.000"
     with pytest.raises(ValueError, match="not a compare"):
