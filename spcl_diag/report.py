@@ -8,7 +8,7 @@ as it is. The report holds
   main imbalance metrics (unimodal weighted-F1 and disparity ratio per modality), every arm
   against the ``none`` baseline, seed-paired, Holm-corrected;
 * the standard figures (:func:`spcl_diag.plots.standard_figures`) and a forest plot per
-  comparison table;
+  comparison table (:func:`report_figures`, the set ``spcl-diag figures`` writes too);
 * a reproduction section when a published table covers the runs (:func:`spcl_diag.reproduce`)
   and a ranking section with a critical-difference diagram when the runs span at least two
   cells (:func:`spcl_diag.stats.rank_arms`);
@@ -151,13 +151,8 @@ def write_report(
     report.parent.mkdir(parents=True, exist_ok=True)
     fig_dir = report.with_name(f"{report.stem}_figures")
     comparisons = comparison_tables(tables, baseline=baseline, seed=seed)
-    stat_tables = {k: v for k, v in comparisons.items() if not v.attrs.get("fallback")}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        figures = standard_figures(tables, comparisons=stat_tables)
-    left_out = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     ranking_lines, ranking_figure = _ranking_section(tables, seed=seed)
-    figures.update(ranking_figure)
+    figures, left_out = _figures(tables, comparisons, ranking_figure)
     files = save_figures(figures, fig_dir, dpi=dpi)
     lines = _header(tables, runs)
     lines += _comparison_section(comparisons, baseline)
@@ -168,6 +163,28 @@ def write_report(
     lines += _provenance_section(tables, runs)
     report.write_text("\n".join(lines) + "\n")
     return report
+
+
+def report_figures(tables: RunTables, *, baseline: str = "none", seed: int = 0) -> tuple[dict[str, Figure], list[str]]:
+    """Every figure of the report, by file stem, and why any were left out.
+
+    The standard figures (:func:`spcl_diag.plots.standard_figures`), a forest plot of each
+    :func:`comparison_tables` table (``forest_performance``, ``forest_imbalance``) and the
+    critical-difference diagram (``cd_diagram``) when the runs span two cells or more: the
+    set ``spcl-diag figures`` writes and :func:`write_report` links.
+    """
+    comparisons = comparison_tables(tables, baseline=baseline, seed=seed)
+    return _figures(tables, comparisons, _ranking_section(tables, seed=seed)[1])
+
+
+def _figures(tables: RunTables, comparisons: Mapping[str, pd.DataFrame],
+             ranking_figure: Mapping[str, Figure]) -> tuple[dict[str, Figure], list[str]]:
+    stat_tables = {k: v for k, v in comparisons.items() if not v.attrs.get("fallback")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        figures = standard_figures(tables, comparisons=stat_tables)
+    figures.update(ranking_figure)
+    return figures, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
 
 
 # ----------------------------------------------------------------------------- sections
