@@ -215,11 +215,13 @@ def _comparison_section(comparisons: Mapping[str, pd.DataFrame], baseline: str) 
         lines += [
             (
                 f"Every arm against `{baseline}`, paired by seed within each dataset, backbone and modality set "
-                "(`spcl_diag.stats.compare`): mean with 95% Student-t interval over seeds, paired difference "
-                "(arm - baseline) with its interval, exact Wilcoxon signed-rank p-value, Holm-corrected within "
-                "each metric. Lower is better for disparity ratios. One table per metric, as "
-                "`spcl-diag compare --markdown` writes it (footnote symbols mark significance); the verdict "
-                "below each table says when the number of seeds cannot reach significance at all."
+                "(`spcl_diag.stats.compare`): mean with 95% Student-t interval over seeds (the baseline's own "
+                "row first), paired difference (arm - baseline) with its interval, exact Wilcoxon signed-rank "
+                "p-value, Holm-corrected within each metric. Lower is better for disparity ratios. One table "
+                "per metric, as `spcl-diag compare --markdown` writes it (footnote symbols mark significance and "
+                "rows whose test and interval disagree); the verdict below each table says when the number of "
+                "seeds cannot reach significance at all, and its note (with the Hodges-Lehmann shift) where the "
+                "test and the interval of the mean disagree."
             ),
             "",
         ]
@@ -230,7 +232,8 @@ def _comparison_section(comparisons: Mapping[str, pd.DataFrame], baseline: str) 
             continue
         for metric, part in table.groupby("metric", sort=False):
             lines += [to_markdown(part), ""]
-            lines += [f"- {_row_label(row)}: {row['verdict']}" for row in part.to_dict("records")]
+            lines += [f"- {_row_label(row)}: {row['verdict']}" + (f". Note: {row['note']}" if row["interval_disagrees"] else "")
+                      for row in part.to_dict("records")]
             lines.append("")
     return lines
 

@@ -80,3 +80,19 @@ def test_figures_command_draws_the_reports_figures(runs, tmp_path):
     report = write_report(runs, tmp_path / "r.md")
     assert drawn == {p.name for p in (tmp_path / "r_figures").iterdir()}
     assert all(f"r_figures/{name}" in report.read_text() for name in drawn)
+
+
+def test_report_lists_the_note_of_a_row_whose_test_and_interval_disagree():
+    import numpy as np
+    import pandas as pd
+
+    from spcl_diag.report import _comparison_section
+    from spcl_diag.stats import compare
+
+    base = 0.6 + np.random.default_rng(0).normal(0, 0.01, 12)
+    frame = pd.DataFrame({"curriculum": ["none"] * 12 + ["spcl"] * 12, "seed": list(range(12)) * 2,
+                          "test_wf1": np.concatenate([base, base + np.array([0.01] * 11 + [-0.08])])})
+    text = "\n".join(_comparison_section({"performance": compare(frame, "test_wf1", by=(), rng=np.random.default_rng(0))},
+                                         "none"))
+    assert "interval and test disagree, see note). Note: interval and test disagree: the Wilcoxon test rejects" in text
+    assert "Hodges-Lehmann shift +0.01 [+0.01, +0.01]" in text and "| spcl | 12 |" in text and "† §" in text

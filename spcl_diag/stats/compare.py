@@ -137,7 +137,8 @@ def _compare_one(
     a = arm_values.loc[seeds].to_numpy(float) if seeds else np.zeros(0)
     b = base_values.loc[seeds].to_numpy(float) if seeds else np.zeros(0)
     n = len(seeds)
-    out: dict[str, Any] = {"n_seeds": n, "seeds": ",".join(map(str, seeds)), "_n_nonzero": 0, "_constant": False}
+    out: dict[str, Any] = {"n_seeds": n, "seeds": ",".join(map(str, seeds)), "interval_disagrees": False,
+                           "_n_nonzero": 0, "_constant": False}
     if n == 0:
         return out
     d, tol = a - b, tie_tolerance(a, b)

@@ -132,7 +132,7 @@ def paper_table(table: pd.DataFrame, *, digits: int = 3, alpha: float = 0.05) ->
                 on_diff.append(SIGNIFICANT)
             elif number(min_p, 20) and float(min_p) > alpha:
                 marks[(i, offset + 4)] = (UNREACHABLE,)
-            if rec.get("interval_disagrees") is True:
+            if rec.get("interval_disagrees") in (True, "True"):  # bool, numpy bool, or text from a CSV
                 on_diff.append(DISAGREE)
             if on_diff:
                 marks[(i, offset + 3)] = tuple(on_diff)
