@@ -17,9 +17,9 @@ from _common import FIGURES, ci_text, save, write_markdown
 
 from spcl_diag import RunTables, load_runs
 from spcl_diag.batch import Grid, make_executor, run_batch
-from spcl_diag.report import markdown_table
 from spcl_diag.runs.config import BALANCING_METHODS
 from spcl_diag.stats import interaction, t_interval
+from spcl_diag.stats.tables import markdown_table
 
 CELL_METRICS = {"test_acc_t": "acc t", "test_acc_a": "acc a", "test_disparity_ratio_t": "disparity t",
                 "test_wf1": "test wF1"}

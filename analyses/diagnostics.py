@@ -12,9 +12,9 @@ import numpy as np
 from _common import parser, run_grid, save, write_markdown
 
 from spcl_diag.plots import cd_diagram, per_class_figure
-from spcl_diag.report import markdown_table
 from spcl_diag.runs.per_class import per_class_tables
 from spcl_diag.stats import rank_arms, ranking_table
+from spcl_diag.stats.tables import markdown_table
 
 MODALITY_SETS = ("tav", "ta", "tv", "av", "t")
 ARMS = ("none", "spcl", "random")

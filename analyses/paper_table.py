@@ -19,8 +19,8 @@ import pandas as pd
 from _common import ci_text, compare_metrics, parser, run_grid, save, write_markdown
 
 from spcl_diag.plots import aggregate_figure, forest_figure, pair_gap_figure
-from spcl_diag.report import markdown_table
 from spcl_diag.stats.paper_table import to_booktabs
+from spcl_diag.stats.tables import markdown_table
 
 MODALITY_SETS = ("tav", "ta", "tv", "av")
 ARMS = ("none", "spcl", "random")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from _common import compare_metrics, parser, run_grid, save, write_markdown
 
 from spcl_diag.plots import forest_figure
-from spcl_diag.report import markdown_table
+from spcl_diag.stats.tables import markdown_table
 
 ARMS = ("none", "spcl", "spcl-utterance", "spcl-conversation", "random")
 METRICS = ("test_wf1", "test_wf1_a", "test_wf1_v", "test_disparity_ratio_t")

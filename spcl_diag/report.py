@@ -8,7 +8,7 @@ as it is. The report holds
   main imbalance metrics (unimodal weighted-F1 and disparity ratio per modality), every arm
   against the ``none`` baseline, seed-paired, Holm-corrected;
 * the standard figures (:func:`spcl_diag.plots.standard_figures`) and a forest plot per
-  comparison table;
+  comparison table (:func:`report_figures`, the set ``spcl-diag figures`` writes too);
 * a reproduction section when a published table covers the runs (:func:`spcl_diag.reproduce`)
   and a ranking section with a critical-difference diagram when the runs span at least two
   cells (:func:`spcl_diag.stats.rank_arms`);
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import math
 import platform
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -40,6 +39,7 @@ from spcl_diag.plots import standard_figures
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.loading import RunTables, load_runs
 from spcl_diag.stats.paper_table import to_markdown
+from spcl_diag.stats.tables import markdown_table
 
 PERFORMANCE_METRICS: tuple[str, ...] = ("test_wf1", "test_acc")
 IMBALANCE_METRICS: tuple[str, ...] = tuple(
@@ -151,13 +151,8 @@ def write_report(
     report.parent.mkdir(parents=True, exist_ok=True)
     fig_dir = report.with_name(f"{report.stem}_figures")
     comparisons = comparison_tables(tables, baseline=baseline, seed=seed)
-    stat_tables = {k: v for k, v in comparisons.items() if not v.attrs.get("fallback")}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        figures = standard_figures(tables, comparisons=stat_tables)
-    left_out = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     ranking_lines, ranking_figure = _ranking_section(tables, seed=seed)
-    figures.update(ranking_figure)
+    figures, left_out = _figures(tables, comparisons, ranking_figure)
     files = save_figures(figures, fig_dir, dpi=dpi)
     lines = _header(tables, runs)
     lines += _comparison_section(comparisons, baseline)
@@ -168,6 +163,28 @@ def write_report(
     lines += _provenance_section(tables, runs)
     report.write_text("\n".join(lines) + "\n")
     return report
+
+
+def report_figures(tables: RunTables, *, baseline: str = "none", seed: int = 0) -> tuple[dict[str, Figure], list[str]]:
+    """Every figure of the report, by file stem, and why any were left out.
+
+    The standard figures (:func:`spcl_diag.plots.standard_figures`), a forest plot of each
+    :func:`comparison_tables` table (``forest_performance``, ``forest_imbalance``) and the
+    critical-difference diagram (``cd_diagram``) when the runs span two cells or more: the
+    set ``spcl-diag figures`` writes and :func:`write_report` links.
+    """
+    comparisons = comparison_tables(tables, baseline=baseline, seed=seed)
+    return _figures(tables, comparisons, _ranking_section(tables, seed=seed)[1])
+
+
+def _figures(tables: RunTables, comparisons: Mapping[str, pd.DataFrame],
+             ranking_figure: Mapping[str, Figure]) -> tuple[dict[str, Figure], list[str]]:
+    stat_tables = {k: v for k, v in comparisons.items() if not v.attrs.get("fallback")}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        figures = standard_figures(tables, comparisons=stat_tables)
+    figures.update(ranking_figure)
+    return figures, [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
 
 
 # ----------------------------------------------------------------------------- sections
@@ -198,11 +215,13 @@ def _comparison_section(comparisons: Mapping[str, pd.DataFrame], baseline: str) 
         lines += [
             (
                 f"Every arm against `{baseline}`, paired by seed within each dataset, backbone and modality set "
-                "(`spcl_diag.stats.compare`): mean with 95% Student-t interval over seeds, paired difference "
-                "(arm - baseline) with its interval, exact Wilcoxon signed-rank p-value, Holm-corrected within "
-                "each metric. Lower is better for disparity ratios. One table per metric, as "
-                "`spcl-diag compare --markdown` writes it (footnote symbols mark significance); the verdict "
-                "below each table says when the number of seeds cannot reach significance at all."
+                "(`spcl_diag.stats.compare`): mean with 95% Student-t interval over seeds (the baseline's own "
+                "row first), paired difference (arm - baseline) with its interval, exact Wilcoxon signed-rank "
+                "p-value, Holm-corrected within each metric. Lower is better for disparity ratios. One table "
+                "per metric, as `spcl-diag compare --markdown` writes it (footnote symbols mark significance and "
+                "rows whose test and interval disagree); the verdict below each table says when the number of "
+                "seeds cannot reach significance at all, and its note (with the Hodges-Lehmann shift) where the "
+                "test and the interval of the mean disagree."
             ),
             "",
         ]
@@ -213,7 +232,8 @@ def _comparison_section(comparisons: Mapping[str, pd.DataFrame], baseline: str) 
             continue
         for metric, part in table.groupby("metric", sort=False):
             lines += [to_markdown(part), ""]
-            lines += [f"- {_row_label(row)}: {row['verdict']}" for row in part.to_dict("records")]
+            lines += [f"- {_row_label(row)}: {row['verdict']}" + (f". Note: {row['note']}" if row["interval_disagrees"] else "")
+                      for row in part.to_dict("records")]
             lines.append("")
     return lines
 
@@ -236,7 +256,7 @@ def _reproduction_section(tables: RunTables, published: str | Path | None) -> li
          "t test of the published value, and the seeds a paired t test would need to resolve a gap of that size "
          "(`spcl_diag.reproduce`)."),
         "",
-        markdown_table(shown, digits=4),
+        markdown_table(shown, digits=3),
         "",
     ]
 
@@ -347,27 +367,6 @@ def _provenance_section(tables: RunTables, runs: str | Path) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ helpers
-def markdown_table(frame: pd.DataFrame, *, digits: int = 3) -> str:
-    """A GitHub-flavoured Markdown table of ``frame`` (floats to ``digits`` significant digits).
-
-    Examples
-    --------
-    >>> print(markdown_table(pd.DataFrame({"arm": ["spcl"], "mean": [0.61234]})))
-    | arm | mean |
-    |---|---:|
-    | spcl | 0.612 |
-    """
-    def cell(value: object) -> str:
-        if isinstance(value, (float, np.floating)):
-            return "" if math.isnan(value) else f"{value:.{digits}g}"
-        return str(value).replace("|", "\\|")
-
-    align = ["---:" if pd.api.types.is_numeric_dtype(frame[c]) and frame[c].dtype != bool else "---" for c in frame.columns]
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def _compare_metrics(results: pd.DataFrame, metrics: Sequence[str], *, baseline: str, seed: int) -> pd.DataFrame:
     by = [c for c in (*GROUP_COLUMNS, "balancing") if c in results and results[c].nunique() > 1]
     try:

@@ -8,7 +8,8 @@ import sys
 import pytest
 
 from spcl_diag.batch import Grid, run_batch
-from spcl_diag.report import markdown_table, write_report
+from spcl_diag.report import write_report
+from spcl_diag.stats.tables import markdown_table
 
 TINY = {
     "train.epochs": 3,
@@ -43,6 +44,7 @@ def test_report_is_self_contained(runs, tmp_path):
     assert "NaN or infinite" in text and "Failed runs" in text  # the failed runs are listed
     assert '"curriculum": [' in text and "spcl_diag 0.1.0" in text  # the exact grid and the version
     assert "| p (holm) | d_z |" in text and "identical on all 2 seeds" in text
+    assert "| none | 2 |" in text  # the baseline's own row (issue 25 item 9)
 
 
 def test_report_without_stats_falls_back_to_mean_and_sd(runs, tmp_path, monkeypatch):
@@ -66,3 +68,31 @@ def test_figures_and_report_commands(runs, tmp_path, capsys):
     assert (tmp_path / "figs" / "accuracy_curves.png").is_file() and (tmp_path / "figs" / "accuracy_curves.pdf").is_file()
     assert main(["report", str(runs), "--out", str(tmp_path / "r.md")]) == 0
     assert (tmp_path / "r.md").is_file() and "report written" in capsys.readouterr().out
+
+
+def test_figures_command_draws_the_reports_figures(runs, tmp_path):
+    """Issue 25 item 10: the forest plots of the standard comparisons too, the same set as the report."""
+    from spcl_diag.cli.main import main
+
+    assert main(["figures", str(runs), "--out", str(tmp_path / "figs"), "--formats", "png"]) == 0
+    drawn = {p.name for p in (tmp_path / "figs").iterdir()}
+    assert {"forest_performance.png", "forest_imbalance.png"} <= drawn
+    report = write_report(runs, tmp_path / "r.md")
+    assert drawn == {p.name for p in (tmp_path / "r_figures").iterdir()}
+    assert all(f"r_figures/{name}" in report.read_text() for name in drawn)
+
+
+def test_report_lists_the_note_of_a_row_whose_test_and_interval_disagree():
+    import numpy as np
+    import pandas as pd
+
+    from spcl_diag.report import _comparison_section
+    from spcl_diag.stats import compare
+
+    base = 0.6 + np.random.default_rng(0).normal(0, 0.01, 12)
+    frame = pd.DataFrame({"curriculum": ["none"] * 12 + ["spcl"] * 12, "seed": list(range(12)) * 2,
+                          "test_wf1": np.concatenate([base, base + np.array([0.01] * 11 + [-0.08])])})
+    text = "\n".join(_comparison_section({"performance": compare(frame, "test_wf1", by=(), rng=np.random.default_rng(0))},
+                                         "none"))
+    assert "interval and test disagree, see note). Note: interval and test disagree: the Wilcoxon test rejects" in text
+    assert "Hodges-Lehmann shift +0.01 [+0.01, +0.01]" in text and "| spcl | 12 |" in text and "† §" in text

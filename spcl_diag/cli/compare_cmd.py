@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--correction", choices=("holm", "bh", "bonferroni", "none"), default="holm", help="(default: %(default)s)")
     parser.add_argument("--alpha", type=float, default=0.05, help="(default: %(default)s)")
     parser.add_argument("--interval", choices=("t", "percentile", "bca"), default="t", help="(default: %(default)s)")
+    parser.add_argument("--confidence-level", type=float, default=0.95,
+                        help="coverage of every interval, as the tables state it (default: %(default)s)")
     direction = parser.add_mutually_exclusive_group()
     direction.add_argument("--higher-is-better", dest="higher_is_better", action="store_true", default=None)
     direction.add_argument("--lower-is-better", dest="higher_is_better", action="store_false",
@@ -49,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     # pandas, scipy: only when the command runs
     from spcl_diag.stats.paper_table import to_booktabs, to_markdown
-    from spcl_diag.stats.report import format_table
+    from spcl_diag.stats.tables import format_table
 
     try:
         table = _compare(args)
@@ -77,6 +79,7 @@ def _compare(args: argparse.Namespace) -> pd.DataFrame:
     return compare(
         args.runs, args.metric, args.baseline, args.arms, None if args.by is None else tuple(args.by),
         rng=np.random.default_rng(args.rng_seed), alpha=args.alpha, correction=args.correction,
-        test=args.test, interval=args.interval, higher_is_better=args.higher_is_better,
+        test=args.test, interval=args.interval, confidence_level=args.confidence_level,
+        higher_is_better=args.higher_is_better,
         arm_column=args.arm_column, pair_on=args.pair_on,
     )

@@ -27,6 +27,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from spcl_diag.errors import ConfigError
     from spcl_diag.stats.ranking import rank_arms, ranking_table
+    from spcl_diag.stats.tables import format_table
 
     try:
         ranking = rank_arms(args.runs, args.metric, rng=np.random.default_rng(args.rng_seed), arm_column=args.arm_column,
@@ -36,7 +37,7 @@ def handle(args: argparse.Namespace) -> int:
     print(f"{len(ranking.scores)} cells; mean ranks (1 = best): "
           + ", ".join(f"{arm} {rank:.2f}" for arm, rank in ranking.mean_ranks.items()))
     print(f"{ranking.method}: p = {ranking.friedman_p:.3g}, critical difference = {ranking.critical_difference:.3g}")
-    print(ranking_table(ranking).to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(format_table(ranking_table(ranking)))
     for note in ranking.notes:
         print(f"note: {note}")
     if args.figure is not None:

@@ -29,6 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from spcl_diag.errors import ConfigError
     from spcl_diag.stats.reproduction import reproduce
+    from spcl_diag.stats.tables import format_table
 
     names = {}
     for item in args.dataset_name:
@@ -46,7 +47,7 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     shown = table[["backbone", "dataset", "modalities", "arm", "metric", "published", "n_seeds", "mean",
                    "ci_low", "ci_high", "p", "seeds_to_resolve"]]
-    print(shown.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print(format_table(shown))
     for row in table.itertuples(index=False):
         note = f" [{row.note}]" if row.note else ""
         print(f"{row.backbone}/{row.dataset}/{row.modalities}/{row.arm} {row.metric}: {row.verdict}{note} - {row.source}")

@@ -33,7 +33,7 @@ def handle(args: argparse.Namespace) -> int:
     from spcl_diag.batch.tune import tune
     from spcl_diag.runs.loading import load_runs
     from spcl_diag.stats.compare import compare
-    from spcl_diag.stats.report import format_table
+    from spcl_diag.stats.tables import format_table
 
     executor = make_executor("process", jobs=args.jobs) if args.jobs > 1 else make_executor("local")
     result = tune(args.grid, args.out, tune_seeds=args.tune_seeds, eval_seeds=args.eval_seeds, select=args.select,

@@ -6,6 +6,7 @@
   :func:`sign_flip_test`, each with :func:`min_attainable_pvalue`;
 * :func:`aso` (Almost Stochastic Order), effect sizes (:func:`cohens_dz`,
   :func:`hedges_g`, :func:`cliffs_delta`, :func:`probability_of_improvement`);
+* :func:`hodges_lehmann`: the shift that goes with the signed-rank test, with its interval;
 * :func:`adjust_pvalues` (Holm, Benjamini-Hochberg), :func:`plan_seeds`;
 * :func:`paired_dialogue_bootstrap` for per-utterance metrics on a shared test set;
 * :func:`compare`: all of it in one tidy table;
@@ -29,6 +30,7 @@ from spcl_diag.stats.effect_sizes import (
     probability_of_improvement,
     probability_of_improvement_ci,
 )
+from spcl_diag.stats.hodges_lehmann import hodges_lehmann
 from spcl_diag.stats.interaction import interaction
 from spcl_diag.stats.intervals import Interval, t_interval
 from spcl_diag.stats.multiple import (
@@ -47,8 +49,8 @@ from spcl_diag.stats.paired_tests import (
 )
 from spcl_diag.stats.power import SeedPlan, min_seeds, plan_seeds, wilcoxon_power
 from spcl_diag.stats.ranking import Ranking, rank_arms, ranking_table
-from spcl_diag.stats.report import format_table, to_latex
 from spcl_diag.stats.reproduction import load_published, reproduce
+from spcl_diag.stats.tables import format_table, to_latex
 from spcl_diag.stats.trajectory import summarise_epochs
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "dialogue_bootstrap_runs",
     "format_table",
     "hedges_g",
+    "hodges_lehmann",
     "infer_higher_is_better",
     "interaction",
     "interquartile_mean",

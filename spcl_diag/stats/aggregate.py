@@ -7,8 +7,8 @@ The aggregate of Agarwal et al. (2021) for many (dataset, backbone, modality set
 with :math:`P(A_t > B_t)` the Mann-Whitney probability of
 :func:`~spcl_diag.stats.effect_sizes.probability_of_improvement` on task :math:`t`. The
 interval resamples, for every task and every arm independently, that arm's runs with
-replacement (tasks are never resampled); with one task it is exactly
-:func:`~spcl_diag.stats.effect_sizes.probability_of_improvement_ci`.
+replacement (tasks are never resampled), each task from a stream derived from the generator
+and the task's name (:func:`~spcl_diag.stats.streams.keyed_streams`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike
 from spcl_diag.stats._common import as_vector, check_confidence_level, check_positive_int, check_rng
 from spcl_diag.stats.effect_sizes import probability_of_improvement
 from spcl_diag.stats.intervals import Interval
+from spcl_diag.stats.streams import keyed_streams
 
 
 def average_probability_of_improvement(
@@ -68,11 +69,11 @@ def average_probability_of_improvement(
         raise ValueError(f"a and b must name the same, non-empty tasks; got {sorted(a)} and {sorted(b)}.")
     tasks = sorted(a)
     estimates, replicates, n = [], np.zeros(n_resamples), 0
-    for task in tasks:
+    for task, stream in zip(tasks, keyed_streams(rng, tasks)):
         x, y = as_vector(a[task], f"a[{task!r}]", min_size=1), as_vector(b[task], f"b[{task!r}]", min_size=1)
         estimates.append(probability_of_improvement(x, y))
-        xs = x[rng.integers(0, x.size, (n_resamples, x.size))]
-        ys = y[rng.integers(0, y.size, (n_resamples, y.size))]
+        xs = x[stream.integers(0, x.size, (n_resamples, x.size))]
+        ys = y[stream.integers(0, y.size, (n_resamples, y.size))]
         replicates += np.sign(xs[:, :, None] - ys[:, None, :]).mean(axis=(1, 2)) / 2 + 0.5
         n += x.size + y.size
     replicates /= len(tasks)

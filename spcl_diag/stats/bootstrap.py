@@ -26,6 +26,7 @@ from spcl_diag.stats._common import (
     fill_doc,
 )
 from spcl_diag.stats.intervals import Interval
+from spcl_diag.stats.streams import keyed_streams
 
 BootstrapMethod = Literal["percentile", "bca"]
 Statistic = Literal["mean", "median", "iqm"] | Callable[..., float]
@@ -281,7 +282,9 @@ def stratified_bootstrap_ci(
     Notes
     -----
     Stratified bootstrap: for every task :math:`t` independently, draw :math:`n_t` of its
-    runs with replacement; compute the aggregate :math:`\theta^*_b` of the resampled score
+    runs with replacement, from a stream derived from ``rng`` and the task's name (its column
+    for an array; :func:`~spcl_diag.stats.streams.keyed_streams`), so the order of the tasks
+    does not change the interval; compute the aggregate :math:`\theta^*_b` of the resampled score
     table; repeat :math:`B` times. Tasks are never resampled, so the interval reflects
     run-to-run (seed) variability only.
 
@@ -309,16 +312,19 @@ def stratified_bootstrap_ci(
     if method not in ("percentile", "bca"):
         raise ValueError(f"method must be 'percentile' or 'bca'; got {method!r}.")
     if isinstance(scores, Mapping):
+        keys: list[object] = list(scores)
         tasks = [as_vector(v, f"scores[{k!r}]", min_size=1) for k, v in scores.items()]
     else:
         table = np.asarray(scores, dtype=np.float64)
         if table.ndim != 2:
             raise ValueError(f"scores must be a mapping or a [n_runs, n_tasks] array; got shape {table.shape}.")
+        keys = list(range(table.shape[1]))
         tasks = [as_vector(table[:, t], f"scores[:, {t}]", min_size=1) for t in range(table.shape[1])]
     if not tasks:
         raise ValueError("scores holds no task.")
     estimate = float(_aggregate(tasks, aggregate))
-    resampled = [s[rng.integers(0, s.size, (n_resamples, s.size))] for s in tasks]
+    streams = keyed_streams(rng, keys)
+    resampled = [s[g.integers(0, s.size, (n_resamples, s.size))] for s, g in zip(tasks, streams)]
     replicates = _aggregate(resampled, aggregate)
     jackknife = None
     n_runs = sum(s.size for s in tasks)

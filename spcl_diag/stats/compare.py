@@ -27,6 +27,7 @@ from spcl_diag.stats.effect_sizes import (
     hedges_g,
     probability_of_improvement,
 )
+from spcl_diag.stats.hodges_lehmann import hodges_lehmann
 from spcl_diag.stats.intervals import Interval, t_interval
 from spcl_diag.stats.multiple import (
     CORRECTIONS,
@@ -35,16 +36,18 @@ from spcl_diag.stats.multiple import (
     attainable_adjusted_pvalues,
 )
 from spcl_diag.stats.paired_tests import PAIRED_TESTS, PairedTest, PairedTestResult, paired_test
-from spcl_diag.stats.verdict import row_notes, verdict
+from spcl_diag.stats.streams import keyed_streams
+from spcl_diag.stats.verdict import interval_disagrees, row_notes, verdict
 
 IntervalMethod = Literal["t", "percentile", "bca"]
 DEFAULT_BY: tuple[str, ...] = ("dataset", "backbone", "modalities")  # plus "balancing" where it varies
 
 COLUMNS: tuple[str, ...] = (
     "metric", "arm", "baseline", "n_seeds", "seeds", "n_unpaired", "mean", "ci_low", "ci_high",
-    "baseline_mean", "diff", "diff_low", "diff_high", "ci_method", "test", "statistic", "p",
-    "p_adjusted", "correction", "n_comparisons", "min_p", "min_p_adjusted", "cohens_dz", "hedges_g",
-    "cliffs_delta", "prob_improvement", "aso_eps_min", "higher_is_better", "verdict", "note",
+    "baseline_mean", "baseline_low", "baseline_high", "diff", "diff_low", "diff_high", "ci_method",
+    "confidence_level", "hl_shift", "hl_low", "hl_high", "test", "statistic", "p", "p_adjusted",
+    "correction", "n_comparisons", "min_p", "min_p_adjusted", "interval_disagrees", "cohens_dz",
+    "hedges_g", "cliffs_delta", "prob_improvement", "aso_eps_min", "higher_is_better", "verdict", "note",
 )
 
 
@@ -134,29 +137,37 @@ def _compare_one(
     a = arm_values.loc[seeds].to_numpy(float) if seeds else np.zeros(0)
     b = base_values.loc[seeds].to_numpy(float) if seeds else np.zeros(0)
     n = len(seeds)
-    out: dict[str, Any] = {"n_seeds": n, "seeds": ",".join(map(str, seeds)), "_n_nonzero": 0, "_constant": False}
+    out: dict[str, Any] = {"n_seeds": n, "seeds": ",".join(map(str, seeds)), "interval_disagrees": False,
+                           "_n_nonzero": 0, "_constant": False}
     if n == 0:
         return out
     d, tol = a - b, tie_tolerance(a, b)
     n_nonzero = int(np.count_nonzero(np.abs(d) > tol))
     constant = n > 1 and n_nonzero == n and float(np.ptp(d)) <= tol
     tested = n > 1 and n_nonzero > 0  # otherwise not a comparison: no p-value, not in the family
-    test_rng, arm_rng, diff_rng, aso_rng = rng.spawn(4)
+    test_rng, arm_rng, diff_rng, aso_rng, base_rng = rng.spawn(5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # degenerate cases are explained in the note
         arm_ci = _interval(a, interval, rng=arm_rng, confidence_level=confidence_level, n_resamples=n_resamples)
+        base_ci = _interval(b, interval, rng=base_rng, confidence_level=confidence_level, n_resamples=n_resamples)
         diff_ci = _interval(d, interval, rng=diff_rng, confidence_level=confidence_level, n_resamples=n_resamples)
+        shift = hodges_lehmann(a, b, confidence_level=confidence_level) if test == "wilcoxon" and n > 1 else None
         result: PairedTestResult = paired_test(a, b, test=test, rng=test_rng)
+        p, min_p = (result.pvalue, result.min_pvalue) if tested else (np.nan, np.nan)
         out.update(
             mean=arm_ci.estimate, ci_low=arm_ci.low, ci_high=arm_ci.high, baseline_mean=float(b.mean()),
+            baseline_low=base_ci.low, baseline_high=base_ci.high,
             diff=float(d.mean()), diff_low=diff_ci.low, diff_high=diff_ci.high, test=result.method,
-            statistic=result.statistic if tested else np.nan, p=result.pvalue if tested else np.nan,
-            min_p=result.min_pvalue if tested else np.nan,
+            hl_shift=shift.estimate if shift else np.nan, hl_low=shift.low if shift else np.nan,
+            hl_high=shift.high if shift else np.nan,
+            statistic=result.statistic if tested else np.nan, p=p, min_p=min_p,
+            interval_disagrees=interval_disagrees(p, min_p, diff_ci, confidence_level),
             cohens_dz=cohens_dz(a, b) if n > 1 else np.nan, hedges_g=hedges_g(a, b) if n > 1 else np.nan,
             cliffs_delta=cliffs_delta(a, b), prob_improvement=probability_of_improvement(sign * a, sign * b),
             aso_eps_min=aso(sign * a, sign * b, rng=aso_rng, confidence_level=confidence_level,
                             n_resamples=aso_resamples).epsilon_min if n > 1 else np.nan,
             _direction=result.direction if tested else 0, _n_nonzero=n_nonzero, _constant=constant,
+            _undefined=tested and not np.isfinite(p),
         )
     return out
 
@@ -206,8 +217,9 @@ def compare(
         compared within each balancing method.
     rng
         The :class:`numpy.random.Generator` for bootstrap intervals, ASO and Monte Carlo
-        permutation tests; each row draws from its own child generator
-        (``rng.spawn``), so rows do not depend on each other.
+        permutation tests; each row draws from a stream derived from ``rng`` and the row's
+        key (metric, group values, arm; :func:`~spcl_diag.stats.streams.keyed_streams`), so a
+        row's numbers do not depend on which other groups or arms are in the runs.
     alpha
         Level of the verdict (after correction).
     correction
@@ -240,9 +252,16 @@ def compare(
     -------
     pandas.DataFrame
         One row per (group, arm) with the ``by`` columns and :data:`COLUMNS`:
-        ``mean``/``ci_*`` of the arm and ``baseline_mean`` over the paired seeds;
-        ``diff`` = mean of arm - baseline with ``diff_low``/``diff_high``; ``p`` and
-        ``p_adjusted`` over ``n_comparisons`` tested rows; ``min_p`` (smallest p the test could
+        ``mean``/``ci_*`` of the arm and ``baseline_mean``/``baseline_low``/``baseline_high``
+        of the baseline over the paired seeds, at ``confidence_level`` (a column, so tables
+        made from the frame state it); ``diff`` = mean of arm - baseline with
+        ``diff_low``/``diff_high``; with the Wilcoxon test, ``hl_shift`` (Hodges-Lehmann: the
+        median of the Walsh averages of the differences, the estimate that goes with the
+        signed-rank test) and its signed-rank interval ``hl_low``/``hl_high``
+        (:func:`~spcl_diag.stats.hodges_lehmann.hodges_lehmann`; ``nan`` under the other
+        tests); ``p`` and ``p_adjusted`` over ``n_comparisons`` rows;
+        ``interval_disagrees`` (the test at level ``1 - confidence_level`` and the interval of
+        the mean difference disagree about 0); ``min_p`` (smallest p the test could
         reach with these seeds) and ``min_p_adjusted`` (the adjusted p this row would get at
         ``min_p``, the others unchanged: the same step-down as ``p_adjusted``); ``cohens_dz``
         (:math:`\pm\infty` for a constant non-zero difference),
@@ -261,7 +280,14 @@ def compare(
     sign of the mean paired difference ``diff`` and ``higher_is_better``; when the test's own
     direction (the signed ranks) points the other way the verdict and the note say so.
     Rows that cannot be tested (fewer than 2 paired seeds, every difference zero) keep
-    ``nan`` p-values and are not counted in the family, whatever the test. Differences within
+    ``nan`` p-values and are not counted in the family, whatever the test. A row whose
+    difference is the same non-zero value on every seed is a comparison under every test:
+    the rank and sign-flip tests give it :math:`p = 2/2^k`; the paired t test is undefined
+    there (sd 0), so its ``p`` stays ``nan`` and it counts in the family with :math:`p = 1`
+    (``n_undefined`` of :func:`~spcl_diag.stats.multiple.adjust_pvalues`). When the raw test
+    rejects at level ``1 - confidence_level`` but the interval of the mean difference covers
+    0, or the other way round (one large loss among many small gains), ``interval_disagrees``
+    is true and the verdict, the note and the paper table say so. Differences within
     :data:`~spcl_diag.stats._common.TIE_RTOL` of the score scale are zero or tied; zero
     differences are dropped by the Wilcoxon and sign-flip tests, which lowers their ``n``.
     The verdict wording lives in :mod:`spcl_diag.stats.verdict`.
@@ -332,7 +358,7 @@ def compare(
         for arm in list(arms) if arms is not None else present:
             if arm != baseline:
                 tasks.append((dict(zip(by, key)), arm, rows))
-    children = rng.spawn(len(tasks))
+    children = keyed_streams(rng, [(metric, *(f"{k}={v}" for k, v in group.items()), arm) for group, arm, _ in tasks])
     sign = -1.0 if hib is False else 1.0
     records = []
     for (group, arm, rows), child in zip(tasks, children):
@@ -343,24 +369,26 @@ def compare(
                            aso_resamples=aso_resamples, sign=sign)
         only_arm = sorted(set(arm_values.index) - set(base_values.index))
         only_base = sorted(set(base_values.index) - set(arm_values.index))
-        notes = []
+        notes: list[str] = []
         if only_arm or only_base:
             notes.append(f"paired by {pair_on}: left out {arm} {only_arm or '[]'}, {baseline} {only_base or '[]'}")
         if arm_nan or base_nan:
             notes.append(f"{arm_nan + base_nan} run(s) without a {metric} value left out")
         if row["n_seeds"]:
-            notes += row_notes(row, test=test, interval=interval)
+            notes += row_notes(row, test=test, interval=interval, confidence_level=confidence_level)
         if base_values.empty:
             row["_missing"] = f"no {baseline} runs in this group"
         elif arm_values.empty:
             row["_missing"] = f"no {arm} runs in this group"
         row.update(group, metric=metric, arm=arm, baseline=baseline, n_unpaired=len(only_arm) + len(only_base),
-                   ci_method="student-t" if interval == "t" else f"bootstrap-{interval}",
+                   ci_method="student-t" if interval == "t" else f"bootstrap-{interval}", confidence_level=confidence_level,
                    correction=correction, higher_is_better=hib, note="; ".join(notes))
         records.append(row)
     pvalues = np.array([r.get("p", np.nan) for r in records], dtype=float)
-    adjusted = adjust_pvalues(pvalues, method=correction, alpha=alpha)
-    floors = attainable_adjusted_pvalues(pvalues, [r.get("min_p", np.nan) for r in records], method=correction)
+    undefined = sum(bool(r.get("_undefined")) for r in records)  # tested, no p-value: in the family at p = 1
+    adjusted = adjust_pvalues(pvalues, method=correction, alpha=alpha, n_undefined=undefined)
+    floors = attainable_adjusted_pvalues(pvalues, [r.get("min_p", np.nan) for r in records], method=correction,
+                                         n_undefined=undefined)
     for record, p_adj, floor in zip(records, adjusted.pvalues_adjusted, floors):
         record["p_adjusted"], record["n_comparisons"] = float(p_adj), adjusted.n_comparisons
         record["min_p_adjusted"] = float(floor)

@@ -13,6 +13,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from spcl_diag.stats._common import check_positive_int
+
 Correction = Literal["holm", "bh", "bonferroni", "none"]
 CORRECTIONS: dict[str, str] = {"holm": "holm", "bh": "fdr_bh", "bonferroni": "bonferroni", "none": ""}
 
@@ -30,7 +32,7 @@ class MultipleTestResult:
     method
         The correction.
     n_comparisons
-        Family size: the number of finite raw p-values.
+        Family size: the number of finite raw p-values and of ``n_undefined`` members.
     """
 
     pvalues_adjusted: NDArray[np.float64]
@@ -44,7 +46,9 @@ def _check_correction(method: str) -> None:
         raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}; got {method!r}.")
 
 
-def adjust_pvalues(pvalues: ArrayLike, *, method: Correction = "holm", alpha: float = 0.05) -> MultipleTestResult:
+def adjust_pvalues(
+    pvalues: ArrayLike, *, method: Correction = "holm", alpha: float = 0.05, n_undefined: int = 0
+) -> MultipleTestResult:
     r"""Adjust the p-values of a declared family for multiple comparisons.
 
     Parameters
@@ -57,6 +61,10 @@ def adjust_pvalues(pvalues: ArrayLike, *, method: Correction = "holm", alpha: fl
         Benjamini & Hochberg 1995), ``"bonferroni"`` or ``"none"``.
     alpha
         Level for ``reject``.
+    n_undefined
+        Further members of the family whose test ran but has no p-value (the paired t test
+        of a difference that is the same on every seed): each counts with :math:`p = 1`, so
+        it enlarges the family without being rejected.
 
     Returns
     -------
@@ -71,7 +79,8 @@ def adjust_pvalues(pvalues: ArrayLike, *, method: Correction = "holm", alpha: fl
         \text{Holm: } \tilde p_{(i)} = \max_{j \le i} \min(1, (k - j + 1)\,p_{(j)}), \qquad
         \text{BH: } \tilde p_{(i)} = \min_{j \ge i} \min(1, k\,p_{(j)} / j).
 
-    Bonferroni: :math:`\tilde p_i = \min(1, k\,p_i)`. Equal to
+    Bonferroni: :math:`\tilde p_i = \min(1, k\,p_i)`. :math:`k` counts the finite p-values
+    and ``n_undefined``. Equal to
     :func:`statsmodels.stats.multitest.multipletests` (``holm``, ``fdr_bh``, ``bonferroni``)
     to 1e-12.
 
@@ -88,8 +97,11 @@ def adjust_pvalues(pvalues: ArrayLike, *, method: Correction = "holm", alpha: fl
     array([0.03, 0.06, 0.06,  nan])
     >>> adjust_pvalues([0.01, 0.04, 0.03], method="bh").pvalues_adjusted
     array([0.03, 0.04, 0.04])
+    >>> adjust_pvalues([0.00245, float("nan")], n_undefined=1).pvalues_adjusted
+    array([0.0049,    nan])
     """
     _check_correction(method)
+    check_positive_int(n_undefined, "n_undefined", minimum=0)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must lie in (0, 1); got {alpha}.")
     raw = np.asarray(pvalues, dtype=np.float64)
@@ -101,8 +113,13 @@ def adjust_pvalues(pvalues: ArrayLike, *, method: Correction = "holm", alpha: fl
     adjusted = np.full_like(raw, np.nan)
     k = int(finite.sum())
     if k:
-        adjusted[finite] = _adjust(raw[finite], method)
-    return MultipleTestResult(adjusted, np.where(finite, adjusted < alpha, False), method, k)
+        adjusted[finite] = _adjust(_padded(raw[finite], n_undefined), method)[..., :k]
+    return MultipleTestResult(adjusted, np.where(finite, adjusted < alpha, False), method, k + n_undefined)
+
+
+def _padded(p: NDArray[np.float64], n_undefined: int) -> NDArray[np.float64]:
+    """``p`` with ``n_undefined`` members at p = 1 appended along the last axis (the stable sort keeps them last)."""
+    return np.concatenate([p, np.ones((*p.shape[:-1], n_undefined))], axis=-1)
 
 
 def _adjust(p: NDArray[np.float64], method: str) -> NDArray[np.float64]:
@@ -125,7 +142,7 @@ def _adjust(p: NDArray[np.float64], method: str) -> NDArray[np.float64]:
 
 
 def attainable_adjusted_pvalues(
-    pvalues: ArrayLike, min_pvalues: ArrayLike, *, method: Correction = "holm"
+    pvalues: ArrayLike, min_pvalues: ArrayLike, *, method: Correction = "holm", n_undefined: int = 0
 ) -> NDArray[np.float64]:
     r"""Smallest adjusted p-value each comparison could reach, given the rest of the family.
 
@@ -138,6 +155,8 @@ def attainable_adjusted_pvalues(
         (:func:`~spcl_diag.stats.paired_tests.min_attainable_pvalue`).
     method
         The correction.
+    n_undefined
+        Members without a p-value counted at p = 1, as in :func:`adjust_pvalues`.
 
     Returns
     -------
@@ -166,7 +185,7 @@ def attainable_adjusted_pvalues(
     if finite.size:
         family = np.tile(raw[finite], (finite.size, 1))  # row i: the family with p_i at its floor
         family[np.arange(finite.size), np.arange(finite.size)] = floor[finite]
-        out[finite] = np.diagonal(_adjust(family, method))
+        out[finite] = np.diagonal(_adjust(_padded(family, n_undefined), method)[:, : finite.size])
     return out
 
 

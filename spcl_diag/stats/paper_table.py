@@ -2,59 +2,37 @@ r"""A :func:`~spcl_diag.stats.compare.compare` table as a paper prints it: LaTeX
 
 At most seven columns: the group (only the grouping values that differ between rows; the
 constant ones go to the caption), arm, seeds, mean [CI], difference to the baseline [CI],
-corrected p and Cohen's :math:`d_z`. Every number has the same number of decimals
-(``digits``, three by default); a value that is not finite is left empty. Significance is a
+corrected p and Cohen's :math:`d_z`. Each group starts with the baseline's own row (its
+mean and interval over the seeds paired with the arms). The interval's level is read from
+the table (its ``confidence_level`` column). Every number has ``digits`` decimals
+(:mod:`spcl_diag.stats.tables`); a value that is not finite is left empty. Significance is a
 footnote symbol, not a sentence: :math:`\dagger` on the difference when the corrected p is
 below ``alpha``, :math:`\ddagger` on the p when the test could not have reached ``alpha``
-with the seeds it had (the smallest attainable corrected p is above ``alpha``).
+with the seeds it had (the smallest attainable corrected p is above ``alpha``), and
+:math:`\S` on the difference when the test and the interval of the mean difference
+disagree about 0 (the ``interval_disagrees`` column). The footnotes name the test that was run.
 
 ``spcl-diag compare --latex/--markdown`` and the report use these functions.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+import re
+from typing import Any
 
 import pandas as pd
 
-SIGNIFICANT, UNREACHABLE = "dagger", "ddagger"
-_MARKDOWN_SYMBOL = {SIGNIFICANT: "†", UNREACHABLE: "‡"}
-GROUP_KEYS: tuple[str, ...] = ("metric", "dataset", "backbone", "modalities", "balancing")
+from spcl_diag.stats.tables import (
+    Table,
+    check_digits,
+    interval,
+    number,
+    p_value,
+    render_latex,
+    render_markdown,
+)
 
-
-@dataclass(frozen=True)
-class PaperTable:
-    """Cells as text; ``marks[(row, column)]`` names the footnote symbol of a cell."""
-
-    header: list[str]
-    rows: list[list[str]]
-    marks: dict[tuple[int, int], str]
-    footnotes: dict[str, str]  # symbol (or "" for a plain note) -> text
-    caption: str  # the grouping values shared by every row
-
-
-def _number(value: object, digits: int) -> str:
-    try:
-        x = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return ""
-    if not math.isfinite(x):
-        return ""
-    text = f"{x:.{digits}f}"
-    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
-
-
-def _interval(mean: object, low: object, high: object, digits: int) -> str:
-    centre, lo, hi = (_number(v, digits) for v in (mean, low, high))
-    return f"{centre} [{lo}, {hi}]" if centre and lo and hi else centre
-
-
-def _p_value(p: object, digits: int) -> str:
-    text = _number(p, digits)
-    if text and float(p) < 10.0 ** -digits:  # type: ignore[arg-type]
-        return f"<{10.0 ** -digits:.{digits}f}"
-    return text
+SIGNIFICANT, UNREACHABLE, DISAGREE = "dagger", "ddagger", "S"
 
 
 def _single(table: pd.DataFrame, column: str, default: str) -> str:
@@ -62,78 +40,119 @@ def _single(table: pd.DataFrame, column: str, default: str) -> str:
     return str(values[0]) if len(values) == 1 else default
 
 
-def paper_table(
-    table: pd.DataFrame, *, digits: int = 3, alpha: float = 0.05, confidence_level: float = 0.95
-) -> PaperTable:
+def names_of_tests(table: pd.DataFrame) -> str:
+    """The tests a compare table ran, named without their details (``exact Wilcoxon signed-rank``,
+    ``sign-flip permutation``, ``paired t``), joined by ``/``; ``paired`` when unknown."""
+    if "test" not in table:
+        return "paired"
+    names = dict.fromkeys(re.sub(r"\s*\(.*\)$", "", str(m)) for m in table["test"].dropna())
+    return " / ".join(names) or "paired"
+
+
+def _level(table: pd.DataFrame) -> str:
+    """``"95% CI"`` from the table's ``confidence_level`` column (or attrs); ``"CI"`` when unknown."""
+    values = table["confidence_level"].dropna().unique() if "confidence_level" in table else []
+    level = values[0] if len(values) == 1 else table.attrs.get("confidence_level") if not len(values) else None
+    return f"{100 * float(level):g}% CI" if level is not None else "CI"
+
+
+def _finite_below(value: object, alpha: float) -> bool:
+    return bool(number(value, 20)) and float(value) < alpha  # type: ignore[arg-type]
+
+
+def _baseline_rows(part: list[dict[str, Any]], digits: int) -> list[tuple[str, str]]:
+    """(seeds, mean [CI]) of the baseline in one group: one per distinct set of paired seeds."""
+    seen: dict[tuple[str, str], None] = {}
+    for rec in part:
+        if "baseline_low" in rec and number(rec.get("n_seeds"), 0):
+            seen[(str(int(rec["n_seeds"])), interval(rec["baseline_mean"], rec["baseline_low"], rec["baseline_high"],
+                                                     digits))] = None
+    return list(seen)
+
+
+def paper_table(table: pd.DataFrame, *, digits: int = 3, alpha: float = 0.05) -> Table:
     """The cells, marks and footnotes of the paper table of a :func:`compare` result.
 
     Examples
     --------
     >>> cmp = pd.DataFrame({"metric": ["test_wf1"], "dataset": ["iemocap"], "arm": ["spcl"], "baseline": ["none"],
-    ...     "n_seeds": [10], "mean": [0.6123], "ci_low": [0.60], "ci_high": [0.625], "diff": [0.0123],
-    ...     "diff_low": [0.004], "diff_high": [0.0201], "p_adjusted": [0.00195], "min_p_adjusted": [0.00195],
-    ...     "cohens_dz": [1.21], "correction": ["holm"], "test": ["wilcoxon"], "higher_is_better": [True]})
+    ...     "n_seeds": [10], "mean": [0.6123], "ci_low": [0.60], "ci_high": [0.625], "baseline_mean": [0.6],
+    ...     "baseline_low": [0.59], "baseline_high": [0.61], "diff": [0.0123], "diff_low": [0.004],
+    ...     "diff_high": [0.0201], "p_adjusted": [0.00195], "min_p_adjusted": [0.00195], "cohens_dz": [1.21],
+    ...     "correction": ["holm"], "test": ["exact Wilcoxon signed-rank (wilcox)"], "higher_is_better": [True],
+    ...     "confidence_level": [0.9]})
     >>> t = paper_table(cmp)
     >>> t.header
-    ['Arm', 'Seeds', 'Mean [95% CI]', 'Δ vs none [95% CI]', 'p (holm)', 'd_z']
+    ['Arm', 'Seeds', 'Mean [90% CI]', 'Δ vs none [90% CI]', 'p (holm)', 'd_z']
     >>> t.rows
-    [['spcl', '10', '0.612 [0.600, 0.625]', '0.012 [0.004, 0.020]', '0.002', '1.210']]
+    [['none', '10', '0.600 [0.590, 0.610]', '', '', ''], ['spcl', '10', '0.612 [0.600, 0.625]', '0.012 [0.004, 0.020]', '0.002', '1.210']]
     >>> t.marks, t.caption
-    ({(0, 3): 'dagger'}, 'test_wf1, iemocap')
+    ({(1, 3): ('dagger',)}, 'test_wf1, iemocap')
     """
-    if digits < 0:
-        raise ValueError(f"digits must be >= 0; got {digits}.")
+    check_digits(digits)
+    from spcl_diag.stats.compare import COLUMNS
+
     missing = [c for c in ("arm", "n_seeds", "mean", "ci_low", "ci_high", "diff", "diff_low", "diff_high")
                if c not in table]
     if missing:
         raise ValueError(f"not a compare() table: columns {', '.join(missing)} are missing.")
-    groups = [c for c in GROUP_KEYS if c in table]
+    groups = [c for c in ("metric", *(c for c in table.columns if c not in COLUMNS)) if c in table]
     varying = [c for c in groups if table[c].astype(str).nunique() > 1]
     constant = [_single(table, c, "") for c in groups if c not in varying]
     baseline = _single(table, "baseline", "baseline")
     correction = _single(table, "correction", "")
-    level = f"{100 * confidence_level:g}%"
+    level = _level(table)
     header = [" / ".join(varying)] if varying else []
-    header += ["Arm", "Seeds", f"Mean [{level} CI]", f"Δ vs {baseline} [{level} CI]",
+    header += ["Arm", "Seeds", f"Mean [{level}]", f"Δ vs {baseline} [{level}]",
                f"p ({correction})" if correction and correction != "none" else "p", "d_z"]
     offset = 1 if varying else 0
-    rows, marks = [], {}
+    rows: list[list[str]] = []
+    marks: dict[tuple[int, int], tuple[str, ...]] = {}
     p_column = "p_adjusted" if "p_adjusted" in table else "p"
-    for i, rec in enumerate(table.to_dict("records")):
-        row = [" / ".join(str(rec[c]) for c in varying)] if varying else []
-        row += [
-            str(rec["arm"]),
-            str(int(rec["n_seeds"])) if _number(rec["n_seeds"], 0) else "",
-            _interval(rec["mean"], rec["ci_low"], rec["ci_high"], digits),
-            _interval(rec["diff"], rec["diff_low"], rec["diff_high"], digits),
-            _p_value(rec.get(p_column), digits),
-            _number(rec.get("cohens_dz"), digits),
-        ]
-        rows.append(row)
-        p, min_p = rec.get(p_column), rec.get("min_p_adjusted", rec.get("min_p"))
-        if _number(p, 20) and float(p) < alpha:
-            marks[(i, offset + 3)] = SIGNIFICANT
-        elif _number(min_p, 20) and float(min_p) > alpha:
-            marks[(i, offset + 4)] = UNREACHABLE
-    test = _single(table, "test", "paired")
-    footnotes = {"": f"Mean over seeds; Δ = arm − {baseline}, paired by seed; d_z = Cohen's d of the paired differences."}
+    records = table.to_dict("records")
+    keys = [tuple(str(rec[c]) for c in varying) for rec in records]
+    for key in dict.fromkeys(keys):
+        part = [rec for rec, k in zip(records, keys) if k == key]
+        label = [" / ".join(key)] if varying else []
+        several = len(_baseline_rows(part, digits)) > 1
+        for seeds, mean in _baseline_rows(part, digits):
+            name = f"{baseline} (seeds paired with {', '.join(str(r['arm']) for r in part if str(int(r['n_seeds'])) == seeds)})"
+            rows.append([*label, name if several else baseline, seeds, mean, "", "", ""])
+        for rec in part:
+            i = len(rows)
+            rows.append([
+                *label, str(rec["arm"]), number(rec["n_seeds"], 0),
+                interval(rec["mean"], rec["ci_low"], rec["ci_high"], digits),
+                interval(rec["diff"], rec["diff_low"], rec["diff_high"], digits),
+                p_value(rec.get(p_column), digits), number(rec.get("cohens_dz"), digits),
+            ])
+            min_p = rec.get("min_p_adjusted", rec.get("min_p"))
+            on_diff = []
+            if _finite_below(rec.get(p_column), alpha):
+                on_diff.append(SIGNIFICANT)
+            elif number(min_p, 20) and float(min_p) > alpha:
+                marks[(i, offset + 4)] = (UNREACHABLE,)
+            if rec.get("interval_disagrees") in (True, "True"):  # bool, numpy bool, or text from a CSV
+                on_diff.append(DISAGREE)
+            if on_diff:
+                marks[(i, offset + 3)] = tuple(on_diff)
+    test = names_of_tests(table)
+    footnotes = {"": f"Mean over the paired seeds; Δ = arm − {baseline}, paired by seed; d_z = Cohen's d of the "
+                     "paired differences."}
     direction = _single(table, "higher_is_better", "")
     if direction in ("True", "False"):
         footnotes[""] += " Higher is better." if direction == "True" else " Lower is better."
-    if SIGNIFICANT in marks.values():
+    used = {name for names in marks.values() for name in names}
+    if SIGNIFICANT in used:
         footnotes[SIGNIFICANT] = f"{correction or 'uncorrected'} p < {alpha:g} ({test} test)."
-    if UNREACHABLE in marks.values():
+    if UNREACHABLE in used:
         footnotes[UNREACHABLE] = f"with these seeds the {test} test cannot reach p < {alpha:g}."
-    return PaperTable(header=header, rows=rows, marks=marks, footnotes=footnotes, caption=", ".join(c for c in constant if c))
-
-
-_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-                  "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
-                  "Δ": r"$\Delta$", "−": "$-$", "<": "$<$"}
-
-
-def _tex(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
+    if DISAGREE in used:
+        footnotes[DISAGREE] = (f"the {test} test and the {level.removesuffix(' CI')} interval of the mean difference "
+                               "disagree about 0 (the test is about the centre of the differences, the interval "
+                               "about their mean; see the Hodges-Lehmann shift in the full table).")
+    numeric = [False] * offset + [False, True, True, True, True, True]
+    return Table(header, rows, numeric, marks, footnotes, ", ".join(c for c in constant if c))
 
 
 def to_booktabs(
@@ -145,7 +164,8 @@ def to_booktabs(
     --------
     >>> cmp = pd.DataFrame({"arm": ["spcl"], "baseline": ["none"], "n_seeds": [5], "mean": [0.61], "ci_low": [0.6],
     ...     "ci_high": [0.62], "diff": [0.01], "diff_low": [0.0], "diff_high": [0.02], "p_adjusted": [0.0625],
-    ...     "min_p_adjusted": [0.0625], "cohens_dz": [1.0], "correction": ["holm"], "test": ["wilcoxon"]})
+    ...     "min_p_adjusted": [0.0625], "cohens_dz": [1.0], "correction": ["holm"], "confidence_level": [0.95],
+    ...     "test": ["exact Wilcoxon signed-rank (wilcox)"]})
     >>> print(to_booktabs(cmp, digits=2))  # doctest: +NORMALIZE_WHITESPACE
     \begin{table}
     \centering
@@ -155,30 +175,12 @@ def to_booktabs(
     \midrule
     spcl & 5 & 0.61 [0.60, 0.62] & 0.01 [0.00, 0.02] & 0.06$^{\ddagger}$ & 1.00 \\
     \bottomrule
-    \multicolumn{6}{l}{\footnotesize Mean over seeds; $\Delta$ = arm $-$ none, paired by seed; d\_z = Cohen's d of the paired differences.} \\
-    \multicolumn{6}{l}{\footnotesize $^{\ddagger}$ with these seeds the wilcoxon test cannot reach p $<$ 0.05.} \\
+    \multicolumn{6}{l}{\footnotesize Mean over the paired seeds; $\Delta$ = arm $-$ none, paired by seed; d\_z = Cohen's d of the paired differences.} \\
+    \multicolumn{6}{l}{\footnotesize $^{\ddagger}$ with these seeds the exact Wilcoxon signed-rank test cannot reach p $<$ 0.05.} \\
     \end{tabular}
     \end{table}
     """
-    t = paper_table(table, digits=digits, alpha=alpha)
-    n = len(t.header)
-    align = ("l" * (n - 5)) + "r" * 5
-    lines = [r"\begin{table}", r"\centering", rf"\begin{{tabular}}{{{align}}}", r"\toprule",
-             " & ".join(_tex(h) for h in t.header) + r" \\", r"\midrule"]
-    for i, row in enumerate(t.rows):
-        cells = [_tex(c) + (rf"$^{{\{t.marks[(i, j)]}}}$" if (i, j) in t.marks and c else "") for j, c in enumerate(row)]
-        lines.append(" & ".join(cells) + r" \\")
-    lines.append(r"\bottomrule")
-    for symbol, text in t.footnotes.items():
-        mark = rf"$^{{\{symbol}}}$ " if symbol else ""
-        lines.append(rf"\multicolumn{{{n}}}{{l}}{{\footnotesize {mark}{_tex(text)}}} \\")
-    lines.append(r"\end{tabular}")
-    title = caption if caption is not None else t.caption
-    if title:
-        lines.append(rf"\caption{{{_tex(title)}}}")
-    if label:
-        lines.append(rf"\label{{{label}}}")
-    return "\n".join([*lines, r"\end{table}"])
+    return render_latex(paper_table(table, digits=digits, alpha=alpha), caption=caption, label=label)
 
 
 def to_markdown(table: pd.DataFrame, *, digits: int = 3, alpha: float = 0.05, caption: str | None = None) -> str:
@@ -187,29 +189,17 @@ def to_markdown(table: pd.DataFrame, *, digits: int = 3, alpha: float = 0.05, ca
     Examples
     --------
     >>> cmp = pd.DataFrame({"arm": ["spcl"], "baseline": ["none"], "n_seeds": [3], "mean": [0.61], "ci_low": [0.6],
-    ...     "ci_high": [0.62], "diff": [0.01], "diff_low": [0.0], "diff_high": [0.02], "p_adjusted": [0.01]})
+    ...     "ci_high": [0.62], "diff": [0.01], "diff_low": [0.0], "diff_high": [0.02], "p_adjusted": [0.01],
+    ...     "test": ["sign-flip permutation (exact, 8 patterns)"]})
     >>> print(to_markdown(cmp, digits=2))
-    | Arm | Seeds | Mean [95% CI] | Δ vs none [95% CI] | p | d_z |
+    | Arm | Seeds | Mean [CI] | Δ vs none [CI] | p | d_z |
     |---|---:|---:|---:|---:|---:|
     | spcl | 3 | 0.61 [0.60, 0.62] | 0.01 [0.00, 0.02] † | 0.01 |  |
     <BLANKLINE>
-    Mean over seeds; Δ = arm − none, paired by seed; d_z = Cohen's d of the paired differences.
-    † uncorrected p < 0.05 (paired test).
+    Mean over the paired seeds; Δ = arm − none, paired by seed; d_z = Cohen's d of the paired differences.
+    † uncorrected p < 0.05 (sign-flip permutation test).
     """
-    t = paper_table(table, digits=digits, alpha=alpha)
-    n = len(t.header)
-    lines = []
-    title = caption if caption is not None else t.caption
-    if title:
-        lines += [f"**{title}**", ""]
-    lines += ["| " + " | ".join(t.header) + " |", "|" + "|".join(["---"] * (n - 5) + ["---:"] * 5) + "|"]
-    for i, row in enumerate(t.rows):
-        cells = [c.replace("|", "\\|") + (f" {_MARKDOWN_SYMBOL[t.marks[(i, j)]]}" if (i, j) in t.marks and c else "")
-                 for j, c in enumerate(row)]
-        lines.append("| " + " | ".join(cells) + " |")
-    lines.append("")
-    lines += [(f"{_MARKDOWN_SYMBOL[s]} " if s else "") + text for s, text in t.footnotes.items()]
-    return "\n".join(lines)
+    return render_markdown(paper_table(table, digits=digits, alpha=alpha), caption=caption)
 
 
-__all__ = ["PaperTable", "paper_table", "to_booktabs", "to_markdown"]
+__all__ = ["names_of_tests", "paper_table", "to_booktabs", "to_markdown"]

@@ -52,3 +52,17 @@ def test_a_missing_column_names_it_and_the_file_errors_are_one_line(results_csv,
     (tmp_path / "empty.csv").write_text("method,seed,wf1\n")
     with pytest.raises(ValueError, match="empty.csv: the results table has no rows"):
         read_results(tmp_path / "empty.csv")
+
+
+def test_tables_of_the_command_state_its_level_and_its_test(results_csv, tmp_path, capsys):
+    """Issue 25 item 8: a 90% table says 90% CI; a sign-flip table names the sign-flip test."""
+    md, tex = tmp_path / "t.md", tmp_path / "t.tex"
+    assert main(["compare", str(results_csv), "--metric", "wf1", "--baseline", "baseline", "--arm-column", "method",
+                 "--by", "dataset", "--confidence-level", "0.9", "--test", "permutation", "--digits", "2",
+                 "--markdown", str(md), "--latex", str(tex)]) == 0
+    text = md.read_text()
+    assert "Mean [90% CI]" in text and "95%" not in text and "the sign-flip permutation test cannot reach" in text
+    assert r"[90\% CI]" in tex.read_text()
+    assert "| baseline | 6 |" in text.replace("| iemocap ", "").replace("| meld ", "")  # the baseline's own row
+    printed = capsys.readouterr().out
+    assert "hl_shift" not in printed  # no Hodges-Lehmann shift without the signed-rank test

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats as sps
 
 from spcl_diag.stats import bootstrap_ci, interquartile_mean, stratified_bootstrap_ci
+from spcl_diag.stats.streams import keyed_streams
 
 TOL = 1e-10  # same generator state, same draws: agreement up to rounding
 
@@ -54,7 +55,8 @@ def test_iqm_is_scipy_trim_mean() -> None:
 def test_stratified_single_task_equals_plain_percentile() -> None:
     x = np.random.default_rng(6).normal(size=9)
     ours = stratified_bootstrap_ci({"only": x}, aggregate="mean", rng=np.random.default_rng(1), n_resamples=1000)
-    ref = sps.bootstrap((x,), np.mean, method="percentile", n_resamples=1000, rng=np.random.default_rng(1))
+    stream = keyed_streams(np.random.default_rng(1), ["only"])[0]  # the task's own stream
+    ref = sps.bootstrap((x,), np.mean, method="percentile", n_resamples=1000, rng=stream)
     np.testing.assert_allclose([ours.low, ours.high], [ref.confidence_interval.low, ref.confidence_interval.high], rtol=TOL)
 
 
@@ -63,9 +65,9 @@ def test_stratified_matches_loop_reference(aggregate: str) -> None:
     rng = np.random.default_rng(8)
     scores = {"iemocap": rng.normal(0.6, 0.02, 5), "meld": rng.normal(0.4, 0.02, 3), "synthetic": rng.normal(0.9, 0.01, 4)}
     ours = stratified_bootstrap_ci(scores, aggregate=aggregate, rng=np.random.default_rng(2), n_resamples=300)
-    # tasks are resampled one after another, all resamples of a task at once
-    draw = np.random.default_rng(2)
-    per_task = [v[draw.integers(0, v.size, (300, v.size))] for v in scores.values()]
+    # each task from its own stream (the generator and the task's name), all resamples at once
+    draws = keyed_streams(np.random.default_rng(2), list(scores))
+    per_task = [v[draw.integers(0, v.size, (300, v.size))] for v, draw in zip(scores.values(), draws)]
     resampled = [[per_task[t][b] for t in range(3)] for b in range(300)]
 
     def agg(tasks):
@@ -80,6 +82,14 @@ def test_stratified_matches_loop_reference(aggregate: str) -> None:
     np.testing.assert_allclose([ours.low, ours.high], np.quantile(reps, [0.025, 0.975]), rtol=TOL)
     np.testing.assert_allclose(ours.estimate, agg(list(scores.values())), rtol=TOL)
     assert ours.contains(ours.estimate)
+
+
+def test_stratified_interval_ignores_the_order_of_the_tasks() -> None:
+    rng = np.random.default_rng(8)
+    scores = {"iemocap": rng.normal(0.6, 0.02, 5), "meld": rng.normal(0.4, 0.02, 3)}
+    one = stratified_bootstrap_ci(scores, rng=np.random.default_rng(2), n_resamples=300)
+    two = stratified_bootstrap_ci(dict(reversed(scores.items())), rng=np.random.default_rng(2), n_resamples=300)
+    assert (one.low, one.high) == (two.low, two.high)
 
 
 def test_stratified_array_input_and_bca() -> None:

@@ -251,3 +251,63 @@ def test_constant_differences_are_explained_the_same_way(test: str) -> None:
         assert np.isnan(row["p"]) and row["verdict"].startswith("test undefined")
     else:
         assert row["p"] == pytest.approx(0.03125) and row["verdict"].startswith("better")
+
+
+def _two_arm_frame(diffs: dict[str, np.ndarray], base: np.ndarray) -> pd.DataFrame:
+    rows = []
+    for dataset, diff in diffs.items():
+        for arm, values in (("none", base), ("spcl", base + diff)):
+            rows += [{"dataset": dataset, "curriculum": arm, "seed": s, "test_wf1": v} for s, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def test_interval_and_test_that_disagree_are_flagged_with_the_hodges_lehmann_shift() -> None:
+    """Issue 25 item 6: +0.01 on eleven seeds, -0.08 on one: Wilcoxon p 0.033, t interval [-0.014, 0.019]."""
+    base = 0.6 + np.random.default_rng(0).normal(0, 0.01, 12)
+    frame = _two_arm_frame({"synthetic": np.array([0.01] * 11 + [-0.08])}, base)
+    row = compare(frame, "test_wf1", by=(), rng=np.random.default_rng(0)).iloc[0]
+    assert row["p_adjusted"] == pytest.approx(0.0332, abs=1e-4)
+    assert (row["diff_low"], row["diff_high"]) == pytest.approx((-0.0140, 0.0190), abs=1e-4)  # covers 0
+    assert (row["hl_shift"], row["hl_low"], row["hl_high"]) == pytest.approx((0.01, 0.01, 0.01))
+    assert row["interval_disagrees"]
+    assert row["verdict"] == "better (p_holm=0.033; interval and test disagree, see note)"
+    assert "Hodges-Lehmann shift +0.01 [+0.01, +0.01] against a mean of +0.0025" in row["note"]
+    assert "rejects at the 5% level (raw p=0.033) while the 95% t interval" in row["note"]
+    # the paired t test and the t interval are dual: they never disagree, and there is no shift
+    t_row = compare(frame, "test_wf1", by=(), rng=np.random.default_rng(0), test="t").iloc[0]
+    assert not t_row["interval_disagrees"] and np.isnan(t_row["hl_shift"]) and "disagree" not in t_row["verdict"]
+    assert t_row["p"] == pytest.approx(0.745, abs=1e-3)
+
+
+def test_a_clear_gain_agrees_and_few_seeds_never_disagree() -> None:
+    row = compare(_frame(10, 0.05), "test_wf1", rng=np.random.default_rng(0)).iloc[0]
+    assert not row["interval_disagrees"] and row["hl_low"] <= row["hl_shift"] <= row["hl_high"]
+    few = compare(_frame(3, 0.05), "test_wf1", rng=np.random.default_rng(0)).iloc[0]  # cannot reach 0.05 at all
+    assert not few["interval_disagrees"] and few["diff_low"] > 0
+
+
+def test_constant_difference_under_the_t_test_stays_in_the_holm_family() -> None:
+    """Issue 25 item 7: the other row's p_holm is 0.0049 (2 x 0.00245), not 0.0025."""
+    d = np.array([0.002485, 0.006958, 0.009194, 0.01143, 0.013666, 0.01143])
+    base = np.array([0.60, 0.61, 0.62, 0.59, 0.605, 0.615])
+    frame = _two_arm_frame({"a": np.full(6, 0.01), "b": d}, base)
+    for test in ("t", "wilcoxon", "permutation"):
+        table = compare(frame, "test_wf1", by=("dataset",), test=test, rng=np.random.default_rng(0)).set_index("dataset")
+        assert (table["n_comparisons"] == 2).all(), test
+    table = compare(frame, "test_wf1", by=("dataset",), test="t", rng=np.random.default_rng(0)).set_index("dataset")
+    assert np.isnan(table.loc["a", "p"]) and table.loc["b", "p"] == pytest.approx(0.00245, rel=1e-3)
+    assert table.loc["b", "p_adjusted"] == pytest.approx(2 * table.loc["b", "p"]) == pytest.approx(0.0049, abs=1e-4)
+    assert table.loc["b", "verdict"] == "better (p_holm=0.0049)"
+    assert table.loc["a", "verdict"].startswith("test undefined: the difference is the same on every seed (counted")
+
+
+def test_a_groups_numbers_do_not_depend_on_the_other_groups() -> None:
+    """Issue 25 item 9: identical data in two groups gave ASO 0.739 and 0.737; a group alone or with others."""
+    one = _frame(6, 0.01)
+    other = _frame(6, 0.01).assign(dataset="other")
+    more = pd.concat([other, _frame(6, -0.02, seed=4).assign(dataset="zzz"), one])
+    kwargs = {"test": "permutation", "interval": "bca", "n_resamples": 500}
+    alone = compare(one, "test_wf1", rng=np.random.default_rng(0), **kwargs).iloc[0]
+    together = compare(more, "test_wf1", rng=np.random.default_rng(0), **kwargs).set_index("dataset").loc["synthetic"]
+    for column in ("aso_eps_min", "ci_low", "ci_high", "diff_low", "diff_high", "p"):
+        assert alone[column] == together[column], column

@@ -89,3 +89,19 @@ def test_holm_row_significant_is_never_unreachable() -> None:
     p = np.array([0.001, 0.03125, 0.002, 0.004])
     assert adjust_pvalues(p, method="holm").pvalues_adjusted[1] == pytest.approx(0.03125)
     assert attainable_adjusted_pvalues(p, [0.0, 0.03125, 0.0, 0.0], method="holm")[1] == pytest.approx(0.03125)
+
+
+@pytest.mark.parametrize(("ours", "theirs"), [("holm", "holm"), ("bh", "fdr_bh"), ("bonferroni", "bonferroni")])
+def test_undefined_members_count_with_p_one(ours: str, theirs: str) -> None:
+    """Issue 25 item 7: a member whose test ran without a p-value enlarges the family at p = 1."""
+    p = np.array([0.00245, np.nan, 0.03, 0.2])
+    res = adjust_pvalues(p, method=ours, n_undefined=2)
+    ref = multipletests([0.00245, 0.03, 0.2, 1.0, 1.0], method=theirs)[1][:3]
+    np.testing.assert_allclose(res.pvalues_adjusted[[0, 2, 3]], ref, rtol=1e-12)
+    assert np.isnan(res.pvalues_adjusted[1]) and res.n_comparisons == 5
+    floors = attainable_adjusted_pvalues(p, [0.0, np.nan, 0.0, 0.0], method=ours, n_undefined=2)
+    family = np.array([0.0, 0.03, 0.2, 1.0, 1.0])
+    assert floors[0] == pytest.approx(multipletests(family, method=theirs)[1][0], abs=1e-12)
+    assert adjust_pvalues([0.00245], n_undefined=1).pvalues_adjusted[0] == pytest.approx(0.0049)
+    with pytest.raises(ValueError, match="n_undefined"):
+        adjust_pvalues(p, n_undefined=-1)
