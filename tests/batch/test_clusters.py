@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,13 +38,15 @@ def _grid_file(tmp_path: Path, grid: Grid) -> Path:
     return path
 
 
-def _lock_owner(out: Path) -> int | None:
-    """The pid training a run right now (from a lock file), or None."""
+def _training_pid(out: Path) -> int | None:
+    """The pid of a process writing a run right now (it holds the run's lock and has its temporary folder), or None."""
     for lock in (out / LOCK_DIR).glob("*.lock") if (out / LOCK_DIR).is_dir() else ():
         try:
-            return int(json.loads(lock.read_text())["pid"])
+            pid = int(json.loads(lock.read_text())["pid"])
         except (OSError, ValueError, KeyError):
             continue  # being written or just released
+        if (out / f".{lock.stem}.tmp-{pid}").is_dir():
+            return pid
     return None
 
 
@@ -92,7 +95,7 @@ def test_a_ray_worker_killed_mid_run_is_retried_and_nothing_is_lost_or_trained_t
     def kill_one_worker() -> None:
         deadline = time.monotonic() + PATIENCE
         while not killed and time.monotonic() < deadline:
-            pid = _lock_owner(out)
+            pid = _training_pid(out)
             if pid is not None and pid != os.getpid():
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
@@ -126,7 +129,9 @@ def test_a_killed_ray_driver_is_resumed_by_running_the_batch_again(tmp_path, ray
     done_before = _complete(out)
     rerun = subprocess.run(command, check=False, env=_env(), capture_output=True, text=True, timeout=PATIENCE)
     assert rerun.returncode == 0, rerun.stderr
-    assert f"6 runs: {6 - len(done_before)} done, {len(done_before)} skipped, 0 failed" in rerun.stdout
+    # a task of the dead driver that Ray had not stopped yet may still finish a run: the re-run skips it
+    found = re.search(r"6 runs: (\d+) done, (\d+) skipped, 0 failed", rerun.stdout)
+    assert found and int(found.group(2)) >= len(done_before), rerun.stdout
     after = _complete(out)
     assert len(after) == 6 and all(after[run_id] == ino for run_id, ino in done_before.items())
     _clean(out)
@@ -144,8 +149,8 @@ def test_submitit_local_jobs_run_a_batch_and_a_preempted_job_is_requeued(tmp_pat
     def preempt_one_job() -> None:  # as SLURM does: USR2 to the job's process (submitit's --signal)
         deadline = time.monotonic() + PATIENCE
         while not preempted and time.monotonic() < deadline:
-            pid = _lock_owner(out)
-            if pid is not None and list(out.glob(".*.tmp-*")):
+            pid = _training_pid(out)
+            if pid is not None:
                 os.kill(pid, signal.SIGUSR2)
                 preempted.append(pid)
             time.sleep(0.05)
