@@ -3,27 +3,71 @@
 >>> from spcl_diag.batch import Grid, run_batch, make_executor  # doctest: +SKIP
 >>> run_batch(Grid(curriculum=("none", "spcl", "random"), seed=(0, 1, 2)), "runs",
 ...           executor=make_executor("process", jobs=4))  # doctest: +SKIP
+
+The names are imported on first use (PEP 562): re-running a finished batch reads configs
+and run folders only, and never imports torch.
 """
 
 from __future__ import annotations
 
-from spcl_diag.batch.executors import (
-    EXECUTORS,
-    Executor,
-    LocalExecutor,
-    ProcessExecutor,
-    RayExecutor,
-    SubmititExecutor,
-    make_executor,
-)
-from spcl_diag.batch.grid import Grid, derive_seeds, load_grid
-from spcl_diag.batch.locking import RunLock
-from spcl_diag.batch.runner import BatchSummary, recorded_grids, run_batch
-from spcl_diag.batch.task import RunTask, TaskOutcome
-from spcl_diag.batch.tune import TuneResult, tune
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "EXECUTORS": "spcl_diag.batch.executors",
+    "Executor": "spcl_diag.batch.executors",
+    "LocalExecutor": "spcl_diag.batch.executors",
+    "ProcessExecutor": "spcl_diag.batch.executors",
+    "RayExecutor": "spcl_diag.batch.executors",
+    "SubmititExecutor": "spcl_diag.batch.executors",
+    "make_executor": "spcl_diag.batch.executors",
+    "Grid": "spcl_diag.batch.grid",
+    "derive_seeds": "spcl_diag.batch.grid",
+    "load_grid": "spcl_diag.batch.grid",
+    "BatchInterrupted": "spcl_diag.batch.interrupt",
+    "RunLock": "spcl_diag.batch.locking",
+    "BatchSummary": "spcl_diag.batch.runner",
+    "recorded_grids": "spcl_diag.batch.runner",
+    "run_batch": "spcl_diag.batch.runner",
+    "RunTask": "spcl_diag.batch.task",
+    "TaskOutcome": "spcl_diag.batch.task",
+    "TuneResult": "spcl_diag.batch.tune",
+    "tune": "spcl_diag.batch.tune",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spcl_diag.batch.executors import (
+        EXECUTORS,
+        Executor,
+        LocalExecutor,
+        ProcessExecutor,
+        RayExecutor,
+        SubmititExecutor,
+        make_executor,
+    )
+    from spcl_diag.batch.grid import Grid, derive_seeds, load_grid
+    from spcl_diag.batch.interrupt import BatchInterrupted
+    from spcl_diag.batch.locking import RunLock
+    from spcl_diag.batch.runner import BatchSummary, recorded_grids, run_batch
+    from spcl_diag.batch.task import RunTask, TaskOutcome
+    from spcl_diag.batch.tune import TuneResult, tune
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'spcl_diag.batch' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
 
 __all__ = [
     "EXECUTORS",
+    "BatchInterrupted",
     "BatchSummary",
     "Executor",
     "Grid",

@@ -5,6 +5,13 @@ Every executor has one method, ``map_unordered(tasks)``, which runs
 finish. The same grid runs unchanged on each. submitit and Ray are optional extras
 (``pip install spcl_diag[slurm]`` / ``spcl_diag[ray]``; in a source checkout
 ``pip install -e ".[ray]"``), imported only when chosen.
+
+Stopping. When the batch is interrupted (:mod:`spcl_diag.batch.interrupt`), the exception
+reaches the executor's generator, which stops its workers before passing it on: the process
+pool sends SIGTERM to each worker (each unwinds its run, releasing its lock and removing its
+temporary folder, and exits; one still alive after :data:`WORKER_GRACE` seconds is killed),
+submitit cancels the batch's jobs, Ray cancels its tasks (and stops the Ray instance it
+started). Runs still queued are never started.
 """
 
 from __future__ import annotations
@@ -14,19 +21,22 @@ import functools
 import multiprocessing as mp
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any, Protocol
 
-from spcl_diag.batch.task import RunTask, Task, TaskOutcome, execute_task
-from spcl_diag.errors import ConfigError, RunSetupError
-from spcl_diag.runs import directory as rd
+from spcl_diag.batch import interrupt
+from spcl_diag.batch.task import RunTask, Task, TaskOutcome, complete_on_disk, execute_task
+from spcl_diag.errors import ConfigError
 
 EXECUTORS: tuple[str, ...] = ("local", "process", "slurm", "ray")
 SUBMITIT_CLUSTERS: tuple[str, ...] = ("slurm", "local", "debug")
 POOL_RESTARTS = 2  # fresh pools tried for the runs a dead worker took down with it
+WORKER_GRACE = 10.0  # seconds a stopped worker (or a cancelled local job) has to unwind before it is killed
+RAY_RETRIES = 2  # times Ray runs a task again after its worker process died (the lock of the dead one is broken)
 
 
 class Executor(Protocol):
@@ -75,8 +85,9 @@ class ProcessExecutor:
         at most :data:`POOL_RESTARTS` times, before they are reported as failed.
         """
         pending = list(tasks)
-        for attempt in range(POOL_RESTARTS + 1):
-            lost: list[tuple[Task, BaseException]] = []
+        lost: list[tuple[Task, BaseException]] = []
+        for _ in range(POOL_RESTARTS + 1 if pending else 0):
+            lost = []
             for task, outcome, err in self._one_pool(pending):
                 if outcome is not None:
                     yield outcome
@@ -86,6 +97,9 @@ class ProcessExecutor:
                     lost.append((task, err))  # type: ignore[arg-type]
             if not lost:
                 return
+            signum = interrupt.requested()
+            if signum is not None:  # the workers died of the signal that stops the batch: no fresh pool
+                raise interrupt.BatchInterrupted(signum)
             pending = [task for task, _ in lost]
         for task, err in lost:
             yield _lost(task, err)
@@ -95,13 +109,15 @@ class ProcessExecutor:
         slots = ctx.Queue()
         for i in range(self.jobs):
             slots.put(i)
-        with ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             max_workers=min(self.jobs, len(tasks)),
             mp_context=ctx,
             initializer=_init_worker,
             initargs=(slots, self.threads_per_job),
-        ) as pool:
-            futures = {pool.submit(_execute_in_worker, task): task for task in tasks}
+        )
+        try:
+            with interrupt.deferred():  # the workers start here, with the signals held until they handle them
+                futures = {pool.submit(_execute_in_worker, task): task for task in tasks}
             for future in as_completed(futures):
                 try:
                     yield futures[future], future.result(), None
@@ -109,6 +125,10 @@ class ProcessExecutor:
                     yield futures[future], None, err
                 except Exception as err:  # noqa: BLE001 - cannot happen for execute_task; report, never raise
                     yield futures[future], _lost(futures[future], err), None
+        except BaseException:  # interrupted (or the consumer stopped): no queued run may start
+            stop_workers(pool)
+            raise
+        pool.shutdown()
 
 
 class SubmititExecutor:
@@ -143,16 +163,57 @@ class SubmititExecutor:
         self.parameters = dict(parameters)
 
     def map_unordered(self, tasks: Sequence[Task]) -> Iterator[TaskOutcome]:
+        """Submit one job per task; a preempted job is requeued by submitit and runs its task again.
+
+        The jobs call :class:`RequeuedTask`, which submitit checkpoints on preemption (or a
+        time-out): the interrupted run unwinds (its lock released, its temporary folder
+        removed) and the requeued job trains it again from the start. When the batch is
+        interrupted, every unfinished job is cancelled.
+        """
         if not tasks:
             return
         folder = self.folder or Path(tasks[0].out_dir) / ".submitit"
         executor = self.submitit.AutoExecutor(folder=str(folder), cluster=self.cluster)
         if self.parameters:
             executor.update_parameters(**self.parameters)
-        jobs = executor.map_array(execute_task, list(tasks))
+        jobs = executor.map_array(RequeuedTask(), list(tasks))
         task_of = {job.job_id: task for job, task in zip(jobs, tasks)}
-        for job in self.submitit.helpers.as_completed(jobs):
-            yield _outcome(task_of[job.job_id], job.result)
+        try:
+            with interrupt.on_hard_exit(lambda: _cancel_jobs(jobs, wait=0)):
+                for job in self.submitit.helpers.as_completed(jobs):
+                    yield _outcome(task_of[job.job_id], job.result)
+        except BaseException:
+            _cancel_jobs(jobs, wait=WORKER_GRACE if self.cluster == "local" else 0)
+            raise
+
+
+class RequeuedTask:
+    """:func:`execute_task` as a submitit checkpointable callable: requeued with its task when preempted.
+
+    submitit calls ``checkpoint`` when SLURM signals a preemption or a time-out
+    (``USR2``, sent ``signal_delay_s`` before the end), and requeues the job with what it
+    returns: the same call. The run the job was training is trained again from the start,
+    since a run directory is published only when complete.
+    """
+
+    def __call__(self, task: Task) -> TaskOutcome:
+        return execute_task(task)
+
+    def checkpoint(self, task: Task) -> Any:
+        from submitit.helpers import DelayedSubmission
+
+        return DelayedSubmission(self, task)
+
+
+def _cancel_jobs(jobs: Sequence[Any], *, wait: float) -> None:
+    """Cancel every unfinished submitit job; wait up to ``wait`` seconds for them to end."""
+    running = [job for job in jobs if not job.done()]
+    for job in running:
+        job.cancel(check=False)
+    deadline = time.monotonic() + wait
+    while running and time.monotonic() < deadline:
+        time.sleep(0.1)
+        running = [job for job in running if not job.done()]
 
 
 class RayExecutor:
@@ -175,18 +236,36 @@ class RayExecutor:
         self.num_gpus = num_gpus
 
     def map_unordered(self, tasks: Sequence[Task]) -> Iterator[TaskOutcome]:
+        """Submit every task; a task whose worker process dies is run again (:data:`RAY_RETRIES` times).
+
+        A retried task finds the dead worker's lock (broken at once on the same node, after
+        ``stale_after`` seconds from another node) and trains the run from the start; when
+        the retries are spent the run is reported failed with Ray's reason. When the batch is
+        interrupted, the tasks are cancelled (a running one unwinds as after Ctrl-C) and a Ray
+        instance this executor started is shut down.
+        """
         ray = self.ray
         if not tasks:
             return
-        if not ray.is_initialized():
+        started = not ray.is_initialized()
+        if started:
             ray.init(address=self.address, ignore_reinit_error=True)
         num_gpus = ray_gpus(tasks[0].device, self.num_gpus, ray.cluster_resources().get("GPU", 0))
-        remote = ray.remote(num_cpus=self.num_cpus, num_gpus=num_gpus)(execute_task)
+        remote = ray.remote(num_cpus=self.num_cpus, num_gpus=num_gpus, max_retries=RAY_RETRIES)(execute_task)
         task_of = {remote.remote(task): task for task in tasks}
         pending = list(task_of)
-        while pending:
-            (ref,), pending = ray.wait(pending, num_returns=1)
-            yield _outcome(task_of[ref], functools.partial(ray.get, ref))
+        try:
+            while pending:
+                (ref,), pending = ray.wait(pending, num_returns=1)
+                yield _outcome(task_of[ref], functools.partial(ray.get, ref))
+        except BaseException:
+            for ref in pending:
+                ray.cancel(ref)
+            if started and self.address is None:
+                if pending:
+                    ray.wait(pending, num_returns=len(pending), timeout=WORKER_GRACE)
+                ray.shutdown()
+            raise
 
 
 def ray_gpus(device: str, requested: float | None, cluster_gpus: float) -> float:
@@ -239,7 +318,7 @@ def _lost(task: Task, err: BaseException | None) -> TaskOutcome:
     out = Path(task.out_dir)
     runs = tuple(
         TaskOutcome(run_id, "done", str(out / run_id), 0.0, "finished; its worker died before reporting")
-        if _complete(out, run_id) else
+        if complete_on_disk(out, run_id) else
         TaskOutcome(run_id, "failed", str(out / run_id), 0.0,
                     f"its worker died before the run finished ({err!r}); run the batch again to retry it")
         for run_id in task.run_ids
@@ -251,14 +330,7 @@ def _lost(task: Task, err: BaseException | None) -> TaskOutcome:
 
 
 def _finished_on_disk(task: Task) -> bool:
-    return all(_complete(Path(task.out_dir), run_id) for run_id in task.run_ids)
-
-
-def _complete(out: Path, run_id: str) -> bool:
-    try:
-        return rd.run_state(out / run_id, run_id) == "complete"
-    except RunSetupError:
-        return False
+    return all(complete_on_disk(Path(task.out_dir), run_id) for run_id in task.run_ids)
 
 
 def install_hint(extra: str) -> str:
@@ -289,9 +361,37 @@ def _cpu_count() -> int:
 _WORKER_DEVICE: str | None = None  # set per worker by _init_worker
 
 
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once: no queued task starts, each worker gets SIGTERM, then SIGKILL after :data:`WORKER_GRACE` s.
+
+    A worker unwinds its run on SIGTERM (:func:`spcl_diag.batch.interrupt.worker_signals`).
+    Python before 3.14 has no public way to reach a pool's processes; ``_processes`` is the
+    one its own shutdown uses.
+    """
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    for worker in workers:
+        if worker.is_alive():
+            worker.terminate()
+    deadline = time.monotonic() + WORKER_GRACE
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            worker.kill()
+            worker.join()
+    pool.shutdown(wait=True, cancel_futures=True)  # no worker is left to wait for: this only joins its threads
+
+
 def _init_worker(slots: Any, threads: int) -> None:
     global _WORKER_DEVICE
+    interrupt.worker_signals()
+    import threading
+
     import torch
+    from tqdm.auto import tqdm
+
+    # tqdm's default lock is a named semaphore, which a worker stopped by a signal (os._exit)
+    # would leave behind; a worker's bars are off, so a thread lock is enough.
+    tqdm.set_lock(threading.RLock())
 
     torch.set_num_threads(threads)
     try:
@@ -306,4 +406,8 @@ def _init_worker(slots: Any, threads: int) -> None:
 def _execute_in_worker(task: Task) -> TaskOutcome:
     if _WORKER_DEVICE is not None and task.device in ("auto", "cuda"):
         task = dataclasses.replace(task, device=_WORKER_DEVICE)
-    return execute_task(task)
+    with interrupt.working():
+        try:
+            return execute_task(task)
+        except interrupt.BatchInterrupted as stop:  # the run has unwound: lock released, temporary removed
+            os._exit(stop.exit_status)

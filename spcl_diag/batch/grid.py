@@ -59,7 +59,7 @@ from typing import Any
 
 import numpy as np
 
-from spcl_diag.curriculum.arms import PACED_ARMS
+from spcl_diag.curriculum.names import PACED_ARMS
 from spcl_diag.errors import ConfigError
 from spcl_diag.plugins import load_plugins
 from spcl_diag.runs.config import RunConfig

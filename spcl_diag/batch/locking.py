@@ -14,7 +14,9 @@ that both find the same stale lock cannot delete each other's fresh one.
 
 Whoever holds the lock of a run also removes that run's leftover temporary directories
 (``.<id>.tmp-<pid>``): a crashed writer's half-written run is garbage once nobody else can be
-writing it.
+writing it. Releasing a lock removes the holder's own temporary directory of the run too (it
+is gone already when the run was published), so a run stopped by an exception or a signal
+(:mod:`spcl_diag.batch.interrupt`) leaves nothing half-written behind.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 from types import TracebackType
 
 LOCK_DIR = ".locks"
+_HELD: set[RunLock] = set()  # locks held by this process (released at once by release_held_locks)
 
 
 class RunLock:
@@ -87,6 +90,7 @@ class RunLock:
                 if not self._break_if_stale():
                     time.sleep(self.poll)
                 continue
+            _HELD.add(self)
             with os.fdopen(fd, "w") as f:
                 f.write(owner)
             break
@@ -96,12 +100,14 @@ class RunLock:
         self._thread.start()
 
     def release(self) -> None:
-        """Stop the heartbeat and delete the lock file."""
+        """Stop the heartbeat, remove this process's temporary directory of the run, delete the lock file."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        shutil.rmtree(own_temporary(self.out_dir, self.run_id), ignore_errors=True)
         self.path.unlink(missing_ok=True)
+        _HELD.discard(self)
 
     def __enter__(self) -> RunLock:  # noqa: PYI034 - Self needs Python 3.11
         self.acquire()
@@ -163,6 +169,22 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
+def release_held_locks() -> None:
+    """Release every lock this process holds, at once (a process about to exit without unwinding).
+
+    As :meth:`RunLock.release` does, each run's temporary directory of this process goes first.
+    """
+    for lock in list(_HELD):
+        shutil.rmtree(own_temporary(lock.out_dir, lock.run_id), ignore_errors=True)
+        lock.path.unlink(missing_ok=True)
+        _HELD.discard(lock)
+
+
+def own_temporary(out_dir: str | Path, run_id: str) -> Path:
+    """The temporary directory this process writes run ``run_id`` into (:func:`spcl_diag.runs.directory.temporary_dir`)."""
+    return Path(out_dir) / f".{run_id}.tmp-{os.getpid()}"
+
+
 def remove_leftover_temporaries(out_dir: str | Path, run_id: str) -> list[Path]:
     """Delete ``.<run_id>.tmp-<pid>`` directories of other processes; call only under the lock.
 
@@ -171,7 +193,7 @@ def remove_leftover_temporaries(out_dir: str | Path, run_id: str) -> list[Path]:
     list of Path
         The directories removed.
     """
-    own = f".{run_id}.tmp-{os.getpid()}"
+    own = own_temporary(out_dir, run_id).name
     removed = []
     for tmp in Path(out_dir).glob(f".{run_id}.tmp-*"):
         if tmp.name != own and tmp.is_dir():

@@ -27,6 +27,14 @@ temporary name and renamed at the end). Re-running a batch skips finished runs, 
 recorded failures (``retry_failed=True`` runs them again, keeping the failed directory as
 ``<id>.failed-<n>``), and trains the rest; the temporary directories and locks of a killed
 process are cleaned up when the run is next locked. Nothing is overwritten.
+
+Interrupts
+----------
+SIGINT (Ctrl-C) or SIGTERM stops the batch (:mod:`spcl_diag.batch.interrupt`): nothing
+more is submitted, the workers stop, every lock is released, and :func:`run_batch` raises
+:class:`~spcl_diag.batch.interrupt.BatchInterrupted` whose message is
+``interrupted: 9 of 16 runs done; run the same command to continue`` (the runs of the grid
+complete on disk). Running the batch again trains only the rest.
 """
 
 from __future__ import annotations
@@ -41,9 +49,17 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from spcl_diag.batch import interrupt
 from spcl_diag.batch.executors import Executor, LocalExecutor
 from spcl_diag.batch.grid import Grid, dependency, load_grid
-from spcl_diag.batch.task import RunTask, StackTask, Task, TaskOutcome, recorded_outcome
+from spcl_diag.batch.task import (
+    RunTask,
+    StackTask,
+    Task,
+    TaskOutcome,
+    complete_on_disk,
+    recorded_outcome,
+)
 from spcl_diag.errors import ConfigError, RunSetupError
 from spcl_diag.runs.config import RunConfig
 
@@ -109,6 +125,11 @@ def run_batch(
     BatchSummary
         The outcome of every run; a failed run never stops the batch.
 
+    Raises
+    ------
+    BatchInterrupted
+        On SIGINT or SIGTERM, once the workers have stopped; its message counts the runs done.
+
     Examples
     --------
     >>> import tempfile
@@ -128,9 +149,9 @@ def run_batch(
     executor = executor or LocalExecutor()
     outcomes: list[TaskOutcome] = []
     todo: list[RunConfig] = []
-    for config in configs:  # finished runs are counted here, without a lock or a worker
+    run_ids = [config.run_id() for config in configs]
+    for config, run_id in zip(configs, run_ids):  # finished runs are counted here, without a lock or a worker
         started = time.perf_counter()
-        run_id = config.run_id()
         task = RunTask(config.to_dict(), str(out), device, retry_failed)
         try:
             known = recorded_outcome(run_id, out / run_id, task, started)
@@ -141,15 +162,22 @@ def run_batch(
         else:
             outcomes.append(known)
     grid_path = record_grid(grid, out, required=bool(todo))
-    with tqdm(total=len(configs), initial=len(outcomes), desc="runs", unit="run", disable=not progress) as bar:
-        waves = [todo] if stack else schedule(todo)  # a stack holds its spcl arm: no second wave
-        for wave in waves:
-            tasks = stack_tasks(wave, str(out), device, retry_failed) if stack else [
-                RunTask(c.to_dict(), str(out), device, retry_failed) for c in wave]
-            for outcome in executor.map_unordered(tasks):
-                outcomes += outcome.runs()
-                bar.update(len(outcome.runs()))
-                bar.set_postfix_str(_counts_text(Counter(o.status for o in outcomes)))
+    waves = ([todo] if todo else []) if stack else schedule(todo)  # a stack holds its spcl arm: no second wave
+    with interrupt.interruptible(), tqdm(total=len(configs), initial=len(outcomes), desc="runs", unit="run",
+                                         disable=not progress) as bar:
+        try:
+            for wave in waves:
+                tasks = stack_tasks(wave, str(out), device, retry_failed) if stack else [
+                    RunTask(c.to_dict(), str(out), device, retry_failed) for c in wave]
+                for outcome in executor.map_unordered(tasks):
+                    outcomes += outcome.runs()
+                    bar.update(len(outcome.runs()))
+                    bar.set_postfix_str(_counts_text(Counter(o.status for o in outcomes)))
+        except interrupt.BatchInterrupted as stop:
+            done = sum(complete_on_disk(out, run_id) for run_id in run_ids)
+            raise interrupt.BatchInterrupted(
+                stop.signum, f"interrupted: {done} of {len(configs)} runs done; run the same command to continue"
+            ) from None
     counts = Counter(o.status for o in outcomes)
     return BatchSummary(tuple(outcomes), out, grid_path, {s: counts.get(s, 0) for s in ("done", "skipped", "failed")})
 

@@ -20,7 +20,6 @@ from spcl_diag.batch.locking import RunLock
 from spcl_diag.errors import RunSetupError
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.config import RunConfig
-from spcl_diag.runs.execute import run
 
 Status = Literal["done", "skipped", "failed"]
 
@@ -168,6 +167,8 @@ def _result_outcome(run_id: str, out: Path, result: Any, started: float) -> Task
 
 
 def _train_locked(config: RunConfig, out: Path, task: Task, started: float) -> TaskOutcome:
+    from spcl_diag.runs.execute import run  # imports torch: only when a run trains
+
     run_id = config.run_id()
     final = out / run_id
     try:
@@ -198,6 +199,14 @@ def recorded_outcome(run_id: str, final: Path, task: Task, started: float) -> Ta
         return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started,
                            f"failed earlier ({reason}); not retried without retry_failed", recorded=True)
     return None
+
+
+def complete_on_disk(out: Path, run_id: str) -> bool:
+    """Whether run ``run_id`` is finished in ``out`` (False for anything that is not a complete run)."""
+    try:
+        return rd.run_state(out / run_id, run_id) == "complete"
+    except RunSetupError:
+        return False
 
 
 def _recorded_reason(run_dir: Path) -> str:

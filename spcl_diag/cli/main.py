@@ -10,7 +10,9 @@ and every ``spcl-diag COMMAND --help`` answer at once (tests/cli/test_startup.py
 
 A failure the user can fix is one line on stderr, ``spcl-diag COMMAND: error: ...``, and
 exit status 2: bad config values, bad data, a missing file, an output folder that cannot be
-written, a run that cannot start. Anything else is a bug and keeps its traceback.
+written, a run that cannot start. A batch stopped by SIGINT or SIGTERM prints one line
+(``interrupted: 9 of 16 runs done; ...``) and exits 130 or 143, as a shell does. Anything
+else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         except USER_ERRORS as err:
             print(f"spcl-diag {args.command}: error: {err}", file=sys.stderr)
             return 2
+        except KeyboardInterrupt as stop:  # a batch stopped by a signal (BatchInterrupted), or Ctrl-C
+            print(f"spcl-diag {args.command}: {stop or 'interrupted'}", file=sys.stderr)
+            return int(getattr(stop, "exit_status", 130))
 
 
 def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:

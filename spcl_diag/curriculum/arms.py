@@ -26,9 +26,11 @@ import torch
 from torch import Tensor
 
 from spcl_diag.curriculum.difficulty import Difficulty, Terms
+from spcl_diag.curriculum.names import (  # defined without torch, for configs and grids
+    ARMS,
+    PACED_ARMS,
+)
 
-ARMS: tuple[str, ...] = ("none", "spcl", "random", "anti", "spcl-utterance", "spcl-conversation")
-PACED_ARMS: tuple[str, ...] = ("random", "anti")  # arms that replay an spcl run's counts
 THRESHOLD_ARMS: dict[str, Terms] = {"spcl": "both", "spcl-utterance": "utterance", "spcl-conversation": "conversation"}
 
 

@@ -4,40 +4,57 @@ Each entry of :data:`BACKBONES` pairs a backbone class with its hyperparameter d
 :func:`build_backbone` validates overrides against that dataclass. A researcher's own
 backbone joins the registry with :func:`register_backbone` and is then used by name exactly
 like the built-ins (``RunConfig(backbone="mine")``, ``--model.hidden_dim=24``).
+
+The registry is light: the built-ins' dataclasses live in :mod:`spcl_diag.models.configs`
+and their classes (and torch) are imported on first use of :attr:`BackboneSpec.cls`, so run
+configs are built and checked without torch (a finished batch re-runs without it).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spcl_diag.errors import ConfigError
-from spcl_diag.models.ada2i import Ada2I, Ada2IConfig
-from spcl_diag.models.base import Backbone, ModelOutput
-from spcl_diag.models.biddin import BiDDIN, BiDDINConfig
-from spcl_diag.models.dialogue_gcn import DialogueGCN, DialogueGCNConfig
-from spcl_diag.models.late_fusion import LateFusion, LateFusionConfig
-from spcl_diag.models.mm_dfn import MMDFN, MMDFNConfig
-from spcl_diag.models.mmgcn import MMGCN, MMGCNConfig
+from spcl_diag.models.configs import (
+    Ada2IConfig,
+    BiDDINConfig,
+    DialogueGCNConfig,
+    LateFusionConfig,
+    MMDFNConfig,
+    MMGCNConfig,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spcl_diag.models.base import Backbone, ModelOutput
 
 
 @dataclass(frozen=True)
 class BackboneSpec:
-    """A registered backbone: its class and its hyperparameter dataclass."""
+    """A registered backbone: its class (or ``"module:Class"``, imported on first use) and its hyperparameter dataclass."""
 
-    cls: Callable[..., Backbone]  # (modalities, dims, n_classes, n_speakers, config) -> Backbone
+    source: Callable[..., Backbone] | str  # (modalities, dims, n_classes, n_speakers, config) -> Backbone
     config: type
+
+    @property
+    def cls(self) -> Callable[..., Backbone]:
+        """The backbone class (importing its module, and torch, the first time)."""
+        if isinstance(self.source, str):
+            module, name = self.source.split(":")
+            return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+        return self.source
 
 
 BACKBONES: dict[str, BackboneSpec] = {
-    "late_fusion": BackboneSpec(LateFusion, LateFusionConfig),
-    "dialogue_gcn": BackboneSpec(DialogueGCN, DialogueGCNConfig),
-    "mmgcn": BackboneSpec(MMGCN, MMGCNConfig),
-    "mm_dfn": BackboneSpec(MMDFN, MMDFNConfig),
-    "biddin": BackboneSpec(BiDDIN, BiDDINConfig),
-    "ada2i": BackboneSpec(Ada2I, Ada2IConfig),
+    "late_fusion": BackboneSpec("spcl_diag.models.late_fusion:LateFusion", LateFusionConfig),
+    "dialogue_gcn": BackboneSpec("spcl_diag.models.dialogue_gcn:DialogueGCN", DialogueGCNConfig),
+    "mmgcn": BackboneSpec("spcl_diag.models.mmgcn:MMGCN", MMGCNConfig),
+    "mm_dfn": BackboneSpec("spcl_diag.models.mm_dfn:MMDFN", MMDFNConfig),
+    "biddin": BackboneSpec("spcl_diag.models.biddin:BiDDIN", BiDDINConfig),
+    "ada2i": BackboneSpec("spcl_diag.models.ada2i:Ada2I", Ada2IConfig),
 }
 
 
@@ -75,6 +92,7 @@ def register_backbone(name: str, cls: type[Backbone], config_cls: type) -> None:
     >>> @dataclass(frozen=True)
     ... class TinyConfig:
     ...     hidden_dim: int = 8
+    >>> from spcl_diag.models.late_fusion import LateFusion
     >>> class Tiny(LateFusion):
     ...     pass
     >>> register_backbone("tiny_doc", Tiny, TinyConfig)
@@ -82,6 +100,8 @@ def register_backbone(name: str, cls: type[Backbone], config_cls: type) -> None:
     TinyConfig(hidden_dim=4)
     >>> del BACKBONES["tiny_doc"]  # (keep the registry as it was)
     """
+    from spcl_diag.models.base import Backbone
+
     problems = []
     if not isinstance(name, str) or not name.strip():
         problems.append(f"the backbone name must be a non-empty string; got {name!r}")
@@ -130,6 +150,13 @@ def build_backbone(
     """Instantiate backbone ``name`` for the given modalities and data shape."""
     config = backbone_config(name, overrides)
     return BACKBONES[name].cls(modalities, dims, n_classes, n_speakers, config)
+
+
+def __getattr__(name: str) -> Any:
+    """``Backbone`` and ``ModelOutput`` on first use (they import torch)."""
+    if name in ("Backbone", "ModelOutput"):
+        return getattr(importlib.import_module("spcl_diag.models.base"), name)
+    raise AttributeError(f"module 'spcl_diag.models' has no attribute {name!r}")
 
 
 __all__ = [

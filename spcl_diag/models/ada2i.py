@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import cast
 
 import torch
@@ -11,20 +10,8 @@ from torch import Tensor, nn
 
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
+from spcl_diag.models.configs import Ada2IConfig
 from spcl_diag.models.encoders import ContextEncoder
-
-
-@dataclass(frozen=True)
-class Ada2IConfig:
-    """Hyperparameters of :class:`Ada2I` (Ada2I paper, Table 2, IEMOCAP column)."""
-
-    hidden_dim: int = 300  # width h after the encoders
-    drop_rate: float = 0.5  # dropout p in the encoders and between AFW layers
-    encoder_nlayers: int = 2  # Transformer layers n of each context encoder
-    feedforward_dim: int = 2048  # encoder feed-forward width
-    tensor_rank: int = 11  # rank r of the tensor-ring query/key maps
-    beta: float = 0.01  # weight of the residual beta * Z in Z' = A * Z + beta * Z
-    afw_layers: int = 2  # stacked AFW layers
 
 
 class _AFWLayer(nn.Module):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import cast
 
 import torch
@@ -13,19 +12,7 @@ from torch import Tensor, nn
 
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
-
-
-@dataclass(frozen=True)
-class BiDDINConfig:
-    """Hyperparameters of :class:`BiDDIN` (defaults of the SPCL reference)."""
-
-    hidden_dim: int = 200  # D_g, global (context) state width
-    hidden2_dim: int = 150  # D_p, party state width
-    hidden3_dim: int = 100  # D_e, emotion state width (per direction)
-    hidden4_dim: int = 100  # D_h, half the width of the classifier's hidden layer
-    drop_rate: float = 0.5  # dropout p on the recurrent states and in the head
-    attention_heads: int = 4  # heads of the top self-attention (must divide 2 D_e)
-    position_dropout: float = 0.1  # dropout after adding the sinusoidal position codes
+from spcl_diag.models.configs import BiDDINConfig
 
 
 def sinusoidal_positions(length: int, width: int, *, device: torch.device | None = None) -> Tensor:

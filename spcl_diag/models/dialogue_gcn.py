@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
+from spcl_diag.models.configs import DialogueGCNConfig
 from spcl_diag.models.encoders import ContextEncoder
-
-
-@dataclass(frozen=True)
-class DialogueGCNConfig:
-    """Hyperparameters of :class:`DialogueGCN` (defaults of the SPCL reference)."""
-
-    hidden_dim: int = 200  # node width g after the encoder
-    hidden2_dim: int = 150  # graph-convolution width q
-    drop_rate: float = 0.5  # dropout p in the encoder and the head
-    encoder_nlayers: int = 2  # Transformer layers n
-    feedforward_dim: int = 2048  # encoder feed-forward width
-    trans_head: int = 1  # encoder attention heads
-    window_past: int = 2  # wp: edges reach this many utterances back
-    window_future: int = 2  # wf: edges reach this many utterances ahead
-    n_bases: int = 30  # bases of the relational weight decomposition
 
 
 def window_edges(mask: Tensor, past: int, future: int) -> Tensor:

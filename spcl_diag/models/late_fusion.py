@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import cast
 
 import torch
@@ -10,17 +9,8 @@ from torch import nn
 
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
+from spcl_diag.models.configs import LateFusionConfig
 from spcl_diag.models.encoders import ContextEncoder
-
-
-@dataclass(frozen=True)
-class LateFusionConfig:
-    """Hyperparameters of :class:`LateFusion` (defaults of the SPCL reference)."""
-
-    hidden_dim: int = 200  # width h after the encoder
-    drop_rate: float = 0.5  # dropout p inside the encoder
-    encoder_nlayers: int = 2  # Transformer layers n
-    feedforward_dim: int = 2048  # encoder feed-forward width
 
 
 class LateFusion(Backbone):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import permutations
 from typing import cast
 
@@ -11,23 +10,10 @@ from torch import Tensor, nn
 
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
+from spcl_diag.models.configs import MMDFNConfig
 from spcl_diag.models.encoders import ContextEncoder
 from spcl_diag.models.graph import GCNII
 from spcl_diag.models.mmgcn import graph_stage
-
-
-@dataclass(frozen=True)
-class MMDFNConfig:
-    """Hyperparameters of :class:`MMDFN` (defaults of the SPCL reference)."""
-
-    hidden_dim: int = 200  # node width h
-    drop_rate: float = 0.5  # dropout p in the encoders and the GCN
-    encoder_nlayers: int = 2  # Transformer layers n of each context encoder
-    feedforward_dim: int = 2048  # encoder feed-forward width
-    gcn_layers: int = 2  # GCNII depth K (tied to encoder_nlayers in the reference)
-    gcn_lambda: float = 0.5  # GCNII lambda
-    gcn_alpha: float = 0.1  # GCNII initial-residual weight alpha
-    gate_dropout: float = 0.5  # dropout after the per-modality projection (fixed 0.5, not p)
 
 
 class _Branch(nn.Module):

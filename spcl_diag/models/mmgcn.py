@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import cast
 
 import torch
@@ -11,21 +10,9 @@ from torch import Tensor, nn
 
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
+from spcl_diag.models.configs import MMGCNConfig
 from spcl_diag.models.encoders import ContextEncoder
 from spcl_diag.models.graph import GCNII, multimodal_adjacency
-
-
-@dataclass(frozen=True)
-class MMGCNConfig:
-    """Hyperparameters of :class:`MMGCN` (defaults of the SPCL reference)."""
-
-    hidden_dim: int = 200  # node width h
-    drop_rate: float = 0.5  # dropout p in the encoders and the GCN
-    encoder_nlayers: int = 2  # Transformer layers n of each context encoder
-    feedforward_dim: int = 2048  # encoder feed-forward width
-    gcn_layers: int = 2  # GCNII depth K (tied to encoder_nlayers in the reference)
-    gcn_lambda: float = 0.5  # GCNII lambda: theta_l = ln(lambda / l + 1)
-    gcn_alpha: float = 0.1  # GCNII initial-residual weight alpha
 
 
 def graph_stage(encoders: Mapping[str, ContextEncoder], gcn: GCNII, batch: Batch, modalities: str) -> dict[str, Tensor]:

@@ -28,10 +28,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from spcl_diag.curriculum.names import ARMS
 from spcl_diag.curriculum.pacing import LAMBDA_CAP, spcl_preset
 from spcl_diag.data.synthetic import SyntheticConfig
 from spcl_diag.errors import ConfigError
 from spcl_diag.modalities import parse_modalities
+from spcl_diag.models import BACKBONES, backbone_config
 from spcl_diag.plugins import load_plugins, plugin_sources
 
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i", "uni-aux", "g-blending", "pmr", "agm", "mmpareto")
@@ -73,8 +75,6 @@ def balancing_problem(method: str, backbone: str, modalities: str) -> str | None
     >>> balancing_problem("pmr", "mmgcn", "ta").split(":")[0]
     "balancing 'pmr' cannot train backbone 'mmgcn'"
     """
-    from spcl_diag.models import BACKBONES  # imports torch: only when a config is built
-
     if method in _NEEDS_TWO_MODALITIES and len(modalities) < 2:
         return (f"balancing {method!r} cannot train on the single modality {modalities!r}: it balances "
                 f"modalities against each other and needs at least two")
@@ -206,9 +206,6 @@ class RunConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "plugins", (self.plugins,) if isinstance(self.plugins, str) else tuple(self.plugins))
         load_plugins(self.plugins)  # before the checks: a plugin may register the backbone
-        from spcl_diag.curriculum.arms import ARMS  # torch: only once a config is built
-        from spcl_diag.models import BACKBONES, backbone_config
-
         problems = []
         try:
             object.__setattr__(self, "modalities", parse_modalities(self.modalities))

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pragma: no cover - pandas only where a results table is regrouped; grids expand without it
+    import pandas as pd
 
 # Config sections whose fields are read only under a condition: prefix -> (column, value that ignores them)
 CONDITIONAL_SECTIONS: dict[str, tuple[str, str]] = {
@@ -98,6 +99,8 @@ def group_by_sweeps(
         others = frame[~is_base]
         settings = others[unused].drop_duplicates()
         shared = base.drop(columns=unused).merge(settings, how="cross")
+        import pandas as pd
+
         frame = pd.concat([others, shared[frame.columns]], ignore_index=True)
     return frame, [*by, *swept]
 

@@ -143,3 +143,22 @@ def test_batch_command(tmp_path, capsys):
     assert main(["batch", str(grid), "--out", str(tmp_path / "runs"), "--device", "cpu", "--quiet"]) == 0
     assert "1 runs: 1 done, 0 skipped, 0 failed" in capsys.readouterr().out
     assert os.path.isdir(tmp_path / "runs" / "grids")
+
+
+@pytest.mark.parametrize("stack", [None, "arms"])
+@pytest.mark.parametrize(("name", "options"), [("local", {}), ("process", {"jobs": 2}), ("slurm", {"cluster": "debug"}),
+                                               ("slurm", {"cluster": "local"})])
+def test_a_finished_grid_has_nothing_to_do_on_every_executor_and_stack_mode(tmp_path, name, options, stack):
+    if name == "slurm":
+        pytest.importorskip("submitit", reason="the slurm executor needs the optional submitit package")
+    grid = Grid(curriculum=("none", "spcl"), seed=(0,), overrides=TINY)
+    run_batch(grid, tmp_path, device="cpu", progress=False)
+    again = run_batch(grid, tmp_path, executor=make_executor(name, **options), device="cpu", progress=False, stack=stack)
+    assert again.line() == "2 runs: 0 done, 2 skipped, 0 failed"
+
+
+@pytest.mark.parametrize(("name", "options"), [("local", {}), ("process", {"jobs": 2}), ("slurm", {"cluster": "debug"})])
+def test_an_executor_given_no_task_does_nothing(name, options):
+    if name == "slurm":
+        pytest.importorskip("submitit", reason="the slurm executor needs the optional submitit package")
+    assert list(make_executor(name, **options).map_unordered([])) == []

@@ -70,3 +70,18 @@ def test_a_training_failure_prints_its_reason_and_how_to_retry(tmp_path, capsys)
     assert main(argv) == 1
     out = capsys.readouterr().out
     assert "failed in epoch 1: NonFiniteLossError: the training loss became NaN" in out and "--retry-failed" in out
+
+
+@pytest.mark.parametrize("extra", [[], ["--jobs", "2"], ["--stack", "arms", "--jobs", "2"]],
+                         ids=["local", "process", "stacked"])
+def test_rerunning_a_finished_batch_imports_no_heavy_module(tmp_path, extra):
+    import json
+
+    from ..conftest import TINY
+
+    grid = tmp_path / "grid.toml"
+    overrides = "\n".join(f'"{k}" = {json.dumps(v)}' for k, v in TINY.items())
+    grid.write_text(f'curriculum = ["none", "spcl", "random"]\nseed = [0]\n\n[overrides]\n{overrides}\n')
+    argv = ["batch", str(grid), "--out", str(tmp_path / "runs"), "--device", "cpu", "--quiet"]
+    assert main(argv) == 0
+    assert _heavy_imports([*argv, *extra]) == []
