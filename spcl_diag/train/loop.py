@@ -95,7 +95,6 @@ def train_run(
     # ----------------------------------------------------------------- setup
     setup = prepare_run(config, dataset, device)
     seeds, splits, train, model, weight = setup.seeds, setup.splits, setup.splits["train"], setup.model, setup.class_weights
-    optimizer = make_optimizer(model.parameters(), config, device)
     curriculum = SelfPacedCurriculum(  # the SPCL rule, shared with researchers' own loops
         config.curriculum,
         lambda0=config.pacing.lambda0,  # type: ignore[arg-type]  # resolved: never None
@@ -107,8 +106,11 @@ def train_run(
         class_weights=weight,  # the loss only: the difficulty keeps the unweighted l_j
     )
     balancer = make_balancer(
-        config.balancing, model=model, config=config.balancing_config, seed=seeds.balancing
+        config.balancing, model=model, config=config.balancing_config, seed=seeds.balancing,
+        epochs=config.train.epochs, class_weights=weight,
     )
+    trained = [*model.parameters(), *balancer.parameters()]  # a method's own heads train with the model
+    optimizer = make_optimizer(trained, config, device)
     order_rng = np.random.default_rng(seeds.order)
     groups = model.parameter_groups()
     group_names = [g for g, params in groups.items() if params]
@@ -127,6 +129,7 @@ def train_run(
     # ---------------------------------------------------------------- epochs
     for epoch in tqdm(range(E), desc=f"{config.curriculum} seed {config.seed}", disable=not progress, leave=False):
         started = time.perf_counter()
+        balancer.epoch_start(model, train, epoch=epoch)
         model.train()
         lam = curriculum.value
         # Epoch buffers on the device, indexed by the utterance's row in the train split.
@@ -151,7 +154,7 @@ def train_run(
             loss.backward()
             grad_sums += _group_grad_norms(groups, group_names)
             balancer.before_clip(model, output, batch, epoch=epoch)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_norm)
+            torch.nn.utils.clip_grad_norm_(trained, config.train.clip_norm)
             balancer.after_clip(model, output, batch, epoch=epoch)
             optimizer.step()
 
