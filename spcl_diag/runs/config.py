@@ -142,6 +142,9 @@ class BalancingConfig:
     # uni-aux: 'separate' = auxiliary unimodal heads beside the joint one (reference);
     # 'shared' = the unimodal losses train the heads summed into the joint
     super_epoch: int | None = None  # g-blending: epochs between weight re-estimates
+    estimator: Literal["held-out", "online"] | None = None
+    # g-blending: 'held-out' = G-Blend's estimator (copies trained one super-epoch per head, losses on a
+    # held-out part of train); 'online' = the blended model's own heads at consecutive checkpoints
     variant: Literal["paper", "code"] | None = None
     # pmr: 'paper' = Fan et al. Eq. 10-13 (clipped coefficients, entropy term); 'code' = the
     # authors' public code (flat alpha on the slow modality's PCE, no entropy term)

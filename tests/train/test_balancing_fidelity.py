@@ -7,6 +7,7 @@ method adds. OGM-GE's and Ada2I's scopes are in ``test_balancing.py``.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from types import SimpleNamespace
@@ -224,3 +225,73 @@ def test_unimodal_losses_weigh_classes_as_the_joint_loss():
     got = unimodal_losses(logits, labels, "t", lambda l: l.sum() / 3, class_weights=w)["t"]
     ce = [-math.log(math.exp(z[y]) / sum(math.exp(v) for v in z)) for z, y in zip(logits["t"].tolist(), labels.tolist())]
     assert float(got) == pytest.approx(sum(w[y].item() * c for c, y in zip(ce, labels.tolist())) / 3, rel=1e-6)
+
+
+# -------------------------------------------------------------------------------- G-Blending
+def _head_loss(model, split, head):
+    model.eval()
+    with torch.no_grad():
+        losses = [F.cross_entropy((o.joint if head == "joint" else o.per_modality[head]), b.labels, reduction="sum")
+                  for b in split.eval_batches(7) for o in [model(b)]]
+    model.train()
+    return float(sum(losses)) / split.n_utterances
+
+
+def test_g_blend_estimator_is_eq_6_7_on_copies_trained_per_head(tiny, monkeypatch):
+    """w_k = (dG_k / dO_k^2) / Z with dG_k = L^V_k(n) - L^V_k(n + D) and dO_k = O_k(n + D) - O_k(n),
+    O = L^V - L^T, each head k measured on a copy of the model trained on L_k alone from the current state
+    (G-Blend, Algorithm 1). The copies' training is replaced by a hand-made update (halving the head's
+    weights, and for the joint model every head's) so the expected losses can be computed here."""
+    from spcl_diag.train.balancing import blending_weights, carve_holdout
+    from spcl_diag.train.balancing.blending import GradientBlending
+
+    model, split, _ = tiny
+
+    def halve_heads(self, copied, train, head, *, rng):
+        with torch.no_grad():
+            for m in ("ta" if head == "joint" else head):
+                copied.branches[m]["head"].weight.mul_(0.5)
+
+    monkeypatch.setattr(GradientBlending, "_train_copy", halve_heads)
+    data = make_synthetic(SyntheticConfig(n_dialogues=20, min_length=3, max_length=5, seed=3)).select_modalities("ta")
+    _, held = carve_holdout(data, 0.2, rng=np.random.default_rng(0))
+    holdout = DeviceSplit(held, "train", "cpu")
+    blend = GradientBlending("ta", super_epoch=3, estimator="held-out", holdout=holdout, trainer=(1e-3, 0.0, 4, 2.0))
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    rng_state = torch.get_rng_state()
+    blend.epoch_start(model, split, epoch=0)
+    assert torch.equal(torch.get_rng_state(), rng_state)
+    assert all(torch.equal(v, model.state_dict()[k]) for k, v in state.items())  # copies, not the model
+    before = [{k: _head_loss(model, s, k) for k in ("joint", "t", "a")} for s in (split, holdout)]
+    after = []
+    for s in (split, holdout):
+        row = {}
+        for k in ("joint", "t", "a"):
+            copied = copy.deepcopy(model)
+            halve_heads(None, copied, split, k, rng=None)
+            row[k] = _head_loss(copied, s, k)
+        after.append(row)
+    expected = blending_weights(before[0], before[1], after[0], after[1])
+    assert expected is not None and blend.weights == pytest.approx(expected, rel=1e-6)
+    weights_then = dict(blend.weights)
+    blend.epoch_start(model, split, epoch=1)  # not a super-epoch boundary: unchanged
+    assert blend.weights == weights_then
+
+
+def test_g_blend_holds_out_a_seeded_tenth_of_train_never_dev(tmp_path):
+    from spcl_diag import RunConfig
+    from spcl_diag.data.registry import resolve_dataset
+    from spcl_diag.train.loop import prepare_run
+
+    config = RunConfig(modalities="ta", balancing="g-blending", seed=2).with_overrides(
+        {"data.synthetic.n_dialogues": 40, "model.hidden_dim": 8, "model.feedforward_dim": 16}).resolved()
+    dataset = resolve_dataset(config.dataset, config.data, modalities=config.modalities)
+    setups = [prepare_run(config, dataset, torch.device("cpu")) for _ in range(2)]
+    held = set(setups[0].holdout.dialogue_ids)
+    train_all = set(dataset.dialogue_ids[dataset.splits == "train"])
+    assert held == set(setups[1].holdout.dialogue_ids)  # fixed by the seed
+    assert len(held) == round(0.1 * len(train_all)) and held <= train_all
+    assert held.isdisjoint(setups[0].splits["train"].dialogue_ids) and held.isdisjoint(setups[0].splits["dev"].dialogue_ids)
+    assert set(setups[0].splits["train"].dialogue_ids) | held == train_all
+    online = config.with_overrides({"balancing_config.estimator": "online"})
+    assert prepare_run(online, dataset, torch.device("cpu")).holdout is None

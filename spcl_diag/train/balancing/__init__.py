@@ -12,8 +12,11 @@ its coefficients or weights per epoch in ``epochs.csv`` (split ``train``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import Tensor
 
+from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.models import BACKBONES
 from spcl_diag.models.base import Backbone
 from spcl_diag.runs.config import BalancingConfig, balancing_problem
@@ -24,14 +27,14 @@ from spcl_diag.train.balancing.agm import (
     agm_coefficients,
     shapley_responses,
 )
-from spcl_diag.train.balancing.auxiliary import (
-    G_BLENDING_SUPER_EPOCH,
-    UNI_AUX_WEIGHT,
-    GradientBlending,
-    UnimodalAuxiliary,
-    blending_weights,
-)
+from spcl_diag.train.balancing.auxiliary import UNI_AUX_WEIGHT, UnimodalAuxiliary
 from spcl_diag.train.balancing.base import Balancer, encoder_parameters, gold_scores
+from spcl_diag.train.balancing.blending import (
+    G_BLENDING_SUPER_EPOCH,
+    GradientBlending,
+    blending_weights,
+    carve_holdout,
+)
 from spcl_diag.train.balancing.modulation import (
     ADA2I_ALPHA,
     ADA2I_START_EPOCH,
@@ -64,9 +67,15 @@ from spcl_diag.train.balancing.registry import (
 )
 
 
+def holdout_fraction(name: str, config: BalancingConfig, epochs: int) -> float:
+    """Share of the training dialogues method ``name`` holds out of training (0 for most methods)."""
+    spec = METHODS[name]
+    return 0.0 if spec.holdout is None else spec.holdout(resolve_settings(spec, config, epochs))
+
+
 def make_balancer(
     name: str, *, model: Backbone, config: BalancingConfig, seed: int, epochs: int,
-    class_weights: Tensor | None = None,
+    class_weights: Tensor | None = None, train_config: Any = None, holdout: DeviceSplit | None = None,
 ) -> Balancer:
     """The balancing method called ``name`` for ``model``.
 
@@ -85,6 +94,9 @@ def make_balancer(
     class_weights
         ``[C]`` class weights of the joint loss (``train.class_weights``), or ``None``: every
         cross-entropy term the method adds is weighted the same way.
+    train_config, holdout
+        The run's ``TrainConfig`` and the dialogues carved out for the method
+        (:func:`holdout_fraction`); read by ``g-blending``'s held-out estimator.
 
     Raises
     ------
@@ -109,8 +121,10 @@ def make_balancer(
     if problem:
         raise ValueError(problem + ".")
     spec = METHODS[name]
-    context = BalancerContext(model=model, settings=resolve_settings(spec, config, epochs), seed=seed,
-                              epochs=epochs, class_weights=class_weights)
+    context = BalancerContext(model=model, settings=resolve_settings(spec, config, epochs), seed=seed, epochs=epochs,
+                              class_weights=class_weights, train_config=train_config, holdout=holdout)
+    if spec.holdout is not None and spec.holdout(context.settings) > 0 and holdout is None:
+        raise ValueError(f"balancing {name!r} holds out training dialogues; pass the held-out split as holdout=.")
     return spec.build(context)
 
 
@@ -138,8 +152,10 @@ __all__ = [
     "ada2i_coefficients",
     "agm_coefficients",
     "blending_weights",
+    "carve_holdout",
     "encoder_parameters",
     "gold_scores",
+    "holdout_fraction",
     "make_balancer",
     "modulated_parameters",
     "ogm_ge_coefficients",

@@ -7,13 +7,13 @@ its departures from the reference and the published numbers each variant reprodu
 from __future__ import annotations
 
 from spcl_diag.train.balancing.agm import AGM_ALPHA, AdaptiveGradientModulation
-from spcl_diag.train.balancing.auxiliary import (
-    G_BLENDING_SUPER_EPOCH,
-    UNI_AUX_WEIGHT,
-    GradientBlending,
-    UnimodalAuxiliary,
-)
+from spcl_diag.train.balancing.auxiliary import UNI_AUX_WEIGHT, UnimodalAuxiliary
 from spcl_diag.train.balancing.base import Balancer
+from spcl_diag.train.balancing.blending import (
+    G_BLEND_HOLDOUT,
+    G_BLENDING_SUPER_EPOCH,
+    GradientBlending,
+)
 from spcl_diag.train.balancing.modulation import (
     ADA2I_ALPHA,
     ADA2I_START_EPOCH,
@@ -61,7 +61,12 @@ def _uni_aux(ctx: BalancerContext) -> Balancer:
 
 
 def _g_blending(ctx: BalancerContext) -> Balancer:
-    return GradientBlending(ctx.model.modalities, super_epoch=ctx.settings["super_epoch"], class_weights=ctx.class_weights)
+    t = ctx.train_config
+    return GradientBlending(
+        ctx.model.modalities, super_epoch=ctx.settings["super_epoch"], estimator=ctx.settings["estimator"],
+        holdout=ctx.holdout, trainer=None if t is None else (t.lr, t.weight_decay, t.batch_size, t.clip_norm),
+        seed=ctx.seed, class_weights=ctx.class_weights,
+    )
 
 
 def _pmr(ctx: BalancerContext) -> Balancer:
@@ -128,10 +133,15 @@ BUILTIN_SPECS: tuple[MethodSpec, ...] = (
     ),
     MethodSpec(
         "g-blending", build=_g_blending, needs_pure_heads=True,
-        summary="loss weights per head from the overfitting-to-generalisation ratio, re-estimated every super_epoch",
+        summary="loss weights per head from the overfitting-to-generalisation ratio of copies trained one super-epoch "
+                "on each head's loss, measured on a held-out tenth of train",
         logged=("blend_weight",),
         citation="Wang, Tran and Feiszli, CVPR 2020", code="facebookresearch/VMZ",
-        defaults={"super_epoch": Default(G_BLENDING_SUPER_EPOCH, "our choice for short runs (online estimator)")},
+        defaults={
+            "estimator": Default("held-out", "G-Blend's estimator (Wang et al. 2020; BalanceBenchmark super_epoch_origin)"),
+            "super_epoch": Default(G_BLENDING_SUPER_EPOCH, "BalanceBenchmark configs/trainer_config.yaml: 10"),
+        },
+        holdout=lambda s: G_BLEND_HOLDOUT if s["estimator"] == "held-out" else 0.0,
         solo_reason=_SOLO_HOOKS,
     ),
     MethodSpec(

@@ -20,6 +20,7 @@ from typing import Any
 
 from torch import Tensor
 
+from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.errors import ConfigError
 from spcl_diag.models.base import Backbone
 from spcl_diag.train.balancing.base import Balancer
@@ -51,6 +52,8 @@ class BalancerContext:
     seed: int  # the run's balancing seed (noise, subsets, auxiliary heads)
     epochs: int  # the run's train.epochs
     class_weights: Tensor | None  # the joint loss's [C] class weights (train.class_weights), or None
+    train_config: Any = None  # the run's TrainConfig (lr, weight decay, batch size, clip)
+    holdout: DeviceSplit | None = None  # the dialogues carved out of train for the method (MethodSpec.holdout)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,9 @@ class MethodSpec:
         heads (``PURE_HEADS = False``) are refused.
     stacks, solo_reason
         Whether runs of this method train inside a stack (``--stack arms``); if not, why.
+    holdout
+        ``settings -> share`` of the training dialogues the method holds out of training for
+        its own estimates (G-Blend), or ``None``; the loop carves them before the run starts.
     """
 
     name: str
@@ -91,6 +97,7 @@ class MethodSpec:
     needs_pure_heads: bool = False
     stacks: bool = False
     solo_reason: str = "its spec does not say that it stacks (stacks=False)"
+    holdout: Callable[[Mapping[str, Any]], float] | None = None
 
 
 METHODS: dict[str, MethodSpec] = {}
