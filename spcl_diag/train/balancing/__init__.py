@@ -62,6 +62,7 @@ from spcl_diag.train.balancing.registry import (
     BalancerContext,
     Default,
     MethodSpec,
+    methods_table,
     register_balancing,
     resolve_settings,
 )
@@ -157,6 +158,7 @@ __all__ = [
     "gold_scores",
     "holdout_fraction",
     "make_balancer",
+    "methods_table",
     "modulated_parameters",
     "ogm_ge_coefficients",
     "pareto_gradient",

@@ -14,7 +14,7 @@ register backbones and balancing methods alike (``docs/extending.md``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,3 +151,33 @@ def resolve_settings(spec: MethodSpec, config: Any, epochs: int) -> dict[str, An
     """Field -> value for ``spec``: the config's value where set, else the spec's default."""
     return {name: (default.resolve(epochs) if getattr(config, name) is None else getattr(config, name))
             for name, default in spec.defaults.items()}
+
+
+def methods_table(specs: Iterable[MethodSpec]) -> str:
+    """The Markdown table of ``specs``: the README's table of balancing methods is this function's output.
+
+    Examples
+    --------
+    >>> from spcl_diag.train.balancing import METHODS
+    >>> methods_table([METHODS["mmpareto"]]).splitlines()[0].split(" | ")[:3]
+    ['| `--balancing`', 'what it changes', 'defaults (source)']
+    """
+    lines = ["| `--balancing` | what it changes | defaults (source) | needs | stacks | logged per epoch | reference |",
+             "|---|---|---|---|---|---|---|"]
+    for spec in specs:
+        defaults = "; ".join(f"`{name}` {_shown(d.value)} ({d.source})" for name, d in spec.defaults.items()) or "-"
+        needs = [f">= {spec.min_modalities} modalities"] if spec.min_modalities > 1 else []
+        needs += ["pure heads"] if spec.needs_pure_heads else []
+        stacks = "yes" if spec.stacks else f"no: {spec.solo_reason}"
+        logged = ", ".join(f"`{m}`" for m in spec.logged) or "-"
+        reference = ", ".join(part for part in (spec.citation, f"`{spec.code}`" if spec.code else "") if part) or "-"
+        lines.append(f"| `{spec.name}` | {spec.summary} | {defaults} | {', '.join(needs) or '-'} | {stacks} | "
+                     f"{logged} | {reference} |")
+    return "\n".join(lines) + "\n"
+
+
+def _shown(value: Any) -> str:
+    """A default as the table shows it (a function of the epochs by its docstring's first line)."""
+    if callable(value):
+        return "f(epochs)"
+    return "none" if value is None else f"`{value}`"
