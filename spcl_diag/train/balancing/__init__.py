@@ -12,6 +12,7 @@ its coefficients or weights per epoch in ``epochs.csv`` (split ``train``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from torch import Tensor
@@ -77,6 +78,7 @@ def holdout_fraction(name: str, config: BalancingConfig, epochs: int) -> float:
 def make_balancer(
     name: str, *, model: Backbone, config: BalancingConfig, seed: int, epochs: int,
     class_weights: Tensor | None = None, train_config: Any = None, holdout: DeviceSplit | None = None,
+    view: Callable[[Any], Any] | None = None,
 ) -> Balancer:
     """The balancing method called ``name`` for ``model``.
 
@@ -98,6 +100,9 @@ def make_balancer(
     train_config, holdout
         The run's ``TrainConfig`` and the dialogues carved out for the method
         (:func:`holdout_fraction`); read by ``g-blending``'s held-out estimator.
+    view
+        Parameter -> what the method edits (the stacked loop passes one arm's slices); ``None``:
+        the parameters themselves.
 
     Raises
     ------
@@ -123,7 +128,8 @@ def make_balancer(
         raise ValueError(problem + ".")
     spec = METHODS[name]
     context = BalancerContext(model=model, settings=resolve_settings(spec, config, epochs), seed=seed, epochs=epochs,
-                              class_weights=class_weights, train_config=train_config, holdout=holdout)
+                              class_weights=class_weights, train_config=train_config, holdout=holdout,
+                              **({} if view is None else {"view": view}))
     if spec.holdout is not None and spec.holdout(context.settings) > 0 and holdout is None:
         raise ValueError(f"balancing {name!r} holds out training dialogues; pass the held-out split as holdout=.")
     return spec.build(context)

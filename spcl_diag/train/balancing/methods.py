@@ -40,15 +40,16 @@ from spcl_diag.train.balancing.registry import (
 
 _NO_END = Default(None, "no end: the method acts to the last epoch")
 _NOISE = Default(True, "on: the GE of OGM-GE / Ada2I's noise")
-_SOLO_HOOKS = ("its gradient hooks act on one model's gradients in place (the per-arm state for a stack is "
-               "not written yet)")
+_SOLO_HOOKS = ("its hooks read features or train parameters beyond the model's (auxiliary heads, copies, "
+               "prototype passes), which the stacked loop does not give per arm yet")
 
 
 def _modulation(method: str):
     def build(ctx: BalancerContext) -> Balancer:
         s = ctx.settings
+        chosen = modulated_parameters(ctx.model, method, s["scope"])
         return GradientModulation(
-            modulated_parameters(ctx.model, method, s["scope"]), method=method, alpha=s["alpha"],
+            {m: [ctx.view(p) for p in params] for m, params in chosen.items()}, method=method, alpha=s["alpha"],
             start_epoch=s["start_epoch"], end_epoch=s["end_epoch"], noise=s["noise"], seed=ctx.seed,
         )
 
@@ -103,7 +104,7 @@ BUILTIN_SPECS: tuple[MethodSpec, ...] = (
             "noise": _NOISE,
             "scope": Default("encoder", "main.py: only the encoders' weight kernels (rank >= 2), never the classifier"),
         },
-        solo_reason=_SOLO_HOOKS,
+        stacks=True,
     ),
     MethodSpec(
         "ada2i", build=_modulation("ada2i"),
@@ -118,7 +119,7 @@ BUILTIN_SPECS: tuple[MethodSpec, ...] = (
             "noise": _NOISE,
             "scope": Default("encoder", "model/ada2i.py: Net.get_encoder_params, never AFW or the classifier"),
         },
-        solo_reason=_SOLO_HOOKS,
+        stacks=True,
     ),
     MethodSpec(
         "uni-aux", build=_uni_aux, needs_pure_heads=True,

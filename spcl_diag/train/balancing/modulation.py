@@ -46,6 +46,8 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -166,8 +168,8 @@ class GradientModulation(Balancer):
     Parameters
     ----------
     params
-        Modality -> the parameters to modulate (:func:`modulated_parameters`); each list must
-        be non-empty.
+        Modality -> the parameters to modulate (:func:`modulated_parameters`), or in a stack
+        their per-arm views (anything with a ``.grad``); each list must be non-empty.
     method
         ``"ogm-ge"`` or ``"ada2i"``.
     alpha
@@ -182,7 +184,7 @@ class GradientModulation(Balancer):
 
     def __init__(
         self,
-        params: dict[str, list[torch.nn.Parameter]],
+        params: dict[str, list[Any]],
         *,
         method: str,
         alpha: float,
@@ -221,7 +223,7 @@ class GradientModulation(Balancer):
                 for i, m in enumerate(self.modalities):
                     self._modulate(self.params[m], k[i])
 
-    def _modulate(self, params: list[torch.nn.Parameter], k: Tensor) -> None:
+    def _modulate(self, params: list[Any], k: Tensor) -> None:
         for p in params:
             g = p.grad
             if g is None:

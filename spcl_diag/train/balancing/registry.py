@@ -54,6 +54,7 @@ class BalancerContext:
     class_weights: Tensor | None  # the joint loss's [C] class weights (train.class_weights), or None
     train_config: Any = None  # the run's TrainConfig (lr, weight decay, batch size, clip)
     holdout: DeviceSplit | None = None  # the dialogues carved out of train for the method (MethodSpec.holdout)
+    view: Callable[[Any], Any] = lambda p: p  # parameter -> what the method edits (a stack: that arm's slice)
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,10 @@ class MethodSpec:
         The method trains or scores each modality's head on its own: backbones with mixed
         heads (``PURE_HEADS = False``) are refused.
     stacks, solo_reason
-        Whether runs of this method train inside a stack (``--stack arms``); if not, why.
+        Whether runs of this method train inside a stack (``--stack arms``); if not, why. A method
+        that stacks edits gradients only through ``ctx.view(p)`` of the parameters it chose
+        (in a stack, an object whose ``.grad`` is the arm's slice of the stacked gradient) and
+        reads nothing but ``joint`` and ``per_modality`` of its outputs.
     holdout
         ``settings -> share`` of the training dialogues the method holds out of training for
         its own estimates (G-Blend), or ``None``; the loop carves them before the run starts.
