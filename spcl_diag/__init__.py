@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "read_config_file": "spcl_diag.runs.config_file",
     "write_config_file": "spcl_diag.runs.config_file",
     "register_backbone": "spcl_diag.models",
+    "register_balancing": "spcl_diag.train.balancing",
     "RunConfig": "spcl_diag.runs.config",
     "RunResult": "spcl_diag.runs.execute",
     "run": "spcl_diag.runs.execute",
@@ -44,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.runs.stack import run_stack
     from spcl_diag.stats.compare import compare
     from spcl_diag.stats.reproduction import reproduce
+    from spcl_diag.train.balancing import register_balancing
 
 
 def __getattr__(name: str) -> Any:
@@ -70,6 +72,7 @@ __all__ = [
     "load_runs",
     "read_config_file",
     "register_backbone",
+    "register_balancing",
     "reproduce",
     "run",
     "run_stack",

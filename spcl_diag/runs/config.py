@@ -36,16 +36,12 @@ from spcl_diag.modalities import parse_modalities
 from spcl_diag.models import BACKBONES, backbone_config
 from spcl_diag.plugins import load_plugins, plugin_sources
 
+# The built-in balancing methods, for the command line's choices; the registry of every method
+# (plugins' included), with what each needs and reads, is spcl_diag.train.balancing.METHODS.
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i", "uni-aux", "g-blending", "pmr", "agm", "mmpareto")
-# Methods that train each modality's head as a unimodal classifier (auxiliary losses, prototypes,
-# per-head weights, unimodal gradients): they need pure heads and at least two modalities.
 CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 MATMUL_PRECISIONS: tuple[str, ...] = ("highest", "high")
 SEED_ROLES: tuple[str, ...] = ("", "tune", "eval")  # see spcl_diag.batch.tune
-_NEEDS_PURE_HEADS: tuple[str, ...] = ("uni-aux", "g-blending", "pmr", "mmpareto")
-_NEEDS_TWO_MODALITIES: tuple[str, ...] = ("uni-aux", "g-blending", "pmr", "agm", "mmpareto")
-# BalancingConfig fields read by one method only (None = that method's default).
-_METHOD_FIELDS: dict[str, str] = {"weight": "uni-aux", "super_epoch": "g-blending", "gamma": "mmpareto"}
 
 
 def dotted_keys(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -68,20 +64,31 @@ def dotted_keys(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def balancing_problem(method: str, backbone: str, modalities: str) -> str | None:
     """Why ``method`` cannot train ``backbone`` on ``modalities``, in one sentence, or ``None``.
 
+    Reads the method's spec (:data:`spcl_diag.train.balancing.METHODS`): its least number of
+    modalities and whether it needs pure per-modality heads.
+
     Examples
     --------
     >>> print(balancing_problem("pmr", "late_fusion", "ta"))
     None
     >>> balancing_problem("pmr", "mmgcn", "ta").split(":")[0]
     "balancing 'pmr' cannot train backbone 'mmgcn'"
+    >>> balancing_problem("ogm-ge", "late_fusion", "t").split(":")[0]
+    "balancing 'ogm-ge' cannot train on the single modality 't'"
     """
-    if method in _NEEDS_TWO_MODALITIES and len(modalities) < 2:
+    if method == "none":
+        return None
+    from spcl_diag.train.balancing import METHODS  # imports torch: only when a balancing method is checked
+
+    spec = METHODS[method]
+    if len(modalities) < spec.min_modalities:
         return (f"balancing {method!r} cannot train on the single modality {modalities!r}: it balances "
-                f"modalities against each other and needs at least two")
-    if method in _NEEDS_PURE_HEADS and backbone in BACKBONES and not getattr(BACKBONES[backbone].cls, "PURE_HEADS", True):
+                f"modalities against each other and needs at least {spec.min_modalities} modalities")
+    if spec.needs_pure_heads and backbone in BACKBONES and not getattr(BACKBONES[backbone].cls, "PURE_HEADS", True):
+        pure = [name for name, other in METHODS.items() if name != "none" and not other.needs_pure_heads]
         return (f"balancing {method!r} cannot train backbone {backbone!r}: it needs pure per-modality "
                 f"heads (logits of each modality computed from that modality alone), and {backbone}'s "
-                f"heads are mixed across modalities; use agm, ogm-ge or ada2i with this backbone")
+                f"heads are mixed across modalities; use {', '.join(pure)} with this backbone")
     return None
 
 
@@ -120,20 +127,37 @@ class PacingConfig:
 class BalancingConfig:
     """Settings of the gradient balancing method (``RunConfig.balancing``); ``None`` = its default.
 
-    Defaults per method (see :mod:`spcl_diag.train.balancing`): ``ogm-ge`` alpha 0.5 from
-    epoch 0; ``ada2i`` alpha 0.037 (Ada2I, IEMOCAP) from epoch index 3; ``pmr`` alpha 1.0
-    from epoch index 1; ``agm`` alpha 1.0 from epoch 0. Epochs are 0-based indices;
-    modulation is applied while ``start_epoch <= epoch < end_epoch`` (``alpha``, the window and
-    ``noise`` are read by ``ogm-ge``, ``ada2i``, ``pmr`` and ``agm``; ``noise`` by the first two).
+    Every method's defaults and the source of each value are in its spec,
+    :data:`spcl_diag.train.balancing.METHODS` (and the README's table of methods). Epochs are
+    0-based indices; a method acts while ``start_epoch <= epoch < end_epoch``. A field read by
+    other methods only is a config error.
     """
 
-    alpha: float | None = None  # strength of the tanh modulation; None = the method's default
-    start_epoch: int | None = None  # first modulated epoch (0-based); None = the method's default
-    end_epoch: int | None = None  # first epoch no longer modulated (0-based); None = never stops
-    noise: bool = True  # add Gaussian gradient noise (OGM-GE's GE, Ada2I's enhancement)
-    weight: float | None = None  # uni-aux: weight of each unimodal cross-entropy; None = 1.0
-    super_epoch: int | None = None  # g-blending: epochs between weight re-estimates; None = 2
-    gamma: float | None = None  # mmpareto: factor on the combined gradient's magnitude; None = 1.5
+    alpha: float | None = None  # strength: ogm-ge, ada2i, pmr (PCE weight), agm
+    start_epoch: int | None = None  # first epoch the method acts (0-based): ogm-ge, ada2i, pmr, agm
+    end_epoch: int | None = None  # first epoch it no longer acts (0-based): ogm-ge, ada2i, pmr, agm
+    noise: bool = True  # ogm-ge, ada2i: add the Gaussian gradient noise (OGM-GE's GE, Ada2I's enhancement)
+    scope: Literal["encoder", "branch"] | None = None
+    # ogm-ge, ada2i: which gradients are modulated; 'encoder' = the references' (see the method
+    # spec), 'branch' = every parameter of the modality's branch, head and fusion maps included
+    weight: float | None = None  # uni-aux: weight of each unimodal cross-entropy
+    heads: Literal["separate", "shared"] | None = None
+    # uni-aux: 'separate' = auxiliary unimodal heads beside the joint one (reference);
+    # 'shared' = the unimodal losses train the heads summed into the joint
+    super_epoch: int | None = None  # g-blending: epochs between weight re-estimates
+    estimator: Literal["held-out", "online"] | None = None
+    # g-blending: 'held-out' = G-Blend's estimator (copies trained one super-epoch per head, losses on a
+    # held-out part of train); 'online' = the blended model's own heads at consecutive checkpoints
+    variant: Literal["paper", "code"] | None = None
+    # pmr: 'paper' = Fan et al. Eq. 10-13 (clipped coefficients, entropy term); 'code' = the
+    # authors' public code (flat alpha on the slow modality's PCE, no entropy term)
+    mu: float | None = None  # pmr: weight of the entropy term (paper, Eq. 13)
+    entropy_epochs: int | None = None  # pmr: E_r, the entropy term acts in epochs [0, E_r)
+    momentum: float | None = None  # pmr: share of the old prototype in the moving average (Eq. 12)
+    coalition: Literal["zero", "shapley"] | None = None
+    # agm: 'zero' = the empty coalition scores 0, as the authors' code does; 'shapley' = exact
+    # Shapley values with f(empty) the output on all-zero inputs
+    gamma: float | None = None  # mmpareto: factor on the combined gradient's magnitude
 
 
 @dataclass(frozen=True)
@@ -164,9 +188,9 @@ class RunConfig:
     curriculum
         An arm from :data:`spcl_diag.curriculum.arms.ARMS`.
     balancing
-        A balancing method from :data:`BALANCING_METHODS` (``"none"``, ``"ogm-ge"``,
-        ``"ada2i"``, ``"uni-aux"``, ``"g-blending"``, ``"pmr"``, ``"agm"``, ``"mmpareto"``),
-        tuned by ``balancing_config``; a method refused for the backbone or modality set
+        A balancing method from :data:`spcl_diag.train.balancing.METHODS` (built in:
+        ``"none"``, ``"ogm-ge"``, ``"ada2i"``, ``"uni-aux"``, ``"g-blending"``, ``"pmr"``,
+        ``"agm"``, ``"mmpareto"``), tuned by ``balancing_config``; a method refused for the backbone or modality set
         (:func:`balancing_problem`) is a config error. Nothing picks it from the backbone: the
         Ada2I paper's setting is ``backbone="ada2i", balancing="ada2i"``.
     seed
@@ -222,29 +246,7 @@ class RunConfig:
                 problems.append(str(err))
         if self.curriculum not in ARMS:
             problems.append(f"unknown curriculum {self.curriculum!r}; valid arms are {', '.join(ARMS)}")
-        if self.balancing not in BALANCING_METHODS:
-            problems.append(
-                f"unknown balancing {self.balancing!r}; valid methods are {', '.join(BALANCING_METHODS)}"
-            )
-        bal = self.balancing_config
-        if bal.alpha is not None and not _in_range(bal.alpha, 0):
-            problems.append(f"balancing_config.alpha must be a finite number >= 0 or None; got {bal.alpha!r}")
-        for name in ("start_epoch", "end_epoch"):
-            value = getattr(bal, name)
-            if value is not None and (not _is_int(value) or value < 0):
-                problems.append(f"balancing_config.{name} must be an integer >= 0 or None; got {value!r}")
-        problem = balancing_problem(self.balancing, self.backbone, self.modalities)
-        if problem:
-            problems.append(problem)
-        for name, method in _METHOD_FIELDS.items():
-            if getattr(bal, name) is not None and self.balancing != method:
-                problems.append(f"balancing_config.{name} is read by balancing {method!r} only; got balancing {self.balancing!r}")
-        if bal.weight is not None and not _in_range(bal.weight, 0):
-            problems.append(f"balancing_config.weight must be a finite number >= 0 or None; got {bal.weight!r}")
-        if bal.super_epoch is not None and (not _is_int(bal.super_epoch) or bal.super_epoch < 1):
-            problems.append(f"balancing_config.super_epoch must be an integer >= 1 or None; got {bal.super_epoch!r}")
-        if bal.gamma is not None and not _in_range(bal.gamma, 0, strict=True):
-            problems.append(f"balancing_config.gamma must be a finite number > 0 or None; got {bal.gamma!r}")
+        problems += _balancing_problems(self)
         train = self.train
         for name in ("epochs", "batch_size", "eval_batch_size"):
             value = getattr(train, name)
@@ -446,6 +448,38 @@ def _strip_non_identity(obj: Any) -> Any:
     if isinstance(obj, tuple):
         return [_strip_non_identity(v) for v in obj]
     return obj
+
+
+def _balancing_problems(config: RunConfig) -> list[str]:
+    """The problems of ``config.balancing`` and ``config.balancing_config`` (read from the method's spec)."""
+    from spcl_diag.train.balancing import METHODS  # torch: only once a config is built
+
+    if config.balancing not in METHODS:
+        return [f"unknown balancing {config.balancing!r}; valid methods are {', '.join(METHODS)}"]
+    problems = []
+    bal, spec = config.balancing_config, METHODS[config.balancing]
+    for bal_field in dataclasses.fields(bal):
+        name = bal_field.name
+        if name != "noise" and getattr(bal, name) is not None and name not in spec.defaults:
+            readers = [m for m, other in METHODS.items() if name in other.defaults]
+            problems.append(f"balancing_config.{name} is read by balancing {', '.join(readers) or 'no method'} only; "
+                            f"got balancing {config.balancing!r}")
+    for name in ("alpha", "weight", "mu"):
+        value = getattr(bal, name)
+        if value is not None and not _in_range(value, 0):
+            problems.append(f"balancing_config.{name} must be a finite number >= 0 or None; got {value!r}")
+    for name, low in (("start_epoch", 0), ("end_epoch", 0), ("entropy_epochs", 0), ("super_epoch", 1)):
+        value = getattr(bal, name)
+        if value is not None and (not _is_int(value) or value < low):
+            problems.append(f"balancing_config.{name} must be an integer >= {low} or None; got {value!r}")
+    if bal.gamma is not None and not _in_range(bal.gamma, 0, strict=True):
+        problems.append(f"balancing_config.gamma must be a finite number > 0 or None; got {bal.gamma!r}")
+    if bal.momentum is not None and not (_in_range(bal.momentum, 0) and bal.momentum < 1):
+        problems.append(f"balancing_config.momentum must be a number in [0, 1) or None; got {bal.momentum!r}")
+    problem = balancing_problem(config.balancing, config.backbone, config.modalities)
+    if problem:
+        problems.append(problem)
+    return problems
 
 
 def _is_int(value: Any) -> bool:

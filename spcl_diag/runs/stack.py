@@ -9,8 +9,8 @@ of arms). Finished runs are skipped and recorded failures returned as they are, 
 or ``anti`` run whose ``spcl`` twin is not in the stack replays the twin's recorded pacing
 (the twin is trained first when it is missing).
 
-Runs that cannot be stacked (a balancing method, a backbone that ``torch.func.vmap`` cannot
-run) are trained one at a time, with a warning.
+Runs that cannot be stacked (a balancing method whose spec does not stack, a backbone that
+``torch.func.vmap`` cannot run) are trained one at a time, with a warning.
 
 Examples
 --------

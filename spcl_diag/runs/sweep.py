@@ -3,8 +3,8 @@
 A grid's ``axes`` table gives lists of values for any config field (``"train.lr"``,
 ``"pacing.lambda0"``, ``"model.hidden_dim"``, ...). A field only multiplies the runs of the
 arms that *use* it: ``pacing.*`` is read by the paced arms alone (``none`` keeps every
-utterance, so no threshold or loss divisor changes it), and ``balancing_config.*`` only when a
-balancing method is on. So arms ``none`` and ``spcl`` with 2 learning rates and 2 values of
+utterance, so no threshold or loss divisor changes it), and ``balancing_config.<name>`` only
+by a balancing method whose spec reads ``<name>`` (:data:`spcl_diag.train.balancing.METHODS`). So arms ``none`` and ``spcl`` with 2 learning rates and 2 values of
 ``lambda0`` give ``2 + 2 x 2 = 6`` runs per seed, not 8 (four of which would be the same
 ``none`` run twice).
 
@@ -48,6 +48,10 @@ def uses_field(field: str, *, curriculum: str, balancing: str) -> bool:
     True
     """
     setting = {"curriculum": curriculum, "balancing": balancing}
+    if field.startswith("balancing_config.") and balancing != "none":
+        from spcl_diag.train.balancing import METHODS  # torch: only when a balancing field is swept
+
+        return balancing not in METHODS or field.split(".", 1)[1] in METHODS[balancing].defaults
     return not any(
         field.startswith(prefix) and setting[column] == ignored
         for prefix, (column, ignored) in CONDITIONAL_SECTIONS.items()

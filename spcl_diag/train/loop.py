@@ -35,7 +35,7 @@ from spcl_diag.models import build_backbone
 from spcl_diag.models.base import Backbone
 from spcl_diag.models.stacked import StackedBackbone
 from spcl_diag.runs.config import RunConfig
-from spcl_diag.train.balancing import make_balancer
+from spcl_diag.train.balancing import carve_holdout, holdout_fraction, make_balancer
 from spcl_diag.train.callbacks import Callback, EpochEnd, Row
 from spcl_diag.train.seeding import RunSeeds
 
@@ -95,7 +95,6 @@ def train_run(
     # ----------------------------------------------------------------- setup
     setup = prepare_run(config, dataset, device)
     seeds, splits, train, model, weight = setup.seeds, setup.splits, setup.splits["train"], setup.model, setup.class_weights
-    optimizer = make_optimizer(model.parameters(), config, device)
     curriculum = SelfPacedCurriculum(  # the SPCL rule, shared with researchers' own loops
         config.curriculum,
         lambda0=config.pacing.lambda0,  # type: ignore[arg-type]  # resolved: never None
@@ -107,8 +106,11 @@ def train_run(
         class_weights=weight,  # the loss only: the difficulty keeps the unweighted l_j
     )
     balancer = make_balancer(
-        config.balancing, model=model, config=config.balancing_config, seed=seeds.balancing
+        config.balancing, model=model, config=config.balancing_config, seed=seeds.balancing,
+        epochs=config.train.epochs, class_weights=weight, train_config=config.train, holdout=setup.holdout,
     )
+    trained = [*model.parameters(), *balancer.parameters()]  # a method's own heads train with the model
+    optimizer = make_optimizer(trained, config, device)
     order_rng = np.random.default_rng(seeds.order)
     groups = model.parameter_groups()
     group_names = [g for g, params in groups.items() if params]
@@ -127,6 +129,7 @@ def train_run(
     # ---------------------------------------------------------------- epochs
     for epoch in tqdm(range(E), desc=f"{config.curriculum} seed {config.seed}", disable=not progress, leave=False):
         started = time.perf_counter()
+        balancer.epoch_start(model, train, epoch=epoch)
         model.train()
         lam = curriculum.value
         # Epoch buffers on the device, indexed by the utterance's row in the train split.
@@ -151,7 +154,7 @@ def train_run(
             loss.backward()
             grad_sums += _group_grad_norms(groups, group_names)
             balancer.before_clip(model, output, batch, epoch=epoch)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.train.clip_norm)
+            torch.nn.utils.clip_grad_norm_(trained, config.train.clip_norm)
             balancer.after_clip(model, output, batch, epoch=epoch)
             optimizer.step()
 
@@ -227,16 +230,24 @@ class RunSetup:
     splits: dict[str, DeviceSplit]  # train, dev, test
     model: Backbone  # initialised from seeds.init; the global generator is then at seeds.dropout
     class_weights: Tensor | None
+    holdout: DeviceSplit | None = None  # training dialogues the balancing method holds out (G-Blend), else None
 
 
 def prepare_run(config: RunConfig, dataset: ConversationDataset, device: torch.device) -> RunSetup:
     """Seed, put the splits on ``device`` and build the initial model of ``config``.
 
     Every arm of a seed gets the same initial weights here, and leaves the global generator
-    at the same dropout seed.
+    at the same dropout seed. A balancing method that holds out training dialogues
+    (:func:`~spcl_diag.train.balancing.holdout_fraction`) gets them here, drawn from the balancing
+    seed, and the run trains on the rest.
     """
     seeds = RunSeeds.from_seed(config.seed)
     torch.set_float32_matmul_precision(config.train.matmul_precision)  # TF32 on CUDA when "high"
+    holdout = None
+    fraction = holdout_fraction(config.balancing, config.balancing_config, config.train.epochs)
+    if fraction > 0:
+        dataset, held = carve_holdout(dataset, fraction, rng=np.random.default_rng([seeds.balancing, 1]))
+        holdout = DeviceSplit(held, "train", device)
     splits = {name: DeviceSplit(dataset, name, device) for name in ("train", "dev", "test")}
     for name, split in splits.items():
         if split.n_dialogues == 0:
@@ -252,7 +263,7 @@ def prepare_run(config: RunConfig, dataset: ConversationDataset, device: torch.d
     ).to(device)
     torch.manual_seed(seeds.dropout)
     weight = loss_class_weights(splits["train"].labels_host, dataset.n_classes, config.train.class_weights, device=device)
-    return RunSetup(seeds=seeds, splits=splits, model=model, class_weights=weight)
+    return RunSetup(seeds=seeds, splits=splits, model=model, class_weights=weight, holdout=holdout)
 
 
 def make_optimizer(params: Iterable[Tensor], config: RunConfig, device: torch.device) -> torch.optim.Adam:

@@ -16,9 +16,14 @@ which is what bounds a small model's step on a GPU (kernel launches). What it ke
 arm's selection, and the stream of dropout masks, which a stacked forward pass draws once
 (``torch.func.vmap(..., randomness="same")``) exactly as each solo run draws it.
 
-Limits: the arms must differ in their curriculum only, with no balancing method (the
-balancing hooks rescale one model's gradients in place; a stack trains those runs one at a
-time), and the backbone must run under ``vmap`` (:func:`~spcl_diag.models.stacked.check_stackable`).
+Balancing: every arm gets its own balancer (:func:`~spcl_diag.train.balancing.make_balancer`
+with the run's seed, so its noise generator draws what the solo run's draws), called with that
+arm's outputs and editing that arm's slice of the stacked gradients (:class:`ArmParameter`); a
+method stacks when its spec says so (``MethodSpec.stacks``: ``ogm-ge`` and ``ada2i``), and the
+others train one at a time with the spec's reason.
+
+Limits: the arms must differ in their curriculum only, and the backbone must run under ``vmap``
+(:func:`~spcl_diag.models.stacked.check_stackable`).
 A ``random`` or ``anti`` arm without the ``spcl`` arm in its stack replays the spcl run's
 recorded pacing. An arm whose loss turns non-finite fails alone; a paced arm that read the
 counts of a failed ``spcl`` arm fails with it.
@@ -38,6 +43,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Mapping, Sequence
 
@@ -46,13 +52,15 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
+from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord, selection_loss
 from spcl_diag.curriculum.stacked import StackedCurriculum
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.errors import NonFiniteLossError
+from spcl_diag.models.base import ModelOutput
 from spcl_diag.models.stacked import StackedBackbone, check_stackable
 from spcl_diag.runs.config import RunConfig
+from spcl_diag.train.balancing import METHODS, Balancer, make_balancer
 from spcl_diag.train.callbacks import Callback, EpochEnd, Row
 from spcl_diag.train.loop import (
     SplitPredictions,
@@ -66,7 +74,44 @@ from spcl_diag.train.loop import (
     train_rows,
 )
 
-STACKABLE_BALANCING: tuple[str, ...] = ("none",)
+
+class ArmParameter:
+    """One arm's slice of a stacked parameter, as a balancing method sees a parameter: ``.grad`` is a view.
+
+    Examples
+    --------
+    >>> stacked = torch.zeros(2, 3, requires_grad=True)
+    >>> stacked.grad = torch.ones(2, 3)
+    >>> _ = ArmParameter(stacked, 1).grad.mul_(5)
+    >>> stacked.grad[:, 0]
+    tensor([1., 5.])
+    """
+
+    def __init__(self, stacked: Tensor, arm: int):
+        self.stacked, self.arm = stacked, arm
+
+    @property
+    def grad(self) -> Tensor | None:
+        return None if self.stacked.grad is None else self.stacked.grad[self.arm]
+
+    def dim(self) -> int:
+        return self.stacked.dim() - 1
+
+
+def arm_output(output: ModelOutput, arm: int) -> ModelOutput:
+    """Arm ``arm``'s part of a stacked output (``joint`` and ``per_modality``; features are not stacked)."""
+    return ModelOutput(joint=output.joint[arm], per_modality={m: z[arm] for m, z in output.per_modality.items()})
+
+
+def arm_balancers(config: RunConfig, model: StackedBackbone, seed: int, class_weights: Tensor | None) -> list[Balancer]:
+    """One balancer per arm, built on the template and editing that arm's slices of the stacked gradients."""
+    names = {id(p): name for name, p in model.template.named_parameters()}
+    return [
+        make_balancer(config.balancing, model=model.template, config=config.balancing_config, seed=seed,
+                      epochs=config.train.epochs, class_weights=class_weights, train_config=config.train,
+                      view=functools.partial(lambda p, a: ArmParameter(model.params[names[id(p)]], a), a=a))
+        for a in range(model.copies)
+    ]
 
 
 class PairedArmFailedError(RuntimeError):
@@ -94,10 +139,10 @@ def pairing_problems(configs: Sequence[RunConfig]) -> list[str]:
 
 
 def unstackable_balancing(configs: Sequence[RunConfig]) -> str | None:
-    """Why the balancing methods of ``configs`` keep them from stacking, or ``None``."""
-    balancing = sorted({c.balancing for c in configs} - set(STACKABLE_BALANCING))
-    if balancing:
-        return f"balancing {', '.join(balancing)} rescales one model's gradients; only balancing none stacks"
+    """Why the balancing methods of ``configs`` keep them from stacking (their specs' reasons), or ``None``."""
+    solo = sorted({c.balancing for c in configs if c.balancing in METHODS and not METHODS[c.balancing].stacks})
+    if solo:
+        return "; ".join(f"balancing {name} trains solo: {METHODS[name].solo_reason}" for name in solo)
     return None
 
 
@@ -159,6 +204,7 @@ def train_stacked(
         generator=torch.Generator(device=device).manual_seed(setup.seeds.selection) if "random" in arms else None,
         class_weights=setup.class_weights,
     )
+    balancers = arm_balancers(config, model, setup.seeds.balancing, setup.class_weights)
     order_rng = np.random.default_rng(setup.seeds.order)
     group_names = list(model.groups)
     spcl = arms.index("spcl") if "spcl" in arms else None
@@ -177,6 +223,8 @@ def train_stacked(
 
     for epoch in tqdm(range(E), desc=f"{'+'.join(arms)} seed {config.seed}", disable=not progress, leave=False):
         started = time.perf_counter()
+        for balancer in balancers:
+            balancer.epoch_start(model.template, train, epoch=epoch)
         model.train()
         lam = curriculum.value
         buffers = {key: torch.zeros(A, U, device=device) for key in "lcd"}
@@ -189,13 +237,20 @@ def train_stacked(
             output = model(batch)
             step = curriculum.step(output.joint, output.per_modality, batch.labels, batch.dialogue,
                                    n_dialogues=batch.n_dialogues)
-            loss = step.loss if output.auxiliary_loss is None else step.loss + output.auxiliary_loss  # [A]
+            loss = torch.stack([
+                balancer.loss(step.loss[a], arm_output(output, a), batch, epoch=epoch, reduce=functools.partial(
+                    selection_loss, keep=step.keep[a], normalisation=config.pacing.normalisation))
+                for a, balancer in enumerate(balancers)
+            ])
+            loss = loss if output.auxiliary_loss is None else loss + output.auxiliary_loss  # [A]
             non_finite.logical_or_(~torch.isfinite(loss.detach()))
             optimizer.zero_grad(set_to_none=True)
             loss.sum().backward()  # the arms' parameters are disjoint: each gets its own loss's gradient
             norms = model.grad_norms()  # [G, A]
             grad_sums += norms
             model.clip_grads_(config.train.clip_norm, norms)
+            for a, balancer in enumerate(balancers):
+                balancer.after_clip(model.template, arm_output(output, a), batch, epoch=epoch)
             optimizer.step()
 
             idx = batch.utterance_index
@@ -219,6 +274,11 @@ def train_stacked(
         evaluated = stacked_evaluate(model, {name: splits[name] for name in ("dev", "test")}, config.train.eval_batch_size)
         curriculum.epoch_end()  # lambda grows after the dev evaluation, as in the reference
 
+        extra = [{key: float(v) for key, v in balancer.epoch_rows().items()} for balancer in balancers]
+        for a, balancer in enumerate(balancers):
+            balancer.epoch_end(epoch, {"train": ({s: p[a] for s, p in train_probs.items()}, train.labels_host),
+                                       "dev": (evaluated[a]["dev"].probs, evaluated[a]["dev"].labels)})
+
         e = epoch + 1
         for arm_index in np.flatnonzero(failed_now).tolist():
             failures.setdefault(arm_index, NonFiniteLossError(
@@ -239,6 +299,7 @@ def train_stacked(
             rows[a] += train_rows(
                 e, train, dataset, {s: p[a] for s, p in train_probs.items()}, modalities=model.modalities, lam=lam,
                 kept=kept[:, a], grad_norms=dict(zip(group_names, grad_means[:, a])), seconds=epoch_seconds[-1],
+                extra=extra[a],
             )
             for name, preds in evaluated[a].items():
                 rows[a] += split_rows(e, name, preds.probs, preds.labels, model.modalities, dataset.label_names)

@@ -87,10 +87,12 @@ def test_ada2i_coefficients_by_hand():
 
 # ------------------------------------------------------------------------- gradient edits
 @pytest.mark.parametrize("method", ["ogm-ge", "ada2i"])
-def test_gradients_are_scaled_per_modality(method, setup):
+def test_branch_scope_scales_the_whole_branch(method, setup):
+    """``scope="branch"`` (the earlier form, kept as an option): every parameter of branch m gets k_m."""
     model, batch = setup
     probs = {"t": 0.8, "a": 0.4, "v": 0.2}
-    balancer = make_balancer(method, model=model, config=BalancingConfig(alpha=0.5, start_epoch=1, noise=False), seed=0)
+    config = BalancingConfig(alpha=0.5, start_epoch=1, noise=False, scope="branch")
+    balancer = make_balancer(method, model=model, config=config, seed=0, epochs=4)
     output = _output_with_scores(batch, probs)
     scores = torch.tensor([probs[m] * batch.n_utterances for m in "tav"])
     _, k = (ogm_ge_coefficients if method == "ogm-ge" else ada2i_coefficients)(scores, alpha=0.5)
@@ -104,6 +106,7 @@ def test_gradients_are_scaled_per_modality(method, setup):
     for i, m in enumerate("tav"):
         for p in groups[m]:
             torch.testing.assert_close(p.grad, torch.full_like(p, float(k[i])))
+    assert all((p.grad == 1).all() for p in groups["shared"])
     assert k[0] < 1 and k[2] == 1  # the dominant modality is slowed, the weakest is not
 
     rows = balancer.epoch_rows()
@@ -111,9 +114,42 @@ def test_gradients_are_scaled_per_modality(method, setup):
     assert balancer.epoch_rows() == {}  # the sums were reset
 
 
+@pytest.mark.parametrize("method", ["ogm-ge", "ada2i"])
+def test_encoder_scope_is_the_references(method, setup):
+    """OGM-GE (GeWu-Lab/OGM-GE_CVPR2022, main.py) scales g <- k_m g only for the encoder's weight
+    kernels (rank >= 2); Ada2I (leson502/ADA2I, model/ada2i.py) for every encoder parameter. Neither
+    touches the head (the classifier of late fusion's summed logits) nor, for OGM-GE, biases and
+    LayerNorm parameters."""
+    model, batch = setup
+    probs = {"t": 0.8, "a": 0.4, "v": 0.2}
+    balancer = make_balancer(method, model=model, config=BalancingConfig(alpha=0.5, start_epoch=0, noise=False), seed=0, epochs=4)
+    scores = torch.tensor([probs[m] * batch.n_utterances for m in "tav"])
+    _, k = (ogm_ge_coefficients if method == "ogm-ge" else ada2i_coefficients)(scores, alpha=0.5)
+    _set_unit_grads(model)
+    balancer.after_clip(model, _output_with_scores(batch, probs), batch, epoch=0)
+    t_branch = dict(model.branches["t"].named_parameters())
+    for name, p in t_branch.items():
+        scaled = name.startswith("encoder.") and (method == "ada2i" or p.dim() >= 2)
+        torch.testing.assert_close(p.grad, torch.full_like(p, float(k[0]) if scaled else 1.0), msg=name)
+    assert any(n.startswith("encoder.") and p.dim() == 1 for n, p in t_branch.items())  # a bias/LayerNorm exists
+    assert float(k[0]) < 1
+
+
+def test_ogm_ge_defaults_are_the_references(setup):
+    """alpha = 0.1 (README) and modulation through epoch E/2 inclusive (main.py: 0 <= epoch <= 50 of 100)."""
+    model, batch = setup
+    balancer = make_balancer("ogm-ge", model=model, config=BalancingConfig(noise=False), seed=0, epochs=6)
+    assert (balancer.alpha, balancer.start_epoch, balancer.end_epoch) == (0.1, 0, 4)
+    output = _output_with_scores(batch, {"t": 0.9, "a": 0.3, "v": 0.3})
+    for epoch, touched in ((3, True), (4, False)):
+        _set_unit_grads(model)
+        balancer.after_clip(model, output, batch, epoch=epoch)
+        assert any((p.grad != 1).any() for p in model.parameters()) is touched
+
+
 def test_modulation_window_end(setup):
     model, batch = setup
-    balancer = make_balancer("ogm-ge", model=model, config=BalancingConfig(start_epoch=0, end_epoch=2, noise=False), seed=0)
+    balancer = make_balancer("ogm-ge", model=model, config=BalancingConfig(start_epoch=0, end_epoch=2, noise=False), seed=0, epochs=4)
     output = _output_with_scores(batch, {"t": 0.9, "a": 0.3, "v": 0.3})
     _set_unit_grads(model)
     balancer.after_clip(model, output, batch, epoch=2)
@@ -125,7 +161,7 @@ def test_noise_is_seeded_and_leaves_the_global_rng_alone(setup):
     output = _output_with_scores(batch, {"t": 0.9, "a": 0.3, "v": 0.3})
     grads = []
     for _ in range(2):
-        balancer = make_balancer("ada2i", model=model, config=BalancingConfig(start_epoch=0), seed=7)
+        balancer = make_balancer("ada2i", model=model, config=BalancingConfig(start_epoch=0), seed=7, epochs=4)
         for p in model.parameters():
             p.grad = torch.linspace(0, 1, p.numel()).view_as(p).clone()
         state = torch.get_rng_state()
@@ -140,9 +176,9 @@ def test_noise_is_seeded_and_leaves_the_global_rng_alone(setup):
 
 def test_make_balancer_errors(setup):
     model, _ = setup
-    assert type(make_balancer("none", model=model, config=BalancingConfig(), seed=0)) is Balancer
+    assert type(make_balancer("none", model=model, config=BalancingConfig(), seed=0, epochs=4)) is Balancer
     with pytest.raises(ValueError, match="unknown balancing method 'ogm'"):
-        make_balancer("ogm", model=model, config=BalancingConfig(), seed=0)
+        make_balancer("ogm", model=model, config=BalancingConfig(), seed=0, epochs=4)
 
 
 # --------------------------------------------------------------------------------- runs
@@ -167,6 +203,12 @@ def test_runs_log_modulation_and_are_deterministic(backbone, method, tmp_path):
     assert (modulation.loc[1] == 1).all() and (modulation.loc[2:] <= 1).all().all()
     ratio = "discrepancy_ratio_batch" if method == "ogm-ge" else "disparity_ratio_batch"
     assert (epochs.metric == ratio).sum() == 3 * 3
+
+
+@pytest.mark.parametrize("method", ["ogm-ge", "ada2i"])
+def test_modulation_refuses_a_single_modality(method):
+    with pytest.raises(Exception, match=f"balancing '{method}' cannot train on the single modality 't'"):
+        RunConfig(modalities="t", balancing=method)
 
 
 def test_balancing_config_is_validated():

@@ -63,7 +63,7 @@ def test_pure_backbones_are_the_three_single_modality_networks():
 
 @pytest.mark.parametrize(("method", "neutral"), [
     ("uni-aux", {"balancing_config.weight": 0.0}),
-    ("pmr", {"balancing_config.alpha": 0.0}),
+    ("pmr", {"balancing_config.alpha": 0.0, "balancing_config.mu": 0.0}),
     ("agm", {"balancing_config.alpha": 0.0}),
 ])
 def test_cells_of_one_seed_are_paired_across_balancing(method, neutral):

@@ -1,52 +1,48 @@
-"""Modality-balancing methods: the hooks the training loop calls (:mod:`.base`) and one module per method.
+"""Modality-balancing methods: the hooks the training loop calls (:mod:`.base`), one module per
+method, and the registry :data:`METHODS` of their specs (:mod:`.registry`, built-ins in :mod:`.methods`).
 
-Methods (``RunConfig.balancing``, tuned by ``RunConfig.balancing_config``):
-
-=============== ============================================ ===================================
-name            what it changes                              module
-=============== ============================================ ===================================
-``none``        nothing                                      :mod:`.base`
-``ogm-ge``      scales each branch's gradient after the clip :mod:`.modulation` (Peng et al. 2022)
-``ada2i``       scales each branch's gradient after the clip :mod:`.modulation` (Nguyen et al. 2024)
-``uni-aux``     adds each head's unimodal cross-entropy      :mod:`.auxiliary`
-``g-blending``  weights the joint and unimodal losses        :mod:`.auxiliary` (Wang et al. 2020)
-``pmr``         adds prototype terms per modality            :mod:`.prototypes` (Fan et al. 2023)
-``agm``         scales each branch's gradient before the clip :mod:`.agm` (Li et al. 2023)
-``mmpareto``    combines multimodal and unimodal gradients   :mod:`.pareto` (Wei and Hu 2024)
-=============== ============================================ ===================================
-
-Which backbones and modality sets a method accepts is decided when the config is read
-(:func:`spcl_diag.runs.config.balancing_problem`): ``uni-aux``, ``g-blending``, ``pmr`` and
-``mmpareto`` need pure per-modality heads (late fusion, DialogueGCN, BiDDIN), and all five new
-methods need at least two modalities. Every method logs its coefficients or weights per
-epoch in ``epochs.csv`` (split ``train``).
+``RunConfig.balancing`` names a method of :data:`METHODS`, tuned by ``RunConfig.balancing_config``.
+Each :class:`MethodSpec` gives the method's citation and reference code, what it changes and
+logs, the config fields it reads with their defaults and sources, the modalities and heads it
+needs (checked when the config is read, :func:`spcl_diag.runs.config.balancing_problem`) and
+whether it stacks. The README's table of methods is generated from it (a test keeps them
+equal); add your own with :func:`register_balancing` (``docs/extending.md``). Every method logs
+its coefficients or weights per epoch in ``epochs.csv`` (split ``train``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from torch import Tensor
+
+from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.models import BACKBONES
 from spcl_diag.models.base import Backbone
-from spcl_diag.runs.config import BALANCING_METHODS, BalancingConfig, balancing_problem
+from spcl_diag.runs.config import BalancingConfig, balancing_problem
+from spcl_diag.train.balancing import methods as _builtins  # noqa: F401  (registers the built-in methods)
 from spcl_diag.train.balancing.agm import (
     AGM_ALPHA,
     AdaptiveGradientModulation,
     agm_coefficients,
     shapley_responses,
 )
-from spcl_diag.train.balancing.auxiliary import (
+from spcl_diag.train.balancing.auxiliary import UNI_AUX_WEIGHT, UnimodalAuxiliary
+from spcl_diag.train.balancing.base import Balancer, encoder_parameters, gold_scores
+from spcl_diag.train.balancing.blending import (
     G_BLENDING_SUPER_EPOCH,
-    UNI_AUX_WEIGHT,
     GradientBlending,
-    UnimodalAuxiliary,
     blending_weights,
+    carve_holdout,
 )
-from spcl_diag.train.balancing.base import Balancer, gold_scores
 from spcl_diag.train.balancing.modulation import (
     ADA2I_ALPHA,
     ADA2I_START_EPOCH,
     OGM_GE_ALPHA,
     GradientModulation,
     ada2i_coefficients,
+    modulated_parameters,
     ogm_ge_coefficients,
 )
 from spcl_diag.train.balancing.pareto import (
@@ -62,27 +58,51 @@ from spcl_diag.train.balancing.prototypes import (
     pmr_coefficients,
     prototype_log_probs,
 )
+from spcl_diag.train.balancing.registry import (
+    METHODS,
+    BalancerContext,
+    Default,
+    MethodSpec,
+    methods_table,
+    register_balancing,
+    resolve_settings,
+)
 
-METHODS: tuple[str, ...] = BALANCING_METHODS
+
+def holdout_fraction(name: str, config: BalancingConfig, epochs: int) -> float:
+    """Share of the training dialogues method ``name`` holds out of training (0 for most methods)."""
+    spec = METHODS[name]
+    return 0.0 if spec.holdout is None else spec.holdout(resolve_settings(spec, config, epochs))
 
 
-def make_balancer(name: str, *, model: Backbone, config: BalancingConfig, seed: int) -> Balancer:
+def make_balancer(
+    name: str, *, model: Backbone, config: BalancingConfig, seed: int, epochs: int,
+    class_weights: Tensor | None = None, train_config: Any = None, holdout: DeviceSplit | None = None,
+    view: Callable[[Any], Any] | None = None,
+) -> Balancer:
     """The balancing method called ``name`` for ``model``.
 
     Parameters
     ----------
     name
-        One of :data:`METHODS`.
+        A key of :data:`METHODS`.
     model
         The backbone whose training is balanced.
     config
-        Alpha, modulation window, noise, ``weight``, ``super_epoch``, ``gamma``; ``None``
-        fields take the method's default (``ogm-ge``: alpha 0.5 from epoch 0; ``ada2i``: alpha
-        0.037 from epoch index 3; ``uni-aux``: weight 1; ``g-blending``: super-epoch 2;
-        ``pmr``: alpha 1 from epoch index 1; ``agm``: alpha 1 from epoch 0; ``mmpareto``:
-        gamma 1.5).
+        The run's ``balancing_config``; ``None`` fields take the method's defaults (its spec).
     seed
-        Seed of the gradient-noise generator (OGM-GE, Ada2I).
+        The run's balancing seed (gradient noise, PMR's prototype subsets, uni-aux's heads).
+    epochs
+        The run's ``train.epochs`` (defaults such as OGM-GE's window depend on it).
+    class_weights
+        ``[C]`` class weights of the joint loss (``train.class_weights``), or ``None``: every
+        cross-entropy term the method adds is weighted the same way.
+    train_config, holdout
+        The run's ``TrainConfig`` and the dialogues carved out for the method
+        (:func:`holdout_fraction`); read by ``g-blending``'s held-out estimator.
+    view
+        Parameter -> what the method edits (the stacked loop passes one arm's slices); ``None``:
+        the parameters themselves.
 
     Raises
     ------
@@ -94,68 +114,63 @@ def make_balancer(name: str, *, model: Backbone, config: BalancingConfig, seed: 
     >>> from spcl_diag.models import build_backbone
     >>> model = build_backbone("late_fusion", modalities="ta", dims={"t": 4, "a": 4}, n_classes=2,
     ...                        n_speakers=1, overrides={"hidden_dim": 4, "feedforward_dim": 8})
-    >>> balancer = make_balancer("ada2i", model=model, config=BalancingConfig(), seed=0)
-    >>> balancer.alpha, balancer.start_epoch
-    (0.037, 3)
-    >>> type(make_balancer("pmr", model=model, config=BalancingConfig(), seed=0)).__name__
+    >>> balancer = make_balancer("ogm-ge", model=model, config=BalancingConfig(), seed=0, epochs=100)
+    >>> balancer.alpha, balancer.start_epoch, balancer.end_epoch
+    (0.1, 0, 51)
+    >>> type(make_balancer("pmr", model=model, config=BalancingConfig(), seed=0, epochs=4)).__name__
     'PrototypicalRebalance'
     """
     if name not in METHODS:
         raise ValueError(f"unknown balancing method {name!r}; valid methods are {', '.join(METHODS)}.")
-    if name == "none":
-        return Balancer()
     backbone = next((key for key, spec in BACKBONES.items() if spec.cls is type(model)), type(model).__name__)
     problem = balancing_problem(name, backbone, model.modalities)
     if problem:
         raise ValueError(problem + ".")
-    alpha, start = config.alpha, config.start_epoch
-    if name in ("ogm-ge", "ada2i"):
-        default_alpha, default_start = {"ogm-ge": (OGM_GE_ALPHA, 0), "ada2i": (ADA2I_ALPHA, ADA2I_START_EPOCH)}[name]
-        return GradientModulation(
-            model,
-            method=name,
-            alpha=default_alpha if alpha is None else alpha,
-            start_epoch=default_start if start is None else start,
-            end_epoch=config.end_epoch,
-            noise=config.noise,
-            seed=seed,
-        )
-    if name == "uni-aux":
-        return UnimodalAuxiliary(model.modalities, weight=UNI_AUX_WEIGHT if config.weight is None else config.weight)
-    if name == "g-blending":
-        super_epoch = G_BLENDING_SUPER_EPOCH if config.super_epoch is None else config.super_epoch
-        return GradientBlending(model.modalities, super_epoch=super_epoch)
-    if name == "pmr":
-        return PrototypicalRebalance(
-            model.modalities, model.n_classes, alpha=PMR_ALPHA if alpha is None else alpha,
-            start_epoch=PMR_START_EPOCH if start is None else start, end_epoch=config.end_epoch,
-        )
-    if name == "agm":
-        return AdaptiveGradientModulation(
-            model, alpha=AGM_ALPHA if alpha is None else alpha, start_epoch=0 if start is None else start,
-            end_epoch=config.end_epoch,
-        )
-    return MMPareto(model, gamma=MMPARETO_GAMMA if config.gamma is None else config.gamma)
+    spec = METHODS[name]
+    context = BalancerContext(model=model, settings=resolve_settings(spec, config, epochs), seed=seed, epochs=epochs,
+                              class_weights=class_weights, train_config=train_config, holdout=holdout,
+                              **({} if view is None else {"view": view}))
+    if spec.holdout is not None and spec.holdout(context.settings) > 0 and holdout is None:
+        raise ValueError(f"balancing {name!r} holds out training dialogues; pass the held-out split as holdout=.")
+    return spec.build(context)
 
 
 __all__ = [
+    "ADA2I_ALPHA",
+    "ADA2I_START_EPOCH",
+    "AGM_ALPHA",
+    "G_BLENDING_SUPER_EPOCH",
     "METHODS",
+    "MMPARETO_GAMMA",
+    "OGM_GE_ALPHA",
+    "PMR_ALPHA",
+    "PMR_START_EPOCH",
+    "UNI_AUX_WEIGHT",
     "AdaptiveGradientModulation",
     "Balancer",
+    "BalancerContext",
+    "Default",
     "GradientBlending",
     "GradientModulation",
     "MMPareto",
+    "MethodSpec",
     "PrototypicalRebalance",
     "UnimodalAuxiliary",
     "ada2i_coefficients",
     "agm_coefficients",
     "blending_weights",
+    "carve_holdout",
+    "encoder_parameters",
     "gold_scores",
+    "holdout_fraction",
     "make_balancer",
+    "methods_table",
+    "modulated_parameters",
     "ogm_ge_coefficients",
     "pareto_gradient",
     "pareto_weights",
     "pmr_coefficients",
     "prototype_log_probs",
+    "register_balancing",
     "shapley_responses",
 ]

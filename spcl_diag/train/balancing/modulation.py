@@ -10,10 +10,22 @@ its per-modality logits, computed without gradient (:func:`gold_scores`),
 
 .. math:: s_m = \sum_{i \in \text{batch}} \mathrm{softmax}(z_{m,i})_{y_i},
 
-turn the scores into coefficients :math:`k_m \in (0, 1]`, multiply the gradient of every
-parameter of modality :math:`m` (``model.parameter_groups()[m]``, the modality's branch) by
-:math:`k_m`, and, with ``noise``, add Gaussian noise :math:`\mathcal N(0, (\mathrm{std}(g) +
-10^{-8})^2)` per parameter tensor :math:`g`. The noise comes from a ``torch.Generator`` seeded
+turn the scores into coefficients :math:`k_m \in (0, 1]`, multiply the gradient of the
+modulated parameters of modality :math:`m` by :math:`k_m`, and, with ``noise``, add Gaussian
+noise :math:`\mathcal N(0, (\mathrm{std}(g) + 10^{-8})^2)` per parameter tensor :math:`g`.
+
+Which parameters are modulated (:func:`modulated_parameters`, ``balancing_config.scope``):
+
+* ``"encoder"`` (default), as the references do: for OGM-GE the *weight kernels* of the
+  modality's encoder, i.e. its parameters of rank :math:`\ge 2` (GeWu-Lab/OGM-GE_CVPR2022,
+  ``main.py``, which scales and noises only the 4-d convolution kernels of the audio and
+  visual ResNets: never the fusion classifier, even in sum fusion, the exact analogue of
+  late fusion's summed heads, and never biases or normalisation parameters); for Ada2I every
+  parameter of the modality's encoder (leson502/ADA2I, ``model/ada2i.py`` via
+  ``Net.get_encoder_params``), never the AFW attention maps nor the per-modality classifier.
+  The encoder is :func:`~spcl_diag.train.balancing.base.encoder_parameters`.
+* ``"branch"``: every parameter of ``model.parameter_groups()[m]`` (head, biases, LayerNorm
+  and Ada2I's fusion maps included): this project's earlier, stronger form. The noise comes from a ``torch.Generator`` seeded
 by the run, so the global random state is untouched and a run is reproducible. They log, per
 epoch, the mean over batches of :math:`k_m` (``modulation``; 1 outside the modulation window)
 and of the ratio (``discrepancy_ratio_batch`` for OGM-GE, ``disparity_ratio_batch`` for Ada2I).
@@ -34,15 +46,17 @@ References
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
 from spcl_diag.data.batching import Batch
 from spcl_diag.docstrings import docfiller
 from spcl_diag.models.base import Backbone, ModelOutput
-from spcl_diag.train.balancing.base import Balancer, gold_scores
+from spcl_diag.train.balancing.base import Balancer, encoder_parameters, gold_scores
 
-OGM_GE_ALPHA = 0.5  # the paper tunes alpha per dataset; a mid-range default
+OGM_GE_ALPHA = 0.1  # GeWu-Lab/OGM-GE_CVPR2022 README (its CREMA-D runs use 0.8)
 ADA2I_ALPHA = 0.037  # Ada2I, Table 2, IEMOCAP
 ADA2I_START_EPOCH = 3  # reference: modulate from "epoch >= 4" counted from 1, i.e. index 3
 
@@ -123,14 +137,39 @@ def _tanh_coefficient(ratio: Tensor, alpha: float) -> Tensor:
     return torch.where(ratio > 1, 1 - torch.tanh(alpha * ratio), torch.ones_like(ratio))
 
 
+def ogm_ge_end_epoch(epochs: int) -> int:
+    """The default end of OGM-GE's window: through epoch ``epochs // 2`` inclusive.
+
+    The reference modulates while ``modulation_starts <= epoch <= modulation_ends`` with
+    ``modulation_ends = 50`` of ``epochs = 100`` (GeWu-Lab/OGM-GE_CVPR2022, ``main.py``); the
+    window here is half-open, so its end is ``epochs // 2 + 1``.
+
+    Examples
+    --------
+    >>> ogm_ge_end_epoch(100), ogm_ge_end_epoch(6)
+    (51, 4)
+    """
+    return epochs // 2 + 1
+
+
+def modulated_parameters(model: Backbone, method: str, scope: str) -> dict[str, list[torch.nn.Parameter]]:
+    """Modality -> the parameters whose gradients ``method`` scales and noises (see the module docstring)."""
+    if scope == "branch":
+        groups = model.parameter_groups()
+        return {m: groups[m] for m in model.modalities}
+    if method == "ogm-ge":
+        return {m: [p for p in encoder_parameters(model, m) if p.dim() >= 2] for m in model.modalities}
+    return {m: encoder_parameters(model, m) for m in model.modalities}
+
+
 class GradientModulation(Balancer):
     """Per-modality gradient scaling by score-based coefficients, then optional Gaussian noise.
 
     Parameters
     ----------
-    model
-        The backbone; ``model.parameter_groups()[m]`` must be non-empty for every active
-        modality.
+    params
+        Modality -> the parameters to modulate (:func:`modulated_parameters`), or in a stack
+        their per-arm views (anything with a ``.grad``); each list must be non-empty.
     method
         ``"ogm-ge"`` or ``"ada2i"``.
     alpha
@@ -138,14 +177,14 @@ class GradientModulation(Balancer):
     start_epoch, end_epoch
         0-based epochs with ``start_epoch <= epoch < end_epoch`` are modulated (``None``: no end).
     noise
-        Add the Gaussian gradient noise to every parameter of every modality while modulating.
+        Add the Gaussian gradient noise to every modulated parameter while modulating.
     seed
         Seed of the noise generator.
     """
 
     def __init__(
         self,
-        model: Backbone,
+        params: dict[str, list[Any]],
         *,
         method: str,
         alpha: float,
@@ -154,15 +193,14 @@ class GradientModulation(Balancer):
         noise: bool,
         seed: int,
     ):
-        groups = model.parameter_groups()
-        empty = [m for m in model.modalities if not groups.get(m)]
+        empty = [m for m, group in params.items() if not group]
         if empty:
             raise ValueError(
-                f"balancing {method!r} needs per-modality parameter groups; {type(model).__name__} "
-                f"has none for modality {', '.join(empty)}."
+                f"balancing {method!r} found no parameters to modulate for modality {', '.join(empty)}; "
+                "the backbone needs per-modality parameters under branches[m]."
             )
-        self.modalities = model.modalities
-        self.params = {m: groups[m] for m in self.modalities}
+        self.modalities = "".join(params)
+        self.params = params
         self.coefficients = ogm_ge_coefficients if method == "ogm-ge" else ada2i_coefficients
         self.ratio_metric = "discrepancy_ratio_batch" if method == "ogm-ge" else "disparity_ratio_batch"
         # OGM-GE's noise scale is the std of the unscaled gradient; Ada2I's of the scaled one.
@@ -185,7 +223,7 @@ class GradientModulation(Balancer):
                 for i, m in enumerate(self.modalities):
                     self._modulate(self.params[m], k[i])
 
-    def _modulate(self, params: list[torch.nn.Parameter], k: Tensor) -> None:
+    def _modulate(self, params: list[Any], k: Tensor) -> None:
         for p in params:
             g = p.grad
             if g is None:

@@ -96,15 +96,15 @@ def pareto_gradient(g_mm: Tensor, g_u: Tensor, weights: Tensor, *, gamma: float)
 class MMPareto(Balancer):
     """``mmpareto``; see the module docstring."""
 
-    def __init__(self, model: Backbone, *, gamma: float):
-        self.modalities, self.gamma = model.modalities, gamma
+    def __init__(self, model: Backbone, *, gamma: float, class_weights: Tensor | None = None):
+        self.modalities, self.gamma, self.class_weights = model.modalities, gamma, class_weights
         groups = model.parameter_groups()
         self.params = {m: groups[m] for m in self.modalities}
         self._unimodal: dict[str, list[Tensor]] = {}
         self._means = EpochMeans()
 
     def loss(self, loss: Tensor, output: ModelOutput, batch: Batch, *, reduce: Reduce, epoch: int) -> Tensor:
-        unimodal = torch.stack(list(unimodal_losses(output, batch.labels, self.modalities, reduce).values())).sum()
+        unimodal = torch.stack(list(unimodal_losses(output.per_modality, batch.labels, self.modalities, reduce, class_weights=self.class_weights).values())).sum()
         flat = [p for m in self.modalities for p in self.params[m]]
         raw = torch.autograd.grad(unimodal, flat, retain_graph=True, allow_unused=True)
         grads = [torch.zeros_like(p) if g is None else g for p, g in zip(flat, raw)]

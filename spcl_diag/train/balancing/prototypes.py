@@ -1,54 +1,80 @@
 r"""PMR: Prototypical Modal Rebalance (Fan et al., CVPR 2023).
 
-Each modality :math:`m` keeps one prototype per class, the mean of its head's input features
-over the training utterances of that class, :math:`c^m_k`. An utterance's prototypical
-distribution is the softmax of the negative Euclidean distances to the prototypes,
+Each modality :math:`m` keeps one prototype per class :math:`c^m_k`, the mean of its head's
+input features :math:`\phi^m(x)` (``ModelOutput.features[m]``) over training utterances of class
+:math:`k`. An utterance's prototypical distribution is the softmax of the negative Euclidean
+distances to the prototypes (paper, Eq. 5),
 
 .. math:: p^m_k(x) = \frac{\exp(-\lVert \phi^m(x) - c^m_k \rVert)}{\sum_j \exp(-\lVert \phi^m(x) - c^m_j \rVert)},
 
 the modality's prototypical score on a batch is :math:`s_m = \sum_i p^m_{y_i}(x_i)` and its
 imbalance ratio :math:`\rho_m = s_m / (\frac{1}{M-1}\sum_{k \ne m} s_k)` (the paper's
-:math:`\rho = s_a / s_v` for two modalities, generalised to :math:`M` as for OGM-GE). The loss
-(:func:`pmr_coefficients`) is
+:math:`\rho = s^0 / s^1` for two modalities, and its inverse for the other one).
+
+Variant ``"paper"`` (default; Eq. 10-13 and Algorithm 1, :func:`pmr_coefficients`):
 
 .. math::
-    \mathcal L = \mathcal L_{\text{joint}} + \sum_m \beta_m \mathcal L_{PCE}^m - \sum_m \gamma_m \bar H(p^m),
-    \qquad \mathcal L_{PCE}^m = -\log p^m_{y}(x)
+    \mathcal L = \mathcal L_{\text{joint}} + \alpha \sum_m \beta_m \mathcal L_{PCE}^m
+                 - \mu \sum_m \gamma_m \bar H(p^m) \,[\text{epoch} < E_r],
+    \qquad \beta_m = \mathrm{clip}(1/\rho_m - 1, 0, 1), \quad \gamma_m = \mathrm{clip}(\rho_m - 1, 0, 1),
 
-with :math:`\beta_m = \alpha (1/\rho_m - 1)` for a slow modality (:math:`\rho_m < 1`, else 0):
-the prototypical cross-entropy accelerates it; and :math:`\gamma_m = \alpha (\rho_m - 1)` for a
-dominant one (:math:`\rho_m > 1`, else 0): rewarding the entropy :math:`\bar H` of its
-prototypical distribution restrains it. Both terms use the curriculum's ``reduce``.
+with :math:`\mathcal L_{PCE}^m = -\log p^m_y(x)`. For two modalities this is exactly Eq. 10-13:
+the slow modality (:math:`\rho_m < 1`) gets the prototypical cross-entropy with the paper's
+:math:`\beta` (resp. :math:`\gamma`), and the dominant one's prototypical entropy is rewarded
+with the same coefficient for the first :math:`E_r` epochs only. Variant ``"code"`` is the
+authors' public code (fanyunfeng-bit/Modal-Imbalance-PMR, ``main_Prototype_grad.py``): a flat
+:math:`\alpha` on the slow modality's PCE (:math:`\beta_m = 1` where :math:`\rho_m < 1`) and no
+entropy term. The paper's tables (Table 1-3) were reported for the method of Eq. 10-13; the
+public scripts (``bash.sh``) run the ``code`` form.
 
-Departures from Fan et al. (2023), stated here because the paper leaves them open or we
-chose otherwise: the coefficient shapes :math:`\alpha(1/\rho - 1)` and :math:`\alpha(\rho - 1)`
-are ours (the paper gives the sides and that the strength grows with the imbalance);
-prototypes are the class means of the features seen during the **previous** training epoch
-(train mode, no extra pass over the data; the paper recomputes them on the training set) and a
-class absent from that epoch keeps its older prototype (zeros at first); with no prototypes
-yet (epoch index 0) and outside ``[start_epoch, end_epoch)`` the terms are off. ``features[m]``
-of the backbone is the representation :math:`\phi^m` (the input of head :math:`m`), which
-needs pure heads.
+Prototypes (Eq. 12, :meth:`PrototypicalRebalance.epoch_start`): before every epoch, in eval mode
+and without gradient, the class means of :math:`\phi^m` over a random 10% of the training
+dialogues (the reference: the first tenth of a shuffled training loader), then a moving average
+:math:`c \leftarrow (1 - \eta) \bar\phi + \eta c` with :math:`\eta` = ``momentum`` (0.2, the
+authors' ``--momentum_coef``); at epoch index 0 the fresh means. A class absent from the subset
+keeps its previous prototype (zeros at first; the reference divides by zero). The subset is
+drawn from the run's balancing seed, and the eval pass draws no random numbers, so the run
+stays paired with its ``none`` twin.
 
-Logged per epoch: ``pmr_beta``, ``pmr_gamma`` and ``prototype_ratio_batch`` (means over batches).
+Defaults and their sources: ``alpha`` 1.0 (the authors' ``--alpha`` default); ``mu`` 1e-2 (the
+paper uses 1e-2 or 1e-3); ``entropy_epochs`` :math:`E_r` = half the run's epochs (the paper sets
+:math:`E_r` per dataset and gives no rule: our choice, like OGM-GE's window); the PCE acts from
+epoch index 0 with no end (Algorithm 1). Under ``train.class_weights = "balanced"`` the PCE
+carries the joint loss's class weights; the entropy is not a cross-entropy and is unweighted.
+Both terms use the curriculum's ``reduce``. ``features[m]`` must be the input of a pure head.
+
+Logged per epoch: ``pmr_beta``, ``pmr_gamma`` (the unscaled coefficients; ``pmr_gamma`` 0 once
+the entropy term is off) and ``prototype_ratio_batch`` (means over batches).
 
 References
 ----------
 .. [1] Fan, Xu, Wei, Hu, Huang. "PMR: Prototypical Modal Rebalance for Multimodal Learning."
-   CVPR 2023.
+   CVPR 2023. Code: https://github.com/fanyunfeng-bit/Modal-Imbalance-PMR
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-from spcl_diag.data.batching import Batch
-from spcl_diag.models.base import ModelOutput
-from spcl_diag.train.balancing.base import Balancer, EpochMeans, EpochProbs, Reduce, in_window
+from spcl_diag.data.batching import Batch, DeviceSplit
+from spcl_diag.models.base import Backbone, ModelOutput
+from spcl_diag.train.balancing.base import Balancer, EpochMeans, Reduce, in_window
 
-PMR_ALPHA = 1.0  # strength of both terms
-PMR_START_EPOCH = 1  # the first epoch with prototypes (index 0 collects them)
+PMR_ALPHA = 1.0  # authors' code, main_Prototype_grad.py: --alpha default 1.0
+PMR_MU = 1e-2  # paper, implementation details: mu is 1e-2 or 1e-3
+PMR_MOMENTUM = 0.2  # authors' code: --momentum_coef default 0.2
+PMR_SUBSET = 0.1  # paper and code: prototypes from a tenth of the training set
+PMR_START_EPOCH = 0  # Algorithm 1: from the first epoch (prototypes are computed before it)
+PMR_VARIANTS: tuple[str, ...] = ("paper", "code")
+_PROTOTYPE_BATCH = 64  # dialogues per batch of the prototype pass (no effect on the means)
+
+
+def pmr_entropy_epochs(epochs: int) -> int:
+    """The default :math:`E_r`: the first half of the run (the paper sets it per dataset)."""
+    return epochs // 2
 
 
 def prototype_log_probs(features: Tensor, prototypes: Tensor) -> Tensor:
@@ -62,77 +88,112 @@ def prototype_log_probs(features: Tensor, prototypes: Tensor) -> Tensor:
     return (-torch.cdist(features, prototypes)).log_softmax(-1)
 
 
-def pmr_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor, Tensor]:
-    r"""Imbalance ratios :math:`\rho`, PCE weights :math:`\beta` and entropy weights :math:`\gamma`.
+def pmr_coefficients(scores: Tensor, *, variant: str = "paper") -> tuple[Tensor, Tensor, Tensor]:
+    r"""Imbalance ratios :math:`\rho`, PCE coefficients :math:`\beta` and entropy coefficients :math:`\gamma`.
 
     .. math::
         \rho_m = \frac{s_m}{\frac{1}{M-1}\sum_{k \ne m} s_k}, \qquad
-        \beta_m = \alpha \max(0, 1/\rho_m - 1), \qquad \gamma_m = \alpha \max(0, \rho_m - 1)
+        \beta_m = \mathrm{clip}(1/\rho_m - 1, 0, 1), \qquad \gamma_m = \mathrm{clip}(\rho_m - 1, 0, 1)
+
+    (paper, Eq. 11). ``variant="code"``: :math:`\beta_m = [\rho_m < 1]`, :math:`\gamma = 0`.
 
     Examples
     --------
-    >>> rho, beta, gamma = pmr_coefficients(torch.tensor([6.0, 2.0]), alpha=0.5)
+    >>> rho, beta, gamma = pmr_coefficients(torch.tensor([6.0, 2.0]))
     >>> rho, beta, gamma
     (tensor([3.0000, 0.3333]), tensor([0., 1.]), tensor([1., 0.]))
+    >>> pmr_coefficients(torch.tensor([1.5, 1.0]))[1:]
+    (tensor([0.0000, 0.5000]), tensor([0.5000, 0.0000]))
     """
     M = scores.shape[0]
     others = (scores.sum() - scores) / (M - 1)
     tiny = torch.finfo(scores.dtype).tiny
     ratio = scores / others.clamp_min(tiny)
-    beta = alpha * (1 / ratio.clamp_min(tiny) - 1).clamp_min(0)
-    gamma = alpha * (ratio - 1).clamp_min(0)
+    if variant == "code":
+        return ratio, (ratio < 1).to(scores.dtype), torch.zeros_like(ratio)
+    beta = (1 / ratio.clamp_min(tiny) - 1).clamp(0, 1)
+    gamma = (ratio - 1).clamp(0, 1)
     return ratio, beta, gamma
 
 
 class PrototypicalRebalance(Balancer):
-    """``pmr``; see the module docstring."""
+    """``pmr``; see the module docstring.
 
-    def __init__(self, modalities: str, n_classes: int, *, alpha: float, start_epoch: int, end_epoch: int | None):
+    Parameters
+    ----------
+    modalities, n_classes
+        The active modalities and the number of classes.
+    alpha, mu
+        Weights of the PCE and the entropy terms.
+    variant
+        ``"paper"`` or ``"code"``.
+    start_epoch, end_epoch
+        0-based window of the PCE term (``end_epoch=None``: no end).
+    entropy_epochs
+        :math:`E_r`: the entropy term acts in epochs ``[0, entropy_epochs)`` (variant ``paper``).
+    momentum
+        Share :math:`\\eta` of the previous prototype in the moving average.
+    seed
+        Seed of the generator that draws each epoch's prototype subset.
+    class_weights
+        ``[C]`` class weights of the joint loss, or ``None``.
+    """
+
+    def __init__(
+        self, modalities: str, n_classes: int, *, alpha: float, mu: float, variant: str, start_epoch: int,
+        end_epoch: int | None, entropy_epochs: int, momentum: float, seed: int, class_weights: Tensor | None = None,
+    ):
         self.modalities, self.n_classes = modalities, n_classes
-        self.alpha, self.start_epoch, self.end_epoch = alpha, start_epoch, end_epoch
-        self.prototypes: dict[str, Tensor] = {}  # m -> [C, h], from the previous epoch
-        self._sums: dict[str, Tensor] = {}  # m -> [C, h] feature sums of this epoch
-        self._counts: Tensor | None = None  # [C]
+        self.alpha, self.mu, self.variant = alpha, mu, variant
+        self.start_epoch, self.end_epoch, self.entropy_epochs = start_epoch, end_epoch, entropy_epochs
+        self.momentum, self.class_weights = momentum, class_weights
+        self.rng = np.random.default_rng(seed)
+        self.prototypes: dict[str, Tensor] = {}  # m -> [C, h]
         self._means = EpochMeans()
+
+    def epoch_start(self, model: Backbone, train: DeviceSplit, *, epoch: int) -> None:
+        n = max(1, round(PMR_SUBSET * train.n_dialogues))
+        subset = np.sort(self.rng.choice(train.n_dialogues, size=n, replace=False))
+        sums: dict[str, Tensor] = {}
+        counts = None
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            for batch in train.batches(subset, _PROTOTYPE_BATCH):
+                output = model(batch)
+                one_hot = F.one_hot(batch.labels, self.n_classes).to(output.joint.dtype)  # [N, C]
+                counts = one_hot.sum(0) if counts is None else counts + one_hot.sum(0)
+                for m in self.modalities:
+                    part = one_hot.T @ output.features[m]  # [C, h]
+                    sums[m] = part if m not in sums else sums[m] + part
+        model.train(was_training)
+        assert counts is not None  # n >= 1 dialogue, and no dialogue is empty
+        seen = (counts > 0).unsqueeze(1)  # [C, 1]
+        for m in self.modalities:
+            fresh = sums[m] / counts.clamp_min(1).unsqueeze(1)
+            if m not in self.prototypes:
+                self.prototypes[m] = torch.where(seen, fresh, torch.zeros_like(fresh))
+            else:
+                old = self.prototypes[m]
+                self.prototypes[m] = torch.where(seen, (1 - self.momentum) * fresh + self.momentum * old, old)
 
     def loss(self, loss: Tensor, output: ModelOutput, batch: Batch, *, reduce: Reduce, epoch: int) -> Tensor:
         labels = batch.labels
-        self._collect(output, labels)
-        if not self.prototypes or not in_window(epoch, self.start_epoch, self.end_epoch):
-            for m in self.modalities:
-                self._means.add("pmr_beta", m, 0.0)
-                self._means.add("pmr_gamma", m, 0.0)
-            return loss
         log_p = {m: prototype_log_probs(output.features[m], self.prototypes[m]) for m in self.modalities}
-        gold = {m: lp.gather(1, labels.unsqueeze(1)).squeeze(1) for m, lp in log_p.items()}  # [N]
-        scores = torch.stack([gold[m].detach().exp().sum() for m in self.modalities])
-        ratio, beta, gamma = pmr_coefficients(scores, alpha=self.alpha)
+        scores = torch.stack([log_p[m].detach().gather(1, labels.unsqueeze(1)).exp().sum() for m in self.modalities])
+        ratio, beta, gamma = pmr_coefficients(scores, variant=self.variant)
+        if not in_window(epoch, self.start_epoch, self.end_epoch):
+            beta = torch.zeros_like(beta)
+        if self.variant == "code" or epoch >= self.entropy_epochs:
+            gamma = torch.zeros_like(gamma)
         for i, m in enumerate(self.modalities):
+            pce = F.nll_loss(log_p[m], labels, weight=self.class_weights, reduction="none")  # [N] w_y (-log p_y)
             entropy = -(log_p[m].exp() * log_p[m]).sum(-1)  # [N]
-            loss = loss + beta[i] * reduce(-gold[m]) - gamma[i] * reduce(entropy)
+            loss = loss + self.alpha * beta[i] * reduce(pce) - self.mu * gamma[i] * reduce(entropy)
             self._means.add("pmr_beta", m, beta[i])
             self._means.add("pmr_gamma", m, gamma[i])
             self._means.add("prototype_ratio_batch", m, ratio[i])
         return loss
 
-    def _collect(self, output: ModelOutput, labels: Tensor) -> None:
-        with torch.no_grad():
-            one_hot = torch.nn.functional.one_hot(labels, self.n_classes).to(output.joint.dtype)  # [N, C]
-            counts = one_hot.sum(0)
-            self._counts = counts if self._counts is None else self._counts + counts
-            for m in self.modalities:
-                sums = one_hot.T @ output.features[m].detach()  # [C, h]
-                self._sums[m] = sums if m not in self._sums else self._sums[m] + sums
-
     def epoch_rows(self) -> dict[tuple[str, str], Tensor | float]:
         return self._means.rows()
-
-    def epoch_end(self, epoch: int, probs: EpochProbs) -> None:
-        if self._counts is None:
-            return
-        seen = (self._counts > 0).unsqueeze(1)  # [C, 1]
-        for m in self.modalities:
-            means = self._sums[m] / self._counts.clamp_min(1).unsqueeze(1)
-            previous = self.prototypes.get(m, torch.zeros_like(means))
-            self.prototypes[m] = torch.where(seen, means, previous)
-        self._sums, self._counts = {}, None

@@ -1,0 +1,187 @@
+r"""The registry of balancing methods: one :class:`MethodSpec` per method, and :func:`register_balancing`.
+
+A spec says everything the rest of the project needs to know about a method: its citation and
+reference code, what it changes and logs (the README's table of methods is this registry), the
+``balancing_config`` fields it reads with each default and where the value comes from, the
+modalities and heads it needs (checked when a config is read), whether it trains inside a
+stack and, if not, why, and how to build its :class:`~spcl_diag.train.balancing.base.Balancer`.
+
+A method of your own is a :class:`~spcl_diag.train.balancing.base.Balancer` subclass and a
+spec passed to :func:`register_balancing`; a plugin module (:mod:`spcl_diag.plugins`) can
+register backbones and balancing methods alike (``docs/extending.md``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import Tensor
+
+from spcl_diag.data.batching import DeviceSplit
+from spcl_diag.errors import ConfigError
+from spcl_diag.models.base import Backbone
+from spcl_diag.train.balancing.base import Balancer
+
+EpochsDefault = Callable[[int], Any]  # a default that depends on the run's number of epochs
+
+
+@dataclass(frozen=True)
+class Default:
+    """A default value of a ``balancing_config`` field and where it comes from.
+
+    ``value`` is the value, or a function of the run's epochs (``OGM-GE``'s window end).
+    """
+
+    value: Any
+    source: str
+
+    def resolve(self, epochs: int) -> Any:
+        """The value for a run of ``epochs`` epochs."""
+        return self.value(epochs) if callable(self.value) else self.value
+
+
+@dataclass(frozen=True)
+class BalancerContext:
+    """What a method's builder gets: the model, the resolved settings and the run's facts."""
+
+    model: Backbone
+    settings: Mapping[str, Any]  # every field of the spec's defaults: the config's value, else the default
+    seed: int  # the run's balancing seed (noise, subsets, auxiliary heads)
+    epochs: int  # the run's train.epochs
+    class_weights: Tensor | None  # the joint loss's [C] class weights (train.class_weights), or None
+    train_config: Any = None  # the run's TrainConfig (lr, weight decay, batch size, clip)
+    holdout: DeviceSplit | None = None  # the dialogues carved out of train for the method (MethodSpec.holdout)
+    view: Callable[[Any], Any] = lambda p: p  # parameter -> what the method edits (a stack: that arm's slice)
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A balancing method.
+
+    Attributes
+    ----------
+    name
+        The value of ``RunConfig.balancing``.
+    build
+        ``BalancerContext -> Balancer``.
+    summary, logged
+        What it changes, and the metrics it logs per epoch (``epochs.csv``, split ``train``).
+    citation, code
+        The paper, and the authors' reference code (``""`` where there is none).
+    defaults
+        ``balancing_config`` field -> :class:`Default`; the keys are the fields the method
+        reads (setting any other field is a config error).
+    min_modalities
+        Fewer active modalities is a config error (2 for a method that balances modalities
+        against each other).
+    needs_pure_heads
+        The method trains or scores each modality's head on its own: backbones with mixed
+        heads (``PURE_HEADS = False``) are refused.
+    stacks, solo_reason
+        Whether runs of this method train inside a stack (``--stack arms``); if not, why. A method
+        that stacks edits gradients only through ``ctx.view(p)`` of the parameters it chose
+        (in a stack, an object whose ``.grad`` is the arm's slice of the stacked gradient) and
+        reads nothing but ``joint`` and ``per_modality`` of its outputs.
+    holdout
+        ``settings -> share`` of the training dialogues the method holds out of training for
+        its own estimates (G-Blend), or ``None``; the loop carves them before the run starts.
+    """
+
+    name: str
+    build: Callable[[BalancerContext], Balancer]
+    summary: str
+    logged: tuple[str, ...] = ()
+    citation: str = ""
+    code: str = ""
+    defaults: Mapping[str, Default] = field(default_factory=dict)
+    min_modalities: int = 2
+    needs_pure_heads: bool = False
+    stacks: bool = False
+    solo_reason: str = "its spec does not say that it stacks (stacks=False)"
+    holdout: Callable[[Mapping[str, Any]], float] | None = None
+
+
+METHODS: dict[str, MethodSpec] = {}
+_BUILTIN: set[str] = set()
+
+
+def register_balancing(spec: MethodSpec, *, _builtin: bool = False) -> None:
+    """Add a balancing method to :data:`METHODS`, so that configs, grids and the CLI can name it.
+
+    Registering a name again replaces the earlier entry (a plugin imported again after an
+    edit); the built-in methods cannot be replaced.
+
+    Raises
+    ------
+    ConfigError
+        When ``spec`` is not a :class:`MethodSpec`, names a built-in method, reads a field that
+        ``balancing_config`` does not have, or says it cannot stack without a reason.
+
+    Examples
+    --------
+    >>> from spcl_diag.train.balancing import Balancer
+    >>> register_balancing(MethodSpec("nothing-doc", build=lambda ctx: Balancer(), summary="nothing"))
+    >>> METHODS["nothing-doc"].min_modalities
+    2
+    >>> del METHODS["nothing-doc"]  # (keep the registry as it was)
+    """
+    from spcl_diag.runs.config import (
+        BalancingConfig,  # the runs layer reads this registry lazily, too
+    )
+
+    if not isinstance(spec, MethodSpec):
+        raise ConfigError(f"register_balancing needs a MethodSpec; got {type(spec).__name__}.")
+    problems = []
+    if spec.name in _BUILTIN and not _builtin:
+        problems.append(f"{spec.name!r} is a built-in balancing method and cannot be replaced")
+    fields = {f.name for f in dataclasses.fields(BalancingConfig)}
+    unknown = sorted(set(spec.defaults) - fields)
+    if unknown:
+        problems.append(f"defaults name fields balancing_config does not have: {', '.join(unknown)} "
+                        f"(valid: {', '.join(sorted(fields))})")
+    if not spec.stacks and spec.name != "none" and not spec.solo_reason:
+        problems.append("a method that does not stack must say why in solo_reason")
+    if problems:
+        raise ConfigError(f"balancing method {spec.name!r}: " + "; ".join(problems) + ".")
+    METHODS[spec.name] = spec
+    if _builtin:
+        _BUILTIN.add(spec.name)
+
+
+def resolve_settings(spec: MethodSpec, config: Any, epochs: int) -> dict[str, Any]:
+    """Field -> value for ``spec``: the config's value where set, else the spec's default."""
+    return {name: (default.resolve(epochs) if getattr(config, name) is None else getattr(config, name))
+            for name, default in spec.defaults.items()}
+
+
+def methods_table(specs: Iterable[MethodSpec]) -> str:
+    """The Markdown table of ``specs``: the README's table of balancing methods is this function's output.
+
+    Examples
+    --------
+    >>> from spcl_diag.train.balancing import METHODS
+    >>> methods_table([METHODS["mmpareto"]]).splitlines()[0].split(" | ")[:3]
+    ['| `--balancing`', 'what it changes', 'defaults (source)']
+    """
+    lines = ["| `--balancing` | what it changes | defaults (source) | needs | stacks | logged per epoch | reference |",
+             "|---|---|---|---|---|---|---|"]
+    for spec in specs:
+        defaults = "; ".join(f"`{name}` {_shown(d.value)} ({d.source})" for name, d in spec.defaults.items()) or "-"
+        needs = [f">= {spec.min_modalities} modalities"] if spec.min_modalities > 1 else []
+        needs += ["pure heads"] if spec.needs_pure_heads else []
+        stacks = "yes" if spec.stacks else f"no: {spec.solo_reason}"
+        logged = ", ".join(f"`{m}`" for m in spec.logged) or "-"
+        reference = ", ".join(part for part in (spec.citation, f"`{spec.code}`" if spec.code else "") if part) or "-"
+        lines.append(f"| `{spec.name}` | {spec.summary} | {defaults} | {', '.join(needs) or '-'} | {stacks} | "
+                     f"{logged} | {reference} |")
+    return "\n".join(lines) + "\n"
+
+
+def _shown(value: Any) -> str:
+    """A default as the table shows it (a function of the epochs by its docstring's first line)."""
+    if callable(value):
+        return "f(epochs)"
+    return "none" if value is None else f"`{value}`"
