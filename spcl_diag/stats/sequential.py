@@ -175,11 +175,14 @@ def confidence_sequence(
 
     Examples
     --------
-    >>> cs = confidence_sequence([0.3, 0.4, 0.35, 0.3, 0.45, 0.4, 0.38, 0.42])
-    >>> bool(cs.low[-1] > 0), cs.decision()
-    (True, 'better')
-    >>> bool(cs.low[0] < 0 < cs.high[0])
-    True
+    Sixteen differences near +0.38 decide only with declared bounds tighter than [-1, 1]:
+
+    >>> d = [0.3, 0.4, 0.35, 0.3, 0.45, 0.4, 0.38, 0.42] * 2
+    >>> confidence_sequence(d).decision(), confidence_sequence(d, bounds=(-0.5, 0.5)).decision()
+    ('undecided', 'better')
+    >>> cs = confidence_sequence(d, bounds=(-0.5, 0.5))
+    >>> int((cs.low > 0).argmax()) + 1, round(float(cs.low[-1]), 3)  # first look that decides; last lower end
+    (12, 0.076)
     """
     d = np.asarray(differences, dtype=np.float64)
     if d.ndim not in (1, 2) or d.shape[-1] < 1:
