@@ -17,7 +17,9 @@ Every round is an ordinary :func:`~spcl_diag.batch.runner.run_batch` of a sub-gr
 executor and ``stack="arms"`` work and an interrupted batch resumes: the state is recomputed
 from the runs on disk (how many seeds of the stream each arm has), nothing else is kept.
 ``<out>/sequential.json`` records each round's interval, e-value, decision and seeds used,
-recomputed from disk after every round.
+recomputed from disk after every round, and beside the final sequence the fixed-n Student t
+interval at the same level (``t_low``/``t_high``), which is *not* valid for a design that
+peeked: it is there to show how much wider the valid interval is.
 
 The family of comparisons is the grid's (cell, arm) pairs; each sequence runs at
 ``alpha / k`` (Bonferroni), so the chance that any of them ever errs stays below ``alpha``.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,7 @@ from spcl_diag.batch.grid import Grid, derive_seeds, load_grid
 from spcl_diag.batch.runner import BatchSummary, run_batch
 from spcl_diag.errors import ConfigError
 from spcl_diag.stats.compare import infer_higher_is_better
+from spcl_diag.stats.intervals import t_interval
 from spcl_diag.stats.pairing import paired_differences
 from spcl_diag.stats.sequential import (
     SCORE_DIFFERENCE_BOUNDS,
@@ -230,8 +234,12 @@ def _state(grid: Grid, results: pd.DataFrame, cells: list[dict[str, str]], arms:
                         "p_anytime": float(cs.p_anytime[i]),
                         "decision": decision_word(int(codes[i]), higher_is_better=hib)})
             last = record["rounds"][-1] if record["rounds"] else {}
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # one seed: no t interval (nan)
+                fixed = t_interval(d, confidence_level=1 - alpha) if len(d) else None
             record.update(decision=last.get("decision", "undecided"), low=last.get("low", float("nan")),
                           high=last.get("high", float("nan")), estimate=last.get("estimate", float("nan")),
+                          t_low=fixed.low if fixed else float("nan"), t_high=fixed.high if fixed else float("nan"),
                           at_max_seeds=attempted >= max_seeds)
             state.append(record)
     return state

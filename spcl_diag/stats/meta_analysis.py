@@ -314,16 +314,21 @@ def _leave_one_out(table: pd.DataFrame, cells: list[str], *, method: TauMethod, 
 
 
 def meta_table(result: MetaAnalysis) -> pd.DataFrame:
-    """The per-cell rows, then the pooled row and the prediction-interval row, for printing."""
+    """Tidy rows for printing and :func:`~spcl_diag.plots.meta_forest.plot_meta_forest`.
+
+    One row per cell (``kind`` ``"cell"``), then the pooled estimate (``"pooled"``) and the
+    prediction interval for a new cell (``"prediction"``): columns ``kind``, ``cell``,
+    ``n_seeds``, ``diff``, ``ci_low``, ``ci_high``, ``weight``.
+    """
     cells = [c for c in result.cells.columns if c not in ("n_seeds", "diff", "variance", "se", "ci_low", "ci_high", "weight")]
-    table = result.cells.assign(cell=result.cells[cells].astype(str).agg("/".join, axis=1))
-    table = table[["cell", "n_seeds", "diff", "ci_low", "ci_high", "weight"]]
+    table = result.cells.assign(kind="cell", cell=result.cells[cells].astype(str).agg("/".join, axis=1))
+    table = table[["kind", "cell", "n_seeds", "diff", "ci_low", "ci_high", "weight"]]
     p = result.pooled
     extra = pd.DataFrame([
-        {"cell": f"pooled ({result.method})", "n_seeds": int(table["n_seeds"].sum()), "diff": p.estimate,
-         "ci_low": p.ci_low, "ci_high": p.ci_high, "weight": 1.0},
-        {"cell": "prediction (new cell)", "n_seeds": np.nan, "diff": p.estimate, "ci_low": result.prediction_low,
-         "ci_high": result.prediction_high, "weight": np.nan},
+        {"kind": "pooled", "cell": f"pooled ({result.method})", "n_seeds": int(table["n_seeds"].sum()),
+         "diff": p.estimate, "ci_low": p.ci_low, "ci_high": p.ci_high, "weight": 1.0},
+        {"kind": "prediction", "cell": "prediction (new cell)", "n_seeds": np.nan, "diff": p.estimate,
+         "ci_low": result.prediction_low, "ci_high": result.prediction_high, "weight": np.nan},
     ])
     return pd.concat([table, extra], ignore_index=True)
 

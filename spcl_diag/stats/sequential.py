@@ -51,9 +51,10 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from spcl_diag.stats.verdict import direction_word
@@ -279,13 +280,37 @@ def _plugin_ends(y: NDArray, lam: NDArray, *, alpha: float, m0: float) -> tuple[
     return centre - margin, centre + margin, drift - penalty, -drift - penalty
 
 
+
+
+#: The columns ``compare(..., sequential=True)`` adds.
+SEQUENTIAL_COLUMNS: tuple[str, ...] = ("cs_low", "cs_high", "cs_e_value", "cs_decision")
+SEQUENTIAL_NOTE = ("cs_low/cs_high: anytime-valid confidence sequence (Waudby-Smith & Ramdas 2024), valid however "
+                   "often the seeds were looked at and whenever the seeding stopped; diff_low/diff_high: fixed-n "
+                   "interval, valid only when the number of seeds was fixed before looking")
+
+
+def sequential_columns(arm_values: pd.Series, base_values: pd.Series, *, alpha: float,
+                       higher_is_better: bool | None, rope: float = 0.0,
+                       bounds: tuple[float, float] = SCORE_DIFFERENCE_BOUNDS) -> dict[str, Any]:
+    """:data:`SEQUENTIAL_COLUMNS` of one compare() row: the sequence over the paired seeds in ascending order."""
+    seeds = sorted(set(arm_values.index) & set(base_values.index))
+    if not seeds:
+        return {"cs_low": np.nan, "cs_high": np.nan, "cs_e_value": np.nan, "cs_decision": "no paired seeds"}
+    d = arm_values.loc[seeds].to_numpy(float) - base_values.loc[seeds].to_numpy(float)
+    cs = confidence_sequence(d, alpha=alpha, bounds=bounds)
+    return {"cs_low": float(cs.low[-1]), "cs_high": float(cs.high[-1]), "cs_e_value": float(cs.e_value[-1]),
+            "cs_decision": cs.decision(rope=rope, higher_is_better=higher_is_better)}
+
+
 __all__ = [
     "SCORE_DIFFERENCE_BOUNDS",
     "SEQUENCE_METHODS",
+    "SEQUENTIAL_COLUMNS",
     "ConfidenceSequence",
     "check_rope",
     "confidence_sequence",
     "decision_codes",
     "decision_word",
     "plugin_bets",
+    "sequential_columns",
 ]

@@ -133,3 +133,27 @@ def test_errors_name_the_problem():
         confidence_sequence([0.1], method="normal")
     with pytest.raises(ValueError, match="alpha must lie"):
         confidence_sequence([0.1], alpha=5)
+
+
+def test_compare_adds_the_sequence_next_to_the_fixed_n_interval():
+    import pandas as pd
+
+    from spcl_diag.stats import compare
+
+    rng = np.random.default_rng(7)
+    base = 0.5 + rng.normal(0, 0.01, 12)
+    frame = pd.DataFrame({"dataset": "s", "curriculum": ["none"] * 12 + ["spcl"] * 12 + ["random"] * 12,
+                          "seed": list(range(12)) * 3,
+                          "test_wf1": [*base, *(base + 0.02 + rng.normal(0, 0.005, 12)), *(base + rng.normal(0, 0.005, 12))]})
+    table = compare(frame, "test_wf1", by=("dataset",), rng=np.random.default_rng(0), sequential=True)
+    plain = compare(frame, "test_wf1", by=("dataset",), rng=np.random.default_rng(0))
+    pd.testing.assert_frame_equal(table[plain.columns], plain)  # nothing else changes
+    for _, row in table.iterrows():
+        d = frame[frame.curriculum == row["arm"]]["test_wf1"].to_numpy() - base
+        cs = confidence_sequence(d, alpha=0.05 / 2)
+        assert (row["cs_low"], row["cs_high"]) == pytest.approx((cs.low[-1], cs.high[-1]))
+        assert row["cs_low"] <= row["diff_low"] and row["cs_high"] >= row["diff_high"]  # wider than the t interval
+    # 12 seeds of a +0.02 gain: the t test calls it, the bounded sequence cannot yet
+    assert table.set_index("arm").loc["spcl", "verdict"].startswith("better")
+    assert table.set_index("arm").loc["spcl", "cs_decision"] == "undecided"
+    assert "anytime-valid" in table.attrs["sequential"]
