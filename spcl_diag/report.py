@@ -305,8 +305,9 @@ def _meta_section(tables: RunTables, *, baseline: str, arm: str = "spcl",
         "Leave one cell out:", "", markdown_table(result.leave_one_out, digits=4), "",
         *[f"- {note}" for note in result.notes],
     ]
-    ax = plot_meta_forest(meta_table(result), xlabel=f"{metric}: {arm} - {baseline}")
-    return [*lines, "", "See the forest plot `meta_forest` below.", ""], {"meta_forest": ax.figure}
+    fig, ax = plt.subplots(figsize=(5.5, 2.2 + 0.32 * result.pooled.k))
+    plot_meta_forest(meta_table(result), xlabel=f"{metric}: {arm} - {baseline}", ax=ax)
+    return [*lines, "", "See the forest plot `meta_forest` below.", ""], {"meta_forest": fig}
 
 
 def _sequential_section(runs: str | Path) -> list[str]:

@@ -57,8 +57,9 @@ def handle(args: argparse.Namespace) -> int:
 
         from spcl_diag.plots.meta_forest import plot_meta_forest
 
-        ax = plot_meta_forest(meta_table(result), xlabel=f"{args.metric}: {args.arm} - {args.baseline}")
-        ax.figure.savefig(args.figure, dpi=150, bbox_inches="tight")
-        plt.close(ax.figure)
+        fig, ax = plt.subplots(figsize=(5.5, 2.2 + 0.32 * result.pooled.k))
+        plot_meta_forest(meta_table(result), xlabel=f"{args.metric}: {args.arm} - {args.baseline}", ax=ax)
+        fig.savefig(args.figure, dpi=150, bbox_inches="tight")
+        plt.close(fig)
         print(f"wrote {args.figure}")
     return 0

@@ -125,7 +125,9 @@ def pool(effects: Sequence[float], variances: Sequence[float], *, method: TauMet
 
     y, v = np.asarray(effects, float), np.asarray(variances, float)
     alpha = 1 - confidence_level
-    res = combine_effects(y, v, method_re=TAU_METHODS[method], alpha=alpha)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # its unused HKSJ variance takes sqrt of a negative tau^2
+        res = combine_effects(y, v, method_re=TAU_METHODS[method], alpha=alpha)
     q, k = float(res.q), len(y)
     if res.tau2 > 0:
         estimate, se, tau2 = float(res.mean_effect_re), float(res.sd_eff_w_re), float(res.tau2)
@@ -305,9 +307,7 @@ def _leave_one_out(table: pd.DataFrame, cells: list[str], *, method: TauMethod, 
     rows = []
     for i in range(len(table)):
         rest = table.drop(index=table.index[i])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # 1 remaining cell: Q undefined
-            p = pool(rest["diff"], rest["variance"], method=method, confidence_level=confidence_level)
+        p = pool(rest["diff"], rest["variance"], method=method, confidence_level=confidence_level)
         rows.append({**{c: table.iloc[i][c] for c in cells}, "estimate": p.estimate, "ci_low": p.ci_low,
                      "ci_high": p.ci_high, "tau2": p.tau2, "i2": p.i2})
     return pd.DataFrame(rows)
