@@ -330,7 +330,8 @@ def meta_table(result: MetaAnalysis) -> pd.DataFrame:
         {"kind": "prediction", "cell": "prediction (new cell)", "n_seeds": np.nan, "diff": p.estimate,
          "ci_low": result.prediction_low, "ci_high": result.prediction_high, "weight": np.nan},
     ])
-    return pd.concat([table, extra], ignore_index=True)
+    out = pd.concat([table, extra], ignore_index=True)
+    return out.astype({"n_seeds": "Int64"})  # the prediction row has no seed count
 
 
 __all__ = ["TAU_METHODS", "MetaAnalysis", "Pooled", "meta_analysis", "meta_regression", "meta_table", "pool"]
