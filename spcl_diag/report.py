@@ -61,6 +61,9 @@ FIGURE_CAPTIONS: dict[str, str] = {
     "Nemenyi test cannot tell apart.",
     "confusion": "Test confusion of the fused prediction and of each modality's head at the selected epoch, rows "
     "normalised by the gold count (the diagonal is each class's recall), summed over seeds.",
+    "meta_forest": "Random-effects meta-analysis of spcl - baseline test weighted-F1 over cells: each cell's mean "
+    "paired difference with its 95% interval (square sized by its weight), the pooled effect (diamond: its 95% "
+    "interval) and the prediction interval for the effect in a new cell (bar).",
     "aggregate": "Interquartile mean of test weighted-F1 over all cells and the probability that a run of each arm "
     "beats a baseline run, averaged over cells, with 95% stratified bootstrap intervals (Agarwal et al. 2021).",
 }
@@ -153,11 +156,14 @@ def write_report(
     comparisons = comparison_tables(tables, baseline=baseline, seed=seed)
     ranking_lines, ranking_figure = _ranking_section(tables, seed=seed)
     figures, left_out = _figures(tables, comparisons, ranking_figure)
+    meta_lines, meta_figure = _meta_section(tables, baseline=baseline)
+    figures.update(meta_figure)
     files = save_figures(figures, fig_dir, dpi=dpi)
     lines = _header(tables, runs)
     lines += _comparison_section(comparisons, baseline)
     lines += _reproduction_section(tables, published)
     lines += _ranking_lines_with_figure(ranking_lines, files, report.parent)
+    lines += meta_lines + _sequential_section(runs)
     lines += _figure_section(files, report.parent, left_out)
     lines += _inventory_section(tables)
     lines += _provenance_section(tables, runs)
@@ -170,11 +176,14 @@ def report_figures(tables: RunTables, *, baseline: str = "none", seed: int = 0) 
 
     The standard figures (:func:`spcl_diag.plots.standard_figures`), a forest plot of each
     :func:`comparison_tables` table (``forest_performance``, ``forest_imbalance``) and the
-    critical-difference diagram (``cd_diagram``) when the runs span two cells or more: the
+    critical-difference diagram (``cd_diagram``) and the meta-analysis forest plot when the runs
+    span two cells or more: the
     set ``spcl-diag figures`` writes and :func:`write_report` links.
     """
     comparisons = comparison_tables(tables, baseline=baseline, seed=seed)
-    return _figures(tables, comparisons, _ranking_section(tables, seed=seed)[1])
+    figures, left_out = _figures(tables, comparisons, _ranking_section(tables, seed=seed)[1])
+    figures.update(_meta_section(tables, baseline=baseline)[1])
+    return figures, left_out
 
 
 def _figures(tables: RunTables, comparisons: Mapping[str, pd.DataFrame],
@@ -291,6 +300,62 @@ def _ranking_section(tables: RunTables, *, seed: int, metric: str = "test_wf1") 
     fig, ax = plt.subplots(figsize=(6.0, 2.4))
     cd_diagram(ranking, ax=ax)
     return [*lines, ""] if ranking.notes else lines, {"cd_diagram": fig}
+
+
+def _meta_section(tables: RunTables, *, baseline: str, arm: str = "spcl",
+                  metric: str = "test_wf1") -> tuple[list[str], dict[str, Figure]]:
+    """Random-effects meta-analysis of ``arm`` over the cells, when the folder holds two or more."""
+    from spcl_diag.plots.meta_forest import plot_meta_forest
+    from spcl_diag.stats.meta_analysis import meta_analysis, meta_table
+
+    results = tables.results
+    cells = [c for c in GROUP_COLUMNS if c in results]
+    ok = results[results["status"] == "ok"] if "status" in results else results
+    if metric not in ok or ok.groupby(cells).ngroups < 2 or not {arm, baseline} <= set(ok["curriculum"].astype(str)):
+        return [], {}
+    lines = [f"## Does `{arm}` help in general? Meta-analysis over cells", ""]
+    try:
+        result = meta_analysis(tables, metric, baseline, arm, cells=cells)
+    except ValueError as err:
+        return [*lines, f"Not computed: {err}", ""], {}
+    lines += [
+        (f"{result.summary()}. DerSimonian-Laird random-effects model over the cells (dataset x backbone x "
+         "modalities), each cell's effect the mean seed-paired difference with variance s^2/n "
+         "(`spcl_diag.stats.meta_analysis`). The pooled effect is an average over these cells; it speaks for "
+         "cells in general only if they are exchangeable (docs/statistics.md). The prediction interval is the "
+         "range expected for the effect in a new cell."),
+        "", markdown_table(meta_table(result).drop(columns="kind"), digits=4), "",
+        "Leave one cell out:", "", markdown_table(result.leave_one_out, digits=4), "",
+        *[f"- {note}" for note in result.notes],
+    ]
+    fig, ax = plt.subplots(figsize=(5.5, 2.2 + 0.32 * result.pooled.k))
+    plot_meta_forest(meta_table(result), xlabel=f"{metric}: {arm} - {baseline}", ax=ax)
+    return [*lines, "", "See the forest plot `meta_forest` below.", ""], {"meta_forest": fig}
+
+
+def _sequential_section(runs: str | Path) -> list[str]:
+    """The decisions of a ``batch --until-decided`` (its ``sequential.json``), valid and fixed-n intervals side by side."""
+    from spcl_diag.batch.sequential import read_sequential
+
+    record = read_sequential(runs)
+    if not record:
+        return []
+    numbers = {"estimate": "estimate", "sequence low": "low", "sequence high": "high", "fixed-n t low": "t_low",
+               "fixed-n t high": "t_high"}  # null in the JSON: no value (no paired seed)
+    rows = [{"cell": "/".join(str(c[k]) for k in ("dataset", "backbone", "modalities", "balancing")),
+             "arm": c["arm"], "seeds": c["n_seeds"], "decision": c["decision"],
+             **{name: float("nan") if c.get(key) is None else float(c[key]) for name, key in numbers.items()}}
+            for c in record["comparisons"]]
+    return [
+        "## Sequential seeds (`batch --until-decided`)", "",
+        (f"Seeds were added {record['seeds_per_round']} per round to every comparison with `{record['baseline']}` "
+         f"on {record['metric']} that was still undecided (at most {record['max_seeds']}; rope {record['rope']:g}). "
+         "The decision and the *sequence* interval (anytime-valid confidence sequence, Waudby-Smith & Ramdas 2024, "
+         f"each comparison at alpha {record['alpha_per_comparison']:.3g}) are valid however often the batch looked; "
+         "the fixed-n t interval at the same level is shown for comparison only and is **not** valid for this "
+         "design, which peeked after every round."),
+        "", markdown_table(pd.DataFrame(rows), digits=4), "",
+    ]
 
 
 def _ranking_lines_with_figure(lines: list[str], files: Iterable[Path], base: Path) -> list[str]:

@@ -66,6 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gpus-per-run", type=positive_float, default=None,
                         help="GPUs each run asks Ray for; fractions share a GPU (default: 1 for CUDA runs, else 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_sequential_options(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -84,14 +85,55 @@ def executor_options(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     return name, options
 
 
+def add_sequential_options(parser: argparse.ArgumentParser) -> None:
+    """The ``--until-decided`` options (:func:`spcl_diag.batch.sequential.run_until_decided`)."""
+    group = parser.add_argument_group("sequential seeds (anytime-valid confidence sequences)")
+    group.add_argument("--until-decided", action="store_true",
+                       help="after the grid's seeds, add seeds to each comparison with the baseline until its "
+                            "confidence sequence decides (better, worse, equivalent) or it has --max-seeds; "
+                            "writes OUT/sequential.json")
+    group.add_argument("--metric", default="test_wf1", help="the metric the decisions are about (default: %(default)s)")
+    group.add_argument("--baseline", default="none", help="the arm compared with (default: %(default)s)")
+    group.add_argument("--rope", type=positive_float, default=0.0,
+                       help="half-width of practical equivalence in the metric's units, 0.01 = one point of F1 "
+                            "(default: %(default)s: no equivalence decision)")
+    group.add_argument("--max-seeds", type=positive_int, default=50,
+                       help="most seeds per comparison (default: %(default)s)")
+    group.add_argument("--seeds-per-round", type=positive_int, default=2,
+                       help="seeds added per round to each undecided comparison (default: %(default)s)")
+    group.add_argument("--bound", type=positive_float, default=1.0,
+                       help="declared bound B of every paired difference, |arm - baseline| <= B (default: %(default)s, "
+                            "which always holds for scores in [0, 1]; a smaller B decides sooner but is an assumption)")
+
+
 def handle(args: argparse.Namespace) -> int:
     from spcl_diag.batch import make_executor, run_batch  # torch: only when the command runs
 
     name, options = executor_options(args)
     executor = make_executor(name, **options)
+    if args.until_decided:
+        return handle_until_decided(args, executor)
     summary = run_batch(args.grid, args.out, executor=executor, device=args.device,
                         retry_failed=args.retry_failed, progress=not args.quiet, stack=args.stack)
     for outcome in summary.failed:
         print(f"failed {outcome.run_id}: {outcome.message}")
     print(summary.line())
     return 1 if summary.failed else 0
+
+
+def handle_until_decided(args: argparse.Namespace, executor: Any) -> int:
+    from spcl_diag.batch.sequential import run_until_decided
+
+    result = run_until_decided(args.grid, args.out, metric=args.metric, baseline=args.baseline, rope=args.rope,
+                               max_seeds=args.max_seeds, seeds_per_round=args.seeds_per_round,
+                               bounds=(-args.bound, args.bound), executor=executor, device=args.device,
+                               retry_failed=args.retry_failed, progress=not args.quiet, stack=args.stack)
+    failed = [o for r in result.rounds for o in r.failed]
+    for outcome in failed:
+        print(f"failed {outcome.run_id}: {outcome.message}")
+    for c in result.comparisons:
+        cell = "/".join(str(c[k]) for k in ("dataset", "backbone", "modalities", "balancing"))
+        print(f"{cell} {c['arm']} - {c['baseline']}: {c['decision']} after {c['n_seeds']} seeds, "
+              f"anytime-valid interval [{c['low']:+.4f}, {c['high']:+.4f}]")
+    print(result.line() + f"; rounds in {result.path}")
+    return 1 if failed else 0

@@ -13,6 +13,8 @@
 * :func:`interaction`: the 2 x 2 interaction contrast of a factorial grid, per seed.
 * :func:`reproduce`: our seeds against published numbers; :func:`rank_arms`: arms ranked
   over many cells (Friedman + Nemenyi, Bayesian signed-rank).
+* :func:`confidence_sequence`: anytime-valid intervals for adding seeds until decided;
+  :func:`meta_analysis`: random-effects pooling of a gain over cells.
 
 Anything random takes ``rng: numpy.random.Generator`` as a required keyword.
 """
@@ -33,6 +35,7 @@ from spcl_diag.stats.effect_sizes import (
 from spcl_diag.stats.hodges_lehmann import hodges_lehmann
 from spcl_diag.stats.interaction import interaction
 from spcl_diag.stats.intervals import Interval, t_interval
+from spcl_diag.stats.meta_analysis import MetaAnalysis, meta_analysis, meta_table
 from spcl_diag.stats.multiple import (
     MultipleTestResult,
     adjust_pvalues,
@@ -50,12 +53,15 @@ from spcl_diag.stats.paired_tests import (
 from spcl_diag.stats.power import SeedPlan, min_seeds, plan_seeds, wilcoxon_power
 from spcl_diag.stats.ranking import Ranking, rank_arms, ranking_table
 from spcl_diag.stats.reproduction import load_published, reproduce
+from spcl_diag.stats.sequential import ConfidenceSequence, confidence_sequence
 from spcl_diag.stats.tables import format_table, to_latex
 from spcl_diag.stats.trajectory import summarise_epochs
 
 __all__ = [
     "ASOResult",
+    "ConfidenceSequence",
     "Interval",
+    "MetaAnalysis",
     "MultipleTestResult",
     "PairedTestResult",
     "Ranking",
@@ -67,6 +73,7 @@ __all__ = [
     "cliffs_delta",
     "cohens_dz",
     "compare",
+    "confidence_sequence",
     "dialogue_bootstrap_runs",
     "format_table",
     "hedges_g",
@@ -75,6 +82,8 @@ __all__ = [
     "interaction",
     "interquartile_mean",
     "load_published",
+    "meta_analysis",
+    "meta_table",
     "min_adjusted_pvalue",
     "min_attainable_pvalue",
     "min_seeds",

@@ -190,6 +190,7 @@ def compare(
     pair_on: str = "seed",
     n_resamples: int = 9999,
     aso_resamples: int = 1000,
+    sequential: bool = False,
 ) -> pd.DataFrame:
     r"""Compare every arm with the baseline, seed by seed, in one tidy table.
 
@@ -247,6 +248,12 @@ def compare(
         Bootstrap resamples of the ``percentile``/``bca`` intervals.
     aso_resamples
         Bootstrap resamples of the ASO bound.
+    sequential
+        Add the anytime-valid confidence sequence of each row's difference (seeds in
+        ascending order, each row at ``alpha / rows``):
+        :data:`~spcl_diag.stats.sequential.SEQUENTIAL_COLUMNS` (see
+        :func:`~spcl_diag.stats.sequential.sequential_columns`). It is the interval that stays
+        valid when seeds were added until the result looked good; the t interval is not.
 
     Returns
     -------
@@ -360,10 +367,11 @@ def compare(
                 tasks.append((dict(zip(by, key)), arm, rows))
     children = keyed_streams(rng, [(metric, *(f"{k}={v}" for k, v in group.items()), arm) for group, arm, _ in tasks])
     sign = -1.0 if hib is False else 1.0
-    records = []
+    records, pairs = [], []
     for (group, arm, rows), child in zip(tasks, children):
         arm_values, arm_nan = _seed_values(rows[rows[arm_column].astype(str) == arm], metric, pair_on)
         base_values, base_nan = _seed_values(rows[rows[arm_column].astype(str) == baseline], metric, pair_on)
+        pairs.append((arm_values, base_values))
         row = _compare_one(arm_values, base_values, test=test, rng=child, interval=interval,
                            confidence_level=confidence_level, n_resamples=n_resamples,
                            aso_resamples=aso_resamples, sign=sign)
@@ -393,8 +401,21 @@ def compare(
         record["p_adjusted"], record["n_comparisons"] = float(p_adj), adjusted.n_comparisons
         record["min_p_adjusted"] = float(floor)
         record["verdict"] = verdict(record, alpha=alpha, correction=correction, higher_is_better=hib)
-    table = pd.DataFrame.from_records(records, columns=[*by, *COLUMNS]) if records else pd.DataFrame(columns=[*by, *COLUMNS])
+    columns = [*by, *COLUMNS]
+    if sequential:
+        from spcl_diag.stats.sequential import (
+            SEQUENTIAL_COLUMNS,
+            SEQUENTIAL_NOTE,
+            sequential_columns,
+        )
+
+        for record, (arm_values, base_values) in zip(records, pairs):
+            record.update(sequential_columns(arm_values, base_values, alpha=alpha / len(records), higher_is_better=hib))
+        columns += SEQUENTIAL_COLUMNS
+    table = pd.DataFrame.from_records(records, columns=columns) if records else pd.DataFrame(columns=columns)
     table.attrs.update(alpha=alpha, confidence_level=confidence_level, test=test, correction=correction)
+    if sequential:
+        table.attrs["sequential"] = SEQUENTIAL_NOTE
     return table
 
 
