@@ -250,7 +250,7 @@ def _ranking_section(tables: RunTables, *, seed: int, metric: str = "test_wf1") 
     lines = ["## Ranking across cells", ""]
     try:
         from spcl_diag.plots.ranking import cd_diagram
-        from spcl_diag.stats.ranking import rank_arms, ranking_table
+        from spcl_diag.stats.ranking import MIN_BAYESIAN_CELLS, rank_arms, ranking_table
 
         ranking = rank_arms(tables, metric, rng=np.random.default_rng(seed), cells=cells)
     except ImportError as err:
@@ -261,8 +261,10 @@ def _ranking_section(tables: RunTables, *, seed: int, metric: str = "test_wf1") 
     lines += [
         (f"Arms ranked by {metric} in each of {len(ranking.scores)} cells (dataset x backbone x modalities; cell "
          f"score = mean over the seeds every arm finished). Mean ranks (1 = best): {ranks}. {ranking.method}: "
-         f"p = {ranking.friedman_p:.3g}, critical difference {ranking.critical_difference:.3g} (autorank). "
-         f"Pairs: Bayesian signed-rank test with rope {ranking.rope:g} (baycomp)."),
+         f"{ranking.verdict}" + (f", critical difference {ranking.critical_difference:.3g} (autorank)"
+                                 if np.isfinite(ranking.critical_difference) else "") + ". "
+         f"Pairs: Bayesian signed-rank test with rope {ranking.rope:g} (baycomp), decided at P > 0.95, over "
+         f"{len(ranking.scores)} cells (not run below {MIN_BAYESIAN_CELLS})."),
         "",
         markdown_table(ranking_table(ranking)),
         "",
