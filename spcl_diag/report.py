@@ -227,14 +227,14 @@ def _reproduction_section(tables: RunTables, published: str | Path | None) -> li
         return ["## Reproduction of published numbers", "", f"Not computed: {err}", ""]
     if table.empty:
         return []
-    shown = table[["backbone", "dataset", "modalities", "arm", "metric", "published", "n_seeds", "mean", "ci_low",
-                   "ci_high", "p", "seeds_to_resolve", "verdict", "source"]]
+    shown = table[["backbone", "dataset", "modalities", "arm", "metric", "published", "n_runs", "n_seeds", "mean",
+                   "pi_low", "pi_high", "p_adjusted", "seeds_to_resolve", "verdict", "source"]]
     return [
         "## Reproduction of published numbers",
         "",
-        ("Our mean over seeds (percent) with its 95% Student-t interval against the published value, a one-sample "
-         "t test of the published value, and the seeds a paired t test would need to resolve a gap of that size "
-         "(`spcl_diag.reproduce`)."),
+        ("Our mean over seeds (percent) and the 95% prediction interval of the published value (one run, or the "
+         "mean of `n_runs` runs), a two-sample t test of the published value against our seeds, Holm-corrected "
+         "over the cells, and the seeds that would resolve a gap of that size (`spcl_diag.reproduce`)."),
         "",
         markdown_table(shown, digits=4),
         "",
