@@ -256,14 +256,14 @@ def _reproduction_section(tables: RunTables, published: str | Path | None) -> li
         return ["## Reproduction of published numbers", "", f"Not computed: {err}", ""]
     if table.empty:
         return []
-    shown = table[["backbone", "dataset", "modalities", "arm", "metric", "published", "n_seeds", "mean", "ci_low",
-                   "ci_high", "p", "seeds_to_resolve", "verdict", "source"]]
+    shown = table[["backbone", "dataset", "modalities", "arm", "metric", "published", "n_runs", "n_seeds", "mean",
+                   "pi_low", "pi_high", "p_adjusted", "seeds_to_resolve", "verdict", "source"]]
     return [
         "## Reproduction of published numbers",
         "",
-        ("Our mean over seeds (percent) with its 95% Student-t interval against the published value, a one-sample "
-         "t test of the published value, and the seeds a paired t test would need to resolve a gap of that size "
-         "(`spcl_diag.reproduce`)."),
+        ("Our mean over seeds (percent) and the 95% prediction interval of the published value (one run, or the "
+         "mean of `n_runs` runs), a two-sample t test of the published value against our seeds, Holm-corrected "
+         "over the cells, and the seeds that would resolve a gap of that size (`spcl_diag.reproduce`)."),
         "",
         markdown_table(shown, digits=3),
         "",
@@ -279,7 +279,7 @@ def _ranking_section(tables: RunTables, *, seed: int, metric: str = "test_wf1") 
     lines = ["## Ranking across cells", ""]
     try:
         from spcl_diag.plots.ranking import cd_diagram
-        from spcl_diag.stats.ranking import rank_arms, ranking_table
+        from spcl_diag.stats.ranking import MIN_BAYESIAN_CELLS, rank_arms, ranking_table
 
         ranking = rank_arms(tables, metric, rng=np.random.default_rng(seed), cells=cells)
     except ImportError as err:
@@ -290,8 +290,10 @@ def _ranking_section(tables: RunTables, *, seed: int, metric: str = "test_wf1") 
     lines += [
         (f"Arms ranked by {metric} in each of {len(ranking.scores)} cells (dataset x backbone x modalities; cell "
          f"score = mean over the seeds every arm finished). Mean ranks (1 = best): {ranks}. {ranking.method}: "
-         f"p = {ranking.friedman_p:.3g}, critical difference {ranking.critical_difference:.3g} (autorank). "
-         f"Pairs: Bayesian signed-rank test with rope {ranking.rope:g} (baycomp)."),
+         f"{ranking.verdict}" + (f", critical difference {ranking.critical_difference:.3g} (autorank)"
+                                 if np.isfinite(ranking.critical_difference) else "") + ". "
+         f"Pairs: Bayesian signed-rank test with rope {ranking.rope:g} (baycomp), decided at P > 0.95, over "
+         f"{len(ranking.scores)} cells (not run below {MIN_BAYESIAN_CELLS})."),
         "",
         markdown_table(ranking_table(ranking)),
         "",

@@ -8,9 +8,11 @@ field, and
    (``seed_role = "tune"``);
 2. chooses, per cell (dataset, backbone, modalities, balancing) and arm, the candidate with
    the best mean of the ``select`` metric (a dev metric, e.g. ``dev_wf1``) over the tuning
-   seeds; candidates with a failed run are not eligible. The paced controls (``random``,
-   ``anti``) replay the pacing of the ``spcl`` run with the same config, so they take the
-   ``spcl`` arm's choice instead of their own;
+   seeds (:func:`choose`): candidates with a failed run or no ``select`` value on any seed
+   are not eligible, and the eligible ones are compared on the seeds where all of them have
+   a value, each named when one lacks a seed. The paced controls (``random``, ``anti``)
+   replay the pacing of the ``spcl`` run with the same config, so they take the ``spcl``
+   arm's choice instead of their own;
 3. trains the chosen configs on ``eval_seeds`` *evaluation* seeds, disjoint from the tuning
    seeds (``seed_role = "eval"``), and writes ``<out>/tune.json``: the seeds, the
    candidates, every candidate's dev mean and the choice.
@@ -40,7 +42,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spcl_diag.batch.executors import Executor
 from spcl_diag.batch.grid import Grid, derive_seeds
@@ -48,6 +50,9 @@ from spcl_diag.batch.runner import run_batch
 from spcl_diag.curriculum.arms import PACED_ARMS
 from spcl_diag.errors import ConfigError
 from spcl_diag.runs.sweep import sweep_points
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -144,6 +149,93 @@ def _grid(fields: dict[str, Any], *, seeds: tuple[int, ...], role: str, **axes: 
     return Grid.from_dict({**base, **axes, "seed": seeds, "overrides": overrides})
 
 
+def choose(
+    tuning: pd.DataFrame, *, select: str, higher_is_better: bool
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The best candidate of each cell and arm over the tuning seeds, the candidates' means, and what was not chosen.
+
+    Parameters
+    ----------
+    tuning
+        One row per tuning run: the :data:`CELL` columns, ``arm``, ``candidate`` (index),
+        ``seed``, ``status`` and ``select``.
+    select
+        The column to optimise.
+    higher_is_better
+        Its direction.
+
+    Returns
+    -------
+    means, choices, not_chosen
+        ``means``: one entry per candidate with ``dev_mean`` over ``n_seeds`` seeds (the
+        seeds the cell's eligible candidates share, so every eligible candidate is averaged
+        over the same seeds), ``failed`` runs, ``missing_seeds`` (finished without a
+        ``select`` value) and ``eligible``; ``choices``: the winner of each cell and arm;
+        ``not_chosen``: cells and arms without one, with the reason.
+
+    Notes
+    -----
+    A candidate with a failed run, or without a finite ``select`` value on any seed, is never
+    chosen: nothing compares greater than ``nan``, so it would otherwise win whenever it is
+    listed first. The others are compared on their common seeds; a candidate missing a seed
+    the others have is named in ``note``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tuning = pd.DataFrame({"dataset": "synthetic", "backbone": "late_fusion", "modalities": "tav",
+    ...     "balancing": "none", "arm": "none", "candidate": [0, 0, 1, 1], "seed": [1, 2, 1, 2],
+    ...     "status": "ok", "dev_wf1": [float("nan"), float("nan"), 0.5, 0.6]})
+    >>> means, choices, _ = choose(tuning, select="dev_wf1", higher_is_better=True)
+    >>> [(c["candidate"], round(c["dev_mean"], 2), c["n_seeds"]) for c in choices]
+    [(1, 0.55, 2)]
+    """
+    import numpy as np
+    import pandas as pd
+
+    sign = 1.0 if higher_is_better else -1.0
+    means: list[dict[str, Any]] = []
+    choices: list[dict[str, Any]] = []
+    not_chosen: list[dict[str, Any]] = []
+    for key, rows in tuning.groupby([*CELL, "arm"], sort=True):
+        where = dict(zip([*CELL, "arm"], key))
+        entries, seed_sets = [], {}
+        for index, runs in rows.groupby("candidate", sort=True):
+            ok = runs[runs["status"].astype(str) == "ok"]
+            values = pd.to_numeric(ok[select], errors="coerce")
+            seeds = set(ok.loc[np.isfinite(values), "seed"])
+            failed, missing = int(len(runs) - len(ok)), sorted(set(ok["seed"]) - seeds)
+            entry = {**where, "candidate": int(index), "dev_mean": float(values.mean()) if seeds else float("nan"),
+                     "n_seeds": len(seeds), "failed": failed, "missing_seeds": missing,
+                     "eligible": failed == 0 and bool(seeds)}
+            if entry["eligible"]:
+                seed_sets[int(index)] = seeds
+            entries.append((entry, ok.assign(_value=values)))
+        common = set.intersection(*seed_sets.values()) if seed_sets else set()
+        union = set.union(*seed_sets.values()) if seed_sets else set()
+        for entry, ok in entries:
+            if entry["eligible"]:
+                on_common = ok[ok["seed"].isin(common)]["_value"]
+                entry.update(dev_mean=float(on_common.mean()) if common else float("nan"), n_seeds=len(common))
+                lacking = sorted(union - seed_sets[entry["candidate"]])
+                if lacking:
+                    entry["note"] = (f"no {select} on seed(s) {lacking}: the candidates are compared on their "
+                                     f"{len(common)} common seed(s)")
+            else:
+                entry["note"] = "a failed tuning run: not eligible" if entry["failed"] else f"no {select} on any seed: not eligible"
+            means.append(entry)
+        eligible = [e for e, _ in entries if e["eligible"] and np.isfinite(e["dev_mean"])]
+        if eligible:
+            best = max(eligible, key=lambda e: sign * e["dev_mean"])  # the first of equals: stable
+            choices.append({**where, "candidate": best["candidate"], "dev_mean": best["dev_mean"],
+                            "n_seeds": best["n_seeds"]})
+        else:
+            reason = ("the eligible candidates share no tuning seed with a value" if seed_sets else
+                      f"every candidate had a failed tuning run or no {select} value")
+            not_chosen.append({**where, "reason": reason})
+    return means, choices, not_chosen
+
+
 def tune(
     grid: str | Path | Mapping[str, Any],
     out_dir: str | Path,
@@ -214,33 +306,25 @@ def tune(
     if direction is None:
         raise ConfigError(f"--select {select!r} has no better side (a share or contribution), so it cannot choose a "
                           "config; select on a score such as dev_wf1 or dev_macro_f1.")
-    sign = 1.0 if direction else -1.0
-    means: list[dict[str, Any]] = []
-    best: dict[tuple, tuple[int, float]] = {}
-    for (_, method, index), ids in run_ids.items():
-        by_key: dict[tuple, list] = {}
-        for run_id, key in ids.items():
-            by_key.setdefault(key, []).append(run_id)
-        for (cell, arm), members in by_key.items():
-            rows = results.loc[members]
-            failed = int((rows["status"] != "ok").sum())
-            mean = float(rows.loc[rows["status"] == "ok", select].mean()) if failed < len(rows) else float("nan")
-            means.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": index, "overrides": options[(arm, method)][index],
-                          "dev_mean": mean, "n_seeds": len(rows) - failed, "failed": failed})
-            if failed == 0 and (best.get((cell, arm)) is None or sign * mean > sign * best[(cell, arm)][1]):
-                best[(cell, arm)] = (index, mean)
+    tuning = results.loc[[run_id for ids in run_ids.values() for run_id in ids]].reset_index()
+    keys = {run_id: (*cell, arm, index) for (_, _, index), ids in run_ids.items() for run_id, (cell, arm) in ids.items()}
+    tuning[[*CELL, "arm", "candidate"]] = [keys[run_id] for run_id in tuning["run_id"]]
+    means, picked, not_chosen = choose(tuning, select=select, higher_is_better=bool(direction))
+    overrides_of = {(*cell, arm, index): options[(arm, method)][index]
+                    for (arm, method, index), ids in run_ids.items() for cell, _ in ids.values()}
+    for entry in means:
+        entry["overrides"] = overrides_of[(*(entry[k] for k in CELL), entry["arm"], entry["candidate"])]
     choices = []
-    for (cell, arm), (index, mean) in sorted(best.items(), key=lambda item: (item[0][0], arms.index(item[0][1]))):
-        overrides = options[(arm, dict(zip(CELL, cell))["balancing"])][index]
-        choices.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": index, "overrides": overrides, "dev_mean": mean})
-    for cell in sorted({c for c, _ in best}):
-        spcl = best.get((cell, "spcl"))
+    for choice in sorted(picked, key=lambda c: (tuple(str(c[k]) for k in CELL), arms.index(c["arm"]))):
+        key = (*(choice[k] for k in CELL), choice["arm"], choice["candidate"])
+        choices.append({**choice, "overrides": overrides_of[key]})
+    for cell in sorted({tuple(c[k] for k in CELL) for c in picked}):
+        spcl = next((c for c in picked if tuple(c[k] for k in CELL) == cell and c["arm"] == "spcl"), None)
         for arm in (a for a in arms if a in PACED_ARMS):
             if spcl is not None:
-                overrides = options[("spcl", dict(zip(CELL, cell))["balancing"])][spcl[0]]
-                choices.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": spcl[0], "overrides": overrides,
-                                "dev_mean": None, "note": "paced control: takes the spcl arm's choice"})
-    unchosen = sorted({key for ids in run_ids.values() for key in ids.values()} - set(best))
+                choices.append({**dict(zip(CELL, cell)), "arm": arm, "candidate": spcl["candidate"],
+                                "overrides": overrides_of[(*cell, "spcl", spcl["candidate"])], "dev_mean": None,
+                                "note": "paced control: takes the spcl arm's choice"})
     eval_ids = []
     for choice in choices:
         cell_axes = {k: [choice[k]] for k in CELL}
@@ -248,17 +332,15 @@ def tune(
         eval_ids += [c.run_id() for c in g.configs()]
         run_batch(g, out, executor=executor, device=device, progress=progress)
     record = {
-        "select": select, "higher_is_better": sign > 0, "base_seed": int(fields["base_seed"]),
+        "select": select, "higher_is_better": bool(direction), "base_seed": int(fields["base_seed"]),
         "tune_seeds": list(tune_set), "eval_seeds": list(eval_set), "axes": axes,
         "candidates": [{"arm": arm, "balancing": method, "candidate": i, "overrides": o}
                        for (arm, method), arm_options in options.items() for i, o in enumerate(arm_options)],
-        "dev_means": means, "choices": choices, "eval_run_ids": eval_ids,
-        "not_chosen": [{**dict(zip(CELL, cell)), "arm": arm, "reason": "every candidate had a failed tuning run"}
-                       for cell, arm in unchosen],
+        "dev_means": means, "choices": choices, "eval_run_ids": eval_ids, "not_chosen": not_chosen,
     }
     path = out / TUNE_FILE
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
     return TuneResult(path, tune_set, eval_set, record)
 
 
-__all__ = ["TUNE_FILE", "TuneResult", "candidates", "read_tune_grid", "split_seeds", "tune"]
+__all__ = ["TUNE_FILE", "TuneResult", "candidates", "choose", "read_tune_grid", "split_seeds", "tune"]

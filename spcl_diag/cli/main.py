@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "spcl_diag.cli.tune_cmd",
     "spcl_diag.cli.rank_cmd",
     "spcl_diag.cli.meta_cmd",
+    "spcl_diag.cli.interaction_cmd",
     "spcl_diag.cli.per_class_cmd",
     "spcl_diag.cli.evaluate_cmd",
     "spcl_diag.cli.probe_cmd",

@@ -36,7 +36,8 @@ def handle(args: argparse.Namespace) -> int:
         raise ConfigError(str(err)) from None
     print(f"{len(ranking.scores)} cells; mean ranks (1 = best): "
           + ", ".join(f"{arm} {rank:.2f}" for arm, rank in ranking.mean_ranks.items()))
-    print(f"{ranking.method}: p = {ranking.friedman_p:.3g}, critical difference = {ranking.critical_difference:.3g}")
+    cd = ranking.critical_difference
+    print(f"{ranking.method}: {ranking.verdict}" + (f"; critical difference = {cd:.3g}" if np.isfinite(cd) else ""))
     print(format_table(ranking_table(ranking)))
     for note in ranking.notes:
         print(f"note: {note}")

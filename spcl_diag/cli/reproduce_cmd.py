@@ -9,17 +9,18 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "reproduce",
-        help="compare runs with published numbers (mean, interval, one-sample test, seeds needed)",
+        help="compare runs with published numbers (mean, prediction interval, two-sample t test, seeds needed)",
         description=(
             "For every cell (backbone, dataset, modalities, arm) that the published table covers: our mean over "
-            "seeds with its 95%% interval, whether the published value lies inside, a one-sample t test and the "
-            "seeds that would resolve a gap of that size. The built-in semi-synthetic benchmarks are not "
-            "comparable to published numbers."
+            "seeds with its 95%% interval, the 95%% prediction interval of a published run (or mean of n_runs runs), "
+            "a two-sample t test Holm-corrected over the cells, and the seeds that would resolve a gap of that size. "
+            "The built-in semi-synthetic benchmarks are not comparable to published numbers."
         ),
     )
     parser.add_argument("runs", help="folder of run directories")
     parser.add_argument("--published", type=Path, default=None,
-                        help="CSV with backbone,dataset,modalities,arm,metric,value,source (default: the shipped table)")
+                        help="CSV with backbone,dataset,modalities,arm,metric,value,source and optionally n_runs, unit "
+                             "(percent or fraction) (default: the shipped table)")
     parser.add_argument("--dataset-name", action="append", default=[], metavar="OURS=PUBLISHED",
                         help="map a run's dataset to the published name, e.g. /data/IEMOCAP_features.pkl=IEMOCAP")
     parser.add_argument("--csv", type=Path, default=None, help="write the table as CSV")
@@ -45,8 +46,8 @@ def handle(args: argparse.Namespace) -> int:
         print("no run cell is covered by the published table (built-in benchmarks never are; "
               "map real feature files with --dataset-name)")
         return 0
-    shown = table[["backbone", "dataset", "modalities", "arm", "metric", "published", "n_seeds", "mean",
-                   "ci_low", "ci_high", "p", "seeds_to_resolve"]]
+    shown = table[["backbone", "dataset", "modalities", "arm", "metric", "published", "n_runs", "n_seeds", "mean",
+                   "pi_low", "pi_high", "p", "p_adjusted", "seeds_to_resolve"]]
     print(format_table(shown))
     for row in table.itertuples(index=False):
         note = f" [{row.note}]" if row.note else ""

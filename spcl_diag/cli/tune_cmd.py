@@ -38,10 +38,19 @@ def handle(args: argparse.Namespace) -> int:
     executor = make_executor("process", jobs=args.jobs) if args.jobs > 1 else make_executor("local")
     result = tune(args.grid, args.out, tune_seeds=args.tune_seeds, eval_seeds=args.eval_seeds, select=args.select,
                   executor=executor, device=args.device, progress=not args.quiet)
+    def cell(entry: dict) -> str:
+        return "/".join(str(entry[k]) for k in ("dataset", "backbone", "modalities")) + f" (balancing {entry['balancing']})"
+
     for choice in result.choices:
-        cell = "/".join(str(choice[k]) for k in ("dataset", "backbone", "modalities")) + f" (balancing {choice['balancing']})"
-        mean = "" if choice["dev_mean"] is None else f" ({args.select} {choice['dev_mean']:.4f} over the tuning seeds)"
-        print(f"{cell} arm {choice['arm']}: {choice['overrides']}{mean}{' - ' + choice['note'] if choice.get('note') else ''}")
+        mean = ("" if choice["dev_mean"] is None
+                else f" ({args.select} {choice['dev_mean']:.4f} over {choice['n_seeds']} tuning seeds)")
+        print(f"{cell(choice)} arm {choice['arm']}: {choice['overrides']}{mean}"
+              f"{' - ' + choice['note'] if choice.get('note') else ''}")
+    for entry in result.record["dev_means"]:
+        if entry.get("note"):
+            print(f"note: {cell(entry)} arm {entry['arm']} candidate {entry['overrides']}: {entry['note']}")
+    for entry in result.record["not_chosen"]:
+        print(f"{cell(entry)} arm {entry['arm']}: nothing chosen ({entry['reason']})")
     results = load_runs(args.out).results
     evaluation = results[results["run_id"].isin(result.record["eval_run_ids"])]
     metric = args.select.replace("dev_", "test_", 1)

@@ -80,6 +80,8 @@ def cd_diagram(ranking: Any, *, ax: Axes | None = None, **marker_kws: Any) -> Ax
         ax.plot([1, 1 + cd], [0.95, 0.95], color="#333333", lw=1.2)
         ax.text(1 + cd / 2, 1.0, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=9)
         title = f"Friedman p = {ranking.friedman_p:.3g}" + ("" if significant else " (not significant: no pair differs)")
+    elif k == 2:  # no Friedman test for two arms: the ranking's own two-sided test
+        title = str(ranking.verdict)
     else:
         title = "Friedman/Nemenyi not run (too few complete cells)"
     ax.set_title(title, fontsize=10)

@@ -78,7 +78,9 @@ def balancing_problem(method: str, backbone: str, modalities: str) -> str | None
     """
     if method == "none":
         return None
-    from spcl_diag.train.balancing import METHODS  # imports torch: only when a balancing method is checked
+    from spcl_diag.train.balancing import (
+        METHODS,  # imports torch: only when a balancing method is checked
+    )
 
     spec = METHODS[method]
     if len(modalities) < spec.min_modalities:

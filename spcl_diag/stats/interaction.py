@@ -10,6 +10,12 @@ the effect of :math:`a` (``spcl`` vs ``none``) in the presence of :math:`b_1` mi
 at :math:`b_0`. Its mean gets a Student-t interval (:func:`~spcl_diag.stats.intervals.t_interval`)
 and the two effects a paired test over seeds (:func:`~spcl_diag.stats.paired_tests.paired_test`;
 the paired t test of the effects is the one-sample t test of :math:`\delta`).
+
+As in :func:`~spcl_diag.stats.compare.compare`, the groups (``by``) are one family, corrected
+(Holm by default); a group with fewer than two seeds or every contrast zero is not tested and
+not counted; the verdict follows the sign of the mean contrast and says when the test's own
+direction points the other way (:mod:`spcl_diag.stats.verdict`); and runs that mix tuning and
+evaluation seeds are refused.
 """
 
 from __future__ import annotations
@@ -22,15 +28,23 @@ import numpy as np
 import pandas as pd
 
 from spcl_diag.stats._common import check_confidence_level, check_rng
-from spcl_diag.stats.compare import results_frame
+from spcl_diag.stats.compare import check_seed_roles, results_frame
 from spcl_diag.stats.intervals import t_interval
-from spcl_diag.stats.paired_tests import PAIRED_TESTS, PairedTest, paired_test
+from spcl_diag.stats.multiple import (
+    CORRECTIONS,
+    Correction,
+    adjust_pvalues,
+    attainable_adjusted_pvalues,
+)
+from spcl_diag.stats.paired_tests import PAIRED_TESTS, PairedTest, nonzero_differences, paired_test
+from spcl_diag.stats.verdict import TEST_NAMES, verdict
 
 Factor = tuple[str, str, str]  # (column, level 0, level 1)
 
 COLUMNS: tuple[str, ...] = (
     "metric", "a", "b", "n_seeds", "seeds", "effect_a_at_b0", "effect_a_at_b1", "interaction",
-    "ci_low", "ci_high", "confidence_level", "test", "statistic", "p", "min_p", "verdict",
+    "ci_low", "ci_high", "confidence_level", "test", "statistic", "p", "p_adjusted", "correction",
+    "n_comparisons", "min_p", "min_p_adjusted", "verdict", "note",
 )
 
 
@@ -46,6 +60,7 @@ def interaction(
     test: PairedTest = "t",
     confidence_level: float = 0.95,
     alpha: float = 0.05,
+    correction: Correction = "holm",
 ) -> pd.DataFrame:
     r"""Interaction contrast of factors ``a`` and ``b`` on ``metric``, per group, over paired seeds.
 
@@ -70,15 +85,21 @@ def interaction(
     confidence_level
         Coverage of the t interval of the mean contrast.
     alpha
-        Level of the verdict.
+        Level of the verdict (after correction).
+    correction
+        ``"holm"`` (default), ``"bh"``, ``"bonferroni"`` or ``"none"`` over the groups: one
+        interaction per group is one comparison of the family.
 
     Returns
     -------
     pandas.DataFrame
         One row per group: the ``by`` columns and :data:`COLUMNS`; ``effect_a_at_b0`` and
         ``effect_a_at_b1`` are the mean effects of ``a``, ``interaction`` their difference
-        (the mean of :math:`\delta_s`) with ``ci_low``/``ci_high``, ``p`` and ``min_p`` (the
-        smallest p the test can reach with these seeds) and a verdict in words.
+        (the mean of :math:`\delta_s`) with ``ci_low``/``ci_high``, ``p`` and ``p_adjusted``
+        over ``n_comparisons`` tested groups, ``min_p`` (the smallest p the test can reach
+        with these seeds; for the rank and sign-flip tests, with the non-zero contrasts) and
+        ``min_p_adjusted``, a verdict in :func:`~spcl_diag.stats.compare.compare`'s words
+        and a ``note``.
 
     Examples
     --------
@@ -89,11 +110,17 @@ def interaction(
     >>> row = interaction(frame, "test_wf1", by=(), rng=np.random.default_rng(0)).iloc[0]
     >>> [round(float(row[c]), 3) for c in ("effect_a_at_b0", "effect_a_at_b1", "interaction")]
     [0.03, 0.007, -0.023]
+    >>> row["verdict"]
+    'the effect of spcl is smaller with ogm-ge than with none (p_holm=0.02)'
     """
     check_rng(rng)
     check_confidence_level(confidence_level)
     if test not in PAIRED_TESTS:
         raise ValueError(f"test must be one of {', '.join(PAIRED_TESTS)}; got {test!r}.")
+    if correction not in CORRECTIONS:
+        raise ValueError(f"correction must be one of {', '.join(CORRECTIONS)}; got {correction!r}.")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must lie in (0, 1); got {alpha}.")
     frame = results_frame(runs)
     by = [c for c in ([by] if isinstance(by, str) else list(by)) if c in frame.columns]
     missing = [c for c in (a[0], b[0], pair_on, metric) if c not in frame.columns]
@@ -101,6 +128,7 @@ def interaction(
         raise ValueError(f"interaction: column(s) {', '.join(map(repr, missing))} missing; columns are {', '.join(frame.columns)}.")
     if "status" in frame.columns:
         frame = frame[frame["status"].astype(str) == "ok"]
+    check_seed_roles(frame, "interaction")
     cells = {(i, j): (a[1 + i], b[1 + j]) for i in (0, 1) for j in (0, 1)}
     frame = frame[frame[a[0]].astype(str).isin(a[1:]) & frame[b[0]].astype(str).isin(b[1:])]
     key = [*by, a[0], b[0], pair_on]
@@ -115,38 +143,51 @@ def interaction(
         table = table[present].apply(pd.to_numeric, errors="coerce").dropna() if len(present) == 4 else table.iloc[0:0]
         record: dict[str, Any] = dict(zip(by, group), metric=metric, a=f"{a[0]}: {a[2]} vs {a[1]}",
                                       b=f"{b[0]}: {b[2]} vs {b[1]}", n_seeds=len(table),
-                                      seeds=",".join(map(str, table.index)), confidence_level=confidence_level)
+                                      seeds=",".join(map(str, table.index)), confidence_level=confidence_level,
+                                      correction=correction, _n_nonzero=0, note="")
         if len(table) == 0:
-            record["verdict"] = "no seed has all four cells"
+            record["_missing"] = "no seed has all four cells"
             records.append(record)
             continue
         y = {ij: table[cell].to_numpy(float) for ij, cell in cells.items()}
         at_b0, at_b1 = y[1, 0] - y[0, 0], y[1, 1] - y[0, 1]
+        n_nonzero = len(nonzero_differences(at_b1, at_b0))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # degenerate input is explained in the verdict
             ci = t_interval(at_b1 - at_b0, confidence_level=confidence_level)
-            result = paired_test(at_b1, at_b0, test=test, rng=rng) if len(table) > 1 else None
+            result = paired_test(at_b1, at_b0, test=test, rng=rng)
         record.update(effect_a_at_b0=float(at_b0.mean()), effect_a_at_b1=float(at_b1.mean()),
-                      interaction=ci.estimate, ci_low=ci.low, ci_high=ci.high)
-        if result is not None:
-            record.update(test=result.method, statistic=result.statistic, p=result.pvalue, min_p=result.min_pvalue)
-        record["verdict"] = _verdict(record, alpha=alpha, a=a, b=b)
+                      interaction=ci.estimate, ci_low=ci.low, ci_high=ci.high, test=result.method,
+                      diff=ci.estimate, _n_nonzero=n_nonzero)
+        if len(table) > 1 and n_nonzero > 0:  # otherwise not tested and not in the family, as in compare()
+            record.update(statistic=result.statistic, p=result.pvalue, min_p=result.min_pvalue,
+                          _direction=result.direction)
+            record["note"] = _note(record, test=test, a=a, b=b)
         records.append(record)
-    return pd.DataFrame.from_records(records, columns=[*by, *COLUMNS])
+    pvalues = np.array([r.get("p", np.nan) for r in records], dtype=float)
+    adjusted = adjust_pvalues(pvalues, method=correction, alpha=alpha)
+    floors = attainable_adjusted_pvalues(pvalues, [r.get("min_p", np.nan) for r in records], method=correction)
+    words = (f"the effect of {a[2]} is larger with {b[2]} than with {b[1]}",
+             f"the effect of {a[2]} is smaller with {b[2]} than with {b[1]}")
+    for record, p_adj, floor in zip(records, adjusted.pvalues_adjusted, floors):
+        record.update(p_adjusted=float(p_adj), min_p_adjusted=float(floor), n_comparisons=adjusted.n_comparisons)
+        record.setdefault("p", np.nan)
+        record["verdict"] = verdict(record, alpha=alpha, correction=correction, higher_is_better=None, words=words)
+    table = pd.DataFrame.from_records(records, columns=[*by, *COLUMNS])
+    table.attrs.update(alpha=alpha, confidence_level=confidence_level, test=test, correction=correction)
+    return table
 
 
-def _verdict(row: dict[str, Any], *, alpha: float, a: Factor, b: Factor) -> str:
-    n, p = row["n_seeds"], row.get("p", np.nan)
-    if n < 2:
-        return f"too few paired seeds ({n})"
-    if not np.isfinite(p):
-        return "test undefined: the contrast is the same on every seed"
-    if row["min_p"] > alpha:
-        return f"cannot reach p<{alpha:g} with {n} seeds (min p {row['min_p']:.3g})"
-    if p < alpha:
-        more = "larger" if row["interaction"] > 0 else "smaller"
-        return f"the effect of {a[2]} is {more} with {b[2]} than with {b[1]} (p={p:.2g})"
-    return f"no significant interaction (p={p:.2g})"
+def _note(row: dict[str, Any], *, test: str, a: Factor, b: Factor) -> str:
+    """What a referee should know about a tested group's contrast: zeros dropped, the test's direction."""
+    n, k, name, notes = row["n_seeds"], row["_n_nonzero"], TEST_NAMES[test], []
+    if k < n and test != "t":
+        notes.append(f"{n - k} zero contrast(s) dropped by the {name}, which uses the {k} non-zero")
+    if row["_direction"] and np.isfinite(row["p"]) and row["_direction"] != np.sign(row["diff"]):
+        side = "larger" if row["_direction"] > 0 else "smaller"
+        notes.append(f"the {name} favours a {side} effect of {a[2]} with {b[2]} (most of its weight is on that side) "
+                     f"while the mean contrast is {row['diff']:+.4g}; the verdict follows the mean")
+    return "; ".join(notes)
 
 
 __all__ = ["COLUMNS", "interaction"]

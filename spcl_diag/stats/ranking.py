@@ -8,6 +8,13 @@ pair of arms with the Bayesian signed-rank test with a region of practical equiv
 (Benavoli et al. 2017), computed by ``baycomp`` [4]_. Both come with the ``ranking`` extra
 (``pip install spcl_diag[ranking]``).
 
+With two arms there is no Friedman test (autorank would run a one-sided Wilcoxon test whose
+side it picks from the data): :func:`rank_arms` runs the two-sided exact Wilcoxon signed-rank
+test of the cell scores itself (:func:`~spcl_diag.stats.paired_tests.wilcoxon_exact`) and
+reports it as ``wilcoxon_p``. Neither Friedman nor the Bayesian signed-rank test runs on fewer
+than :data:`MIN_FRIEDMAN_CELLS` complete cells: with two cells baycomp's prior alone decides
+("practically equivalent" at P = 1.0).
+
 Cells where an arm has no finished run are dropped, and the result's ``notes`` name each
 one; seeds that not every arm of a cell finished are left out of that cell, also named.
 """
@@ -27,8 +34,13 @@ import pandas as pd
 
 from spcl_diag.stats._common import check_rng
 from spcl_diag.stats.compare import check_seed_roles, infer_higher_is_better, results_frame
+from spcl_diag.stats.paired_tests import wilcoxon_exact
+from spcl_diag.stats.verdict import verdict
 
 MIN_FRIEDMAN_CELLS = 5  # autorank refuses fewer performance estimates (rows)
+#: The Bayesian signed-rank test gets the same floor: on fewer cells its prior decides.
+MIN_BAYESIAN_CELLS = MIN_FRIEDMAN_CELLS
+BAYESIAN_DECIDED = 0.95  # a posterior probability above this decides a pair (Benavoli et al. 2017)
 
 
 @dataclass(frozen=True)
@@ -45,13 +57,22 @@ class Ranking:
     friedman_p
         p-value of the Friedman test (``nan`` with fewer than :data:`MIN_FRIEDMAN_CELLS`
         cells or two arms).
+    wilcoxon_p
+        Two arms only (else ``nan``): p-value of the two-sided exact Wilcoxon signed-rank
+        test of the cell scores, the better-ranked arm against the other.
     critical_difference
         Nemenyi critical difference of the mean ranks at ``alpha``.
     method
-        The omnibus and post-hoc tests autorank ran (``"friedman + nemenyi"``).
+        The tests that ran: ``"friedman + nemenyi"`` (autorank), ``"two-sided exact Wilcoxon
+        signed-rank"`` (two arms) or ``"not run"``.
+    verdict
+        The omnibus verdict in :func:`~spcl_diag.stats.compare.compare`'s words, e.g.
+        ``"spcl vs none: better (p=0.016)"`` or ``"not tested: 3 complete cells (Friedman
+        needs at least 5)"``.
     pairwise
         One row per pair of arms: ``arm_a, arm_b, rank_diff, nemenyi_significant,
-        p_a_better, p_rope, p_b_better`` (Bayesian signed-rank with ``rope``).
+        p_a_better, p_rope, p_b_better`` (Bayesian signed-rank with ``rope``; ``nan`` below
+        :data:`MIN_BAYESIAN_CELLS` cells).
     alpha, rope, higher_is_better
         The settings.
     notes
@@ -61,8 +82,10 @@ class Ranking:
     scores: pd.DataFrame
     mean_ranks: pd.Series
     friedman_p: float
+    wilcoxon_p: float
     critical_difference: float
     method: str
+    verdict: str
     pairwise: pd.DataFrame
     alpha: float
     rope: float
@@ -200,14 +223,50 @@ def rank_arms(
         raise ValueError(f"rank_arms needs at least two arms; got {list(scores.columns)}.")
     ranks = (-scores if hib else scores).rank(axis=1, method="average")
     mean_ranks = ranks.mean().sort_values(kind="stable")
-    friedman_p, cd, method = float("nan"), float("nan"), "none"
+    n_cells = len(scores)
+    friedman_p, wilcoxon_p, cd, method = float("nan"), float("nan"), float("nan"), "not run"
     nemenyi: dict[tuple[str, str], bool] = {}
-    if len(scores) >= MIN_FRIEDMAN_CELLS:
+    if scores.shape[1] == 2:
+        wilcoxon_p, words, note = _two_arms(scores, list(mean_ranks.index), alpha=alpha, higher_is_better=hib)
+        method = "two-sided exact Wilcoxon signed-rank"
+        notes += [note] if note else []
+    elif n_cells >= MIN_FRIEDMAN_CELLS:
         friedman_p, cd, method, nemenyi = _autorank(scores, alpha=alpha, higher_is_better=hib)
+        words = (f"the arms differ in rank (Friedman p={friedman_p:.2g})" if friedman_p < alpha
+                 else f"no significant difference in rank (Friedman p={friedman_p:.2g})")
     else:
-        notes.append(f"Friedman/Nemenyi not run: autorank needs at least {MIN_FRIEDMAN_CELLS} complete cells; got {len(scores)}")
+        words = f"not tested: {n_cells} complete cells (Friedman needs at least {MIN_FRIEDMAN_CELLS})"
+        notes.append(f"Friedman/Nemenyi not run: autorank needs at least {MIN_FRIEDMAN_CELLS} complete cells; got {n_cells}")
+    if n_cells < MIN_BAYESIAN_CELLS:
+        notes.append(f"Bayesian signed-rank test not run: it needs at least {MIN_BAYESIAN_CELLS} complete cells; "
+                     f"got {n_cells}")
     pairwise = _bayesian_pairs(scores, mean_ranks, nemenyi, rope=rope, higher_is_better=hib, rng=rng, n_samples=n_samples)
-    return Ranking(scores, mean_ranks, friedman_p, cd, method, pairwise, alpha, rope, hib, tuple(notes))
+    return Ranking(scores=scores, mean_ranks=mean_ranks, friedman_p=friedman_p, wilcoxon_p=wilcoxon_p,
+                   critical_difference=cd, method=method, verdict=words, pairwise=pairwise, alpha=alpha, rope=rope,
+                   higher_is_better=hib, notes=tuple(notes))
+
+
+def _two_arms(scores: pd.DataFrame, order: list[str], *, alpha: float, higher_is_better: bool) -> tuple[float, str, str]:
+    """Two-sided exact Wilcoxon test of the better-ranked arm's cell scores against the other's.
+
+    Returns the p-value, the verdict in compare()'s words and a note (empty when none).
+    """
+    a, b = order
+    x, y = scores[a].to_numpy(float), scores[b].to_numpy(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # every cell tied: explained by the verdict
+        result = wilcoxon_exact(x, y)
+    diff = float((x - y).mean())
+    row = {"n_seeds": len(x), "_n_nonzero": result.n, "p": result.pvalue, "p_adjusted": result.pvalue,
+           "min_p": result.min_pvalue, "min_p_adjusted": result.min_pvalue, "n_comparisons": 1,
+           "test": result.method, "diff": diff, "_direction": result.direction}
+    words = verdict(row, alpha=alpha, correction="none", higher_is_better=higher_is_better, unit="cell")
+    note = ""
+    if result.direction and np.isfinite(result.pvalue) and result.direction != np.sign(diff):
+        favoured = a if result.direction > 0 else b
+        note = (f"the Wilcoxon test favours {favoured} (most of its rank weight) while the mean cell difference "
+                f"{a} - {b} is {diff:+.4g}; the verdict follows the mean")
+    return result.pvalue, f"{a} vs {b}: {words}", note
 
 
 def _autorank(scores: pd.DataFrame, *, alpha: float, higher_is_better: bool) -> tuple[float, float, str, dict]:
@@ -239,7 +298,9 @@ def _bayesian_pairs(scores: pd.DataFrame, mean_ranks: pd.Series, nemenyi: dict, 
     records = []
     for (a, b), seed in zip(pairs, seeds):
         x, y = scores[a].to_numpy(float), scores[b].to_numpy(float)
-        if rope > 0:
+        if len(x) < MIN_BAYESIAN_CELLS:
+            p_left = p_rope = p_right = float("nan")
+        elif rope > 0:
             p_left, p_rope, p_right = two_on_multiple(x, y, rope=rope, nsamples=n_samples, random_state=int(seed))
         else:
             (p_left, p_right), p_rope = two_on_multiple(x, y, rope=0, nsamples=n_samples, random_state=int(seed)), 0.0
@@ -258,21 +319,24 @@ def ranking_table(ranking: Ranking) -> pd.DataFrame:
     """The pairwise table with a plain-words ``verdict`` column (for reports).
 
     The Bayesian verdict calls a pair decided when one of the three posterior
-    probabilities exceeds 0.95 (Benavoli et al. 2017).
+    probabilities exceeds 0.95 (Benavoli et al. 2017), and names the probability and the
+    number of cells it rests on; below :data:`MIN_BAYESIAN_CELLS` cells there is none.
     """
     table = ranking.pairwise.copy()
+    cells = f"{len(ranking.scores)} cells"
 
     def words(row: pd.Series) -> str:
-        if row["p_a_better"] > 0.95:
-            return f"{row['arm_a']} better"
-        if row["p_b_better"] > 0.95:
-            return f"{row['arm_b']} better"
-        if row["p_rope"] > 0.95:
-            return f"practically equivalent (rope {ranking.rope:g})"
-        return "undecided"
+        if not np.isfinite(row["p_rope"]):
+            return f"not run: {cells} (needs at least {MIN_BAYESIAN_CELLS})"
+        for name, p in ((row["arm_a"], row["p_a_better"]), (row["arm_b"], row["p_b_better"])):
+            if p > BAYESIAN_DECIDED:
+                return f"{name} better (P={p:.3g}, {cells})"
+        if row["p_rope"] > BAYESIAN_DECIDED:
+            return f"practically equivalent (rope {ranking.rope:g}, P={row['p_rope']:.3g}, {cells})"
+        return f"undecided ({cells})"
 
     table["bayesian_verdict"] = [words(row) for _, row in table.iterrows()] if len(table) else []
     return table
 
 
-__all__ = ["MIN_FRIEDMAN_CELLS", "Ranking", "cell_scores", "rank_arms", "ranking_table"]
+__all__ = ["MIN_BAYESIAN_CELLS", "MIN_FRIEDMAN_CELLS", "Ranking", "cell_scores", "rank_arms", "ranking_table"]

@@ -53,20 +53,25 @@ def _disagreement_tail(row: dict[str, Any]) -> str:
     return "; interval and test disagree, see note" if row.get("interval_disagrees") else ""
 
 
-def verdict(row: dict[str, Any], *, alpha: float, correction: str, higher_is_better: bool | None) -> str:
-    """The verdict of one row (see the module docstring)."""
+def verdict(row: dict[str, Any], *, alpha: float, correction: str, higher_is_better: bool | None,
+            unit: str = "seed", words: tuple[str, str] | None = None) -> str:
+    """The verdict of one row (see the module docstring).
+
+    ``unit`` names what ``n_seeds`` counts (``"cell"`` for a ranking over cells); ``words``
+    replaces better/worse by a phrase for a positive and a negative ``diff`` (an interaction).
+    """
     n, p_label = row["n_seeds"], "p" if correction == "none" else f"p_{correction}"
     if n == 0:
-        return str(row.get("_missing") or "no paired seeds")
+        return str(row.get("_missing") or f"no paired {unit}s")
     if n == 1:
-        return "too few paired seeds (1)"
+        return f"too few paired {unit}s (1)"
     if row["_n_nonzero"] == 0:
-        return f"no difference: identical on all {n} seeds"
+        return f"no difference: identical on all {n} {unit}s"
     if not np.isfinite(row["p"]):
-        return (f"test undefined: the difference is the same on every seed (counted with p = 1 in the family of "
-                f"{row['n_comparisons']})")
+        family = f" (counted with p = 1 in the family of {row['n_comparisons']})" if "n_comparisons" in row else ""
+        return f"test undefined: the difference is the same on every {unit}{family}"
     k = row["_n_nonzero"] if row["test"] != "paired t" else n
-    seeds = f"{n} seeds" if k == n else f"{k} non-tied of {n} seeds"
+    seeds = f"{n} {unit}s" if k == n else f"{k} non-tied of {n} {unit}s"
     tail = _disagreement_tail(row)
     if row["min_p"] > alpha:
         return f"cannot reach p<{alpha:g} with {seeds} (min p {row['min_p']:.3g}){tail}"
@@ -79,7 +84,8 @@ def verdict(row: dict[str, Any], *, alpha: float, correction: str, higher_is_bet
             return f"significant, but the mean difference is 0 ({p_label}={row['p_adjusted']:.2g})"
         disagree = row["_direction"] != 0 and row["_direction"] != np.sign(diff)
         tail = ("; the test points the other way, see note" if disagree else "") + tail
-        return f"{direction_word(diff, higher_is_better)} ({p_label}={row['p_adjusted']:.2g}{tail})"
+        word = direction_word(diff, higher_is_better) if words is None else words[0 if diff > 0 else 1]
+        return f"{word} ({p_label}={row['p_adjusted']:.2g}{tail})"
     return f"no significant difference ({p_label}={row['p_adjusted']:.2g}{tail})"
 
 

@@ -110,3 +110,48 @@ def test_a_metric_without_a_better_side_cannot_select(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="has no better side"):
         tune_module.tune(grid, tmp_path, tune_seeds=1, eval_seeds=1, select="dev_shapley_wf1_t", device="cpu",
                          progress=False)
+
+
+def _fake_tune(monkeypatch, tmp_path, dev_wf1, *, lrs=(1e-4, 1e-3), tune_seeds=3):
+    """tune() over a grid of lrs without training: run_batch records configs, dev_wf1(lr, seed_index) scores them."""
+    import importlib
+
+    tune_module = importlib.import_module("spcl_diag.batch.tune")
+    configs = []
+    monkeypatch.setattr(tune_module, "run_batch", lambda grid, *args, **kwargs: configs.extend(grid.configs()))
+    from spcl_diag.runs import loading
+
+    tune_set, _ = split_seeds(0, tune_seeds, 1)
+
+    class Tables:
+        @property
+        def results(self):
+            return pd.DataFrame([{"run_id": c.run_id(), "status": "ok", "seed": c.seed, "curriculum": c.curriculum,
+                                  "dev_wf1": dev_wf1(c.train.lr, tune_set.index(c.seed)) if c.seed in tune_set else 0.5}
+                                 for c in configs])
+
+    monkeypatch.setattr(loading, "load_runs", lambda out: Tables())
+    grid = {"curriculum": ["none"], "base_seed": 0, "overrides": {"train.epochs": 1}, "axes": {"train.lr": list(lrs)}}
+    return tune_module.tune(grid, tmp_path, tune_seeds=tune_seeds, eval_seeds=1, device="cpu", progress=False).record
+
+
+def test_a_candidate_without_a_select_value_is_never_chosen(monkeypatch, tmp_path):
+    # lr 1e-4 (listed first) has no dev_wf1 on any seed: nothing compares greater than nan
+    record = _fake_tune(monkeypatch, tmp_path, lambda lr, s: np.nan if lr == 1e-4 else 0.6 + 0.01 * s)
+    assert [c["overrides"] for c in record["choices"]] == [{"train.lr": 1e-3}]
+    assert record["choices"][0]["dev_mean"] == pytest.approx(0.61)
+    nan_entry = next(m for m in record["dev_means"] if m["candidate"] == 0)
+    assert not nan_entry["eligible"] and "no dev_wf1 on any seed" in nan_entry["note"]
+    everything_nan = _fake_tune(monkeypatch, tmp_path, lambda lr, s: np.nan)
+    assert everything_nan["choices"] == [] and everything_nan["not_chosen"][0]["arm"] == "none"
+
+
+def test_partial_candidates_are_named_and_compared_on_common_seeds(monkeypatch, tmp_path):
+    # lr 1e-3 lacks seed index 2, where lr 1e-4 scored badly; on the common seeds 1e-3 is better
+    scores = {1e-4: [0.60, 0.62, 0.20], 1e-3: [0.61, 0.63, np.nan]}
+    record = _fake_tune(monkeypatch, tmp_path, lambda lr, s: scores[lr][s])
+    means = {m["candidate"]: m for m in record["dev_means"]}
+    assert means[0]["n_seeds"] == means[1]["n_seeds"] == 2  # today: 3 and 2 seeds, 1e-4 averaged over its bad seed
+    assert means[0]["dev_mean"] == pytest.approx(0.61) and means[1]["dev_mean"] == pytest.approx(0.62)
+    assert "no dev_wf1 on seed(s)" in means[1]["note"] and "2 common seed(s)" in means[1]["note"]
+    assert record["choices"][0]["overrides"] == {"train.lr": 1e-3} and record["choices"][0]["n_seeds"] == 2

@@ -42,6 +42,9 @@ def test_rank_command_names_what_it_could_not_do(runs, capsys, tmp_path):
     assert main(["rank", str(runs / "runs"), "--figure", str(tmp_path / "cd.png")]) == 0
     text = capsys.readouterr().out
     assert "2 cells; mean ranks (1 = best)" in text and "needs at least 5 complete cells; got 2" in text
+    assert re.search(r"two-sided exact Wilcoxon signed-rank: \w+ vs \w+: (cannot reach p<0.05 with 2 cells "
+                     r"\(min p 0.5\)|no difference: identical on all 2 cells)", text)  # two arms: compare()'s words
+    assert "not run: 2 cells (needs at least 5)" in text and "practically equivalent" not in text
     assert (tmp_path / "cd.png").is_file()
 
 

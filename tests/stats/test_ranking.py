@@ -49,7 +49,7 @@ def test_bayesian_pairs_match_baycomp():
     expected = baycomp.two_on_multiple(x, y, rope=0.01, nsamples=2000, random_state=int(seeds[position]))
     assert (row["p_a_better"], row["p_rope"], row["p_b_better"]) == pytest.approx(expected)
     assert row["p_a_better"] > 0.95 and ranking_table(ranking).set_index(["arm_a", "arm_b"]).loc[
-        ("spcl", "none"), "bayesian_verdict"] == "spcl better"
+        ("spcl", "none"), "bayesian_verdict"].startswith("spcl better (P=")
 
 
 def test_lower_is_better_reverses_the_ranks():
@@ -79,3 +79,53 @@ def test_too_few_cells_skip_friedman_with_a_note():
     ranking = rank_arms(_results(n_cells=3), "test_wf1", rng=np.random.default_rng(0), n_samples=500)
     assert np.isnan(ranking.friedman_p) and "needs at least 5 complete cells; got 3" in ranking.notes[-1]
     assert ranking.pairwise["nemenyi_significant"].isna().all() and len(ranking.pairwise) == 6
+
+
+def _two_arms(diffs: list[float]) -> pd.DataFrame:
+    """One seed per cell; spcl = none + diff in each cell."""
+    rows = []
+    for c, d in enumerate(diffs):
+        base = 0.55 + 0.01 * c
+        rows += [{"dataset": f"d{c}", "curriculum": "none", "seed": 0, "test_wf1": base},
+                 {"dataset": f"d{c}", "curriculum": "spcl", "seed": 0, "test_wf1": base + d}]
+    return pd.DataFrame(rows)
+
+
+EIGHT_CELLS = [0.02, 0.03, 0.015, 0.025, 0.04, 0.035, 0.018, -0.001]  # one small loss: W- = 1
+
+
+def test_two_arms_get_a_two_sided_wilcoxon_under_its_own_name():
+    frame = _two_arms(EIGHT_CELLS)
+    ranking = rank_arms(frame, "test_wf1", cells=("dataset",), rng=np.random.default_rng(0), n_samples=500)
+    spcl, none = ranking.scores["spcl"].to_numpy(), ranking.scores["none"].to_numpy()
+    one_sided = sps.wilcoxon(spcl, none, alternative="greater").pvalue  # what autorank runs for two arms
+    assert one_sided == pytest.approx(0.0078125)
+    assert ranking.wilcoxon_p == pytest.approx(sps.wilcoxon(spcl, none).pvalue) == pytest.approx(0.015625)
+    assert np.isnan(ranking.friedman_p) and ranking.method == "two-sided exact Wilcoxon signed-rank"
+    assert ranking.verdict == "spcl vs none: better (p=0.016)"
+    fewer = rank_arms(_two_arms(EIGHT_CELLS[:4]), "test_wf1", cells=("dataset",), rng=np.random.default_rng(0))
+    assert fewer.verdict == "spcl vs none: cannot reach p<0.05 with 4 cells (min p 0.125)"
+
+
+def test_two_arms_cd_diagram_names_the_test_not_missing_cells():
+    import matplotlib.pyplot as plt
+
+    from spcl_diag.plots.ranking import cd_diagram
+
+    ranking = rank_arms(_two_arms(EIGHT_CELLS), "test_wf1", cells=("dataset",), rng=np.random.default_rng(0),
+                        n_samples=500)
+    title = cd_diagram(ranking).get_title()
+    plt.close("all")
+    assert "too few complete cells" not in title and "p=0.016" in title
+
+
+def test_bayesian_verdicts_need_five_cells_and_name_their_cells():
+    two = rank_arms(_two_arms([0.03, 0.04]), "test_wf1", cells=("dataset",), rng=np.random.default_rng(0))
+    direct = baycomp.two_on_multiple(two.scores["spcl"].to_numpy(), two.scores["none"].to_numpy(), rope=0.01)
+    assert max(direct) > 0.95  # baycomp alone "decides" on two cells: its prior does
+    assert two.pairwise[["p_a_better", "p_rope", "p_b_better"]].isna().all().all()
+    assert ranking_table(two)["bayesian_verdict"].tolist() == ["not run: 2 cells (needs at least 5)"]
+    assert any("Bayesian signed-rank test not run: it needs at least 5 complete cells; got 2" in n for n in two.notes)
+    seven = ranking_table(rank_arms(_results(), "test_wf1", rng=np.random.default_rng(0), n_samples=2000))
+    verdict = seven.set_index(["arm_a", "arm_b"]).loc[("spcl", "none"), "bayesian_verdict"]
+    assert verdict.startswith("spcl better (P=") and verdict.endswith(", 7 cells)")
