@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 import warnings
 
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"spcl-diag {args.command}: error: {err}", file=sys.stderr)
             return 2
         except KeyboardInterrupt as stop:  # a batch stopped by a signal (BatchInterrupted), or Ctrl-C
+            for stopping in (signal.SIGINT, signal.SIGTERM):  # cleaned up already: a second signal changes nothing
+                signal.signal(stopping, signal.SIG_IGN)
             print(f"spcl-diag {args.command}: {stop or 'interrupted'}", file=sys.stderr)
             return int(getattr(stop, "exit_status", 130))
 
