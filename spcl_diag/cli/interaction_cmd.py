@@ -38,7 +38,7 @@ def handle(args: argparse.Namespace) -> int:
 
     from spcl_diag.errors import ConfigError
     from spcl_diag.stats.interaction import interaction
-    from spcl_diag.stats.report import format_table
+    from spcl_diag.stats.tables import format_table
 
     try:
         table = interaction(args.runs, args.metric, tuple(args.a), tuple(args.b), rng=np.random.default_rng(args.rng_seed),

@@ -454,12 +454,16 @@ def _strip_non_identity(obj: Any) -> Any:
 
 def _balancing_problems(config: RunConfig) -> list[str]:
     """The problems of ``config.balancing`` and ``config.balancing_config`` (read from the method's spec)."""
+    bal = config.balancing_config
+    if config.balancing == "none" and all(getattr(bal, f.name) is None for f in dataclasses.fields(bal)
+                                          if f.name != "noise"):
+        return []  # nothing to check, and the registry (which imports torch) stays unread
     from spcl_diag.train.balancing import METHODS  # torch: only once a config is built
 
     if config.balancing not in METHODS:
         return [f"unknown balancing {config.balancing!r}; valid methods are {', '.join(METHODS)}"]
     problems = []
-    bal, spec = config.balancing_config, METHODS[config.balancing]
+    spec = METHODS[config.balancing]
     for bal_field in dataclasses.fields(bal):
         name = bal_field.name
         if name != "noise" and getattr(bal, name) is not None and name not in spec.defaults:
