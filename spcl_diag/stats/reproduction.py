@@ -177,7 +177,7 @@ def reproduce(
     two-sample t test with a second sample of one (``scipy.stats.ttest_ind(x, [v])``). Judging a
     single published run against the confidence interval of our mean instead calls a perfect
     reproduction "different" 18 % to 68 % of the time at 3 to 20 seeds
-    (``analyses/reproduce_false_alarm.py``). The seed plan uses the same model: the power at
+    (``analyses/verdict_calibration.py``). The seed plan uses the same model: the power at
     :math:`n` seeds is that of a noncentral :math:`t_{n-1}` with noncentrality
     :math:`d / \sqrt{1/n + 1/k}`, :math:`d = (\bar x - v)/s`, which tends to :math:`d\sqrt k`:
     below :math:`|d|\sqrt k \approx z_{1-\alpha/2} + z_{\text{power}}` no number of our seeds
