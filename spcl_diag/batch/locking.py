@@ -180,6 +180,26 @@ def release_held_locks() -> None:
         _HELD.discard(lock)
 
 
+def clear_dead_owners(out_dir: str | Path) -> None:
+    """Delete the locks and temporary run folders of processes of this host that are gone.
+
+    Called after an interrupt has stopped the workers: a worker stopped between creating a
+    lock (or a temporary folder) and recording it leaves them behind, and their owner is dead.
+    """
+    out = Path(out_dir)
+    for lock in (out / LOCK_DIR).glob("*.lock"):
+        try:
+            owner = json.loads(lock.read_text() or "{}")
+        except (OSError, json.JSONDecodeError):
+            continue
+        if owner.get("host") == socket.gethostname() and isinstance(owner.get("pid"), int) and not pid_alive(owner["pid"]):
+            lock.unlink(missing_ok=True)
+    for tmp in out.glob(".*.tmp-*"):
+        pid = tmp.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def own_temporary(out_dir: str | Path, run_id: str) -> Path:
     """The temporary directory this process writes run ``run_id`` into (:func:`spcl_diag.runs.directory.temporary_dir`)."""
     return Path(out_dir) / f".{run_id}.tmp-{os.getpid()}"

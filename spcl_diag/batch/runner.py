@@ -52,6 +52,7 @@ from tqdm.auto import tqdm
 from spcl_diag.batch import interrupt
 from spcl_diag.batch.executors import Executor, LocalExecutor
 from spcl_diag.batch.grid import Grid, dependency, load_grid
+from spcl_diag.batch.locking import clear_dead_owners
 from spcl_diag.batch.task import (
     RunTask,
     StackTask,
@@ -174,6 +175,7 @@ def run_batch(
                     bar.update(len(outcome.runs()))
                     bar.set_postfix_str(_counts_text(Counter(o.status for o in outcomes)))
         except interrupt.BatchInterrupted as stop:
+            clear_dead_owners(out)  # the workers are stopped: what they could not release goes too
             done = sum(complete_on_disk(out, run_id) for run_id in run_ids)
             raise interrupt.BatchInterrupted(
                 stop.signum, f"interrupted: {done} of {len(configs)} runs done; run the same command to continue"
