@@ -11,6 +11,7 @@ layout and the counts are real); the ``slow`` ones use the formats' real widths.
 from __future__ import annotations
 
 import json
+import pickle
 import pickletools
 import subprocess
 import sys
@@ -95,14 +96,8 @@ def test_layouts_are_pickled_as_the_originals(fmt, small_files):
         assert "SHORT_BINSTRING" in names and "BINUNICODE" not in names
         assert b"numpy.core.multiarray\n_reconstruct\n" in raw
     else:
-        assert raw[1] == pickle_default_protocol()
+        assert raw[1] == pickle.DEFAULT_PROTOCOL
         assert "MEMOIZE" in names
-
-
-def pickle_default_protocol() -> int:
-    import pickle
-
-    return pickle.DEFAULT_PROTOCOL
 
 
 @pytest.mark.parametrize("fmt", PICKLE_FORMATS)
