@@ -48,7 +48,7 @@ IMBALANCE_METRICS: tuple[str, ...] = tuple(
 GROUP_COLUMNS: tuple[str, ...] = ("dataset", "backbone", "modalities")
 FIGURE_CAPTIONS: dict[str, str] = {
     "accuracy_curves": "Dev accuracy of the fused prediction and of each modality's own head over epochs, mean and "
-    "95% t-interval over seeds (n in the legend), one line per arm.",
+    "95% t-interval over seeds from 5 seeds on (below 5, each seed as a thin line; n in the legend), one line per arm.",
     "disparity_curves": "Disparity ratio of each modality (its summed gold-class confidence over the weakest one's; "
     "1 = balanced) on dev over epochs.",
     "grad_share": "Share of each modality branch in the gradient norm over epochs, per arm (grey line: equal shares).",

@@ -3,7 +3,10 @@ kept fraction.
 
 The axes-level :func:`plot_curves` draws one line per level of ``hue`` (the mean over
 ``units``, usually seeds) with a band: by default the 95% Student-t interval of the mean
-(:func:`spcl_diag.stats.intervals.t_interval`), with the number of seeds in the legend; the
+(:func:`spcl_diag.stats.intervals.t_interval`), with the number of seeds in the legend. With
+fewer than :data:`MIN_BAND_UNITS` seeds a t interval is wider than the curves it is meant to
+separate (its critical value is 2.78 at 5 seeds, 4.30 at 3), so each seed is drawn as a thin
+line under the mean instead, and the legend says so; the
 other functions pick rows of the epochs table and call it. It refuses to average runs of
 different datasets, backbones or modality sets into one line; the figure-level functions lay
 out one panel per modality or arm, and one row of panels per dataset / backbone / modality set.
@@ -18,6 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -26,6 +30,7 @@ from spcl_diag.plots.style import ARM_LINESTYLES, hue_color, metric_label, order
 
 Band = Literal["ci", "sd", "range", "none"]
 POOLING_KEYS: tuple[str, ...] = ("dataset", "backbone", "modalities", "balancing")
+MIN_BAND_UNITS = 5  # fewer seeds than this: each seed's own thin line instead of a band
 
 
 def plot_curves(
@@ -38,6 +43,7 @@ def plot_curves(
     band: Band = "ci",
     ax: Axes | None = None,
     legend: bool = True,
+    min_band_units: int = MIN_BAND_UNITS,
     **line_kws: Any,
 ) -> Axes:
     """Mean curve per ``hue`` level over ``units``, with a band.
@@ -57,19 +63,23 @@ def plot_curves(
         ``ci``: 95% Student-t interval of the mean over units (drawn where there are at
         least 2); ``sd``: mean +- one standard deviation; ``range``: minimum to maximum;
         ``none``. Bands of proportions (accuracy, F1, kept fraction) are drawn clipped to
-        [0, 1]: with few seeds the t interval can reach past the metric's range.
+        [0, 1]: with few seeds the t interval can reach past the metric's range. A line
+        with fewer than ``min_band_units`` units gets each unit's own thin line instead.
     ax
         Axes to draw on (a new figure if omitted).
     legend
         Draw the legend; its title names the band and the number of units (``n``), or each
         label carries its own ``n`` when the lines have different numbers of units.
+    min_band_units
+        The fewest units (seeds) a line needs for its band (default :data:`MIN_BAND_UNITS`).
     **line_kws
         Passed to ``Axes.plot``.
 
     Returns
     -------
     matplotlib.axes.Axes
-        One line per hue level, in :func:`~spcl_diag.plots.style.order_levels` order.
+        One line per hue level, in :func:`~spcl_diag.plots.style.order_levels` order; in
+        ``ax.collections`` each line's band, or the ``LineCollection`` of its units' lines.
     """
     missing = sorted({x, y, hue, units} - set(data.columns))
     if missing:
@@ -95,7 +105,11 @@ def plot_curves(
         if hue == "curriculum" and "linestyle" not in line_kws:
             kws["linestyle"] = ARM_LINESTYLES.get(level, "-")
         (line,) = ax.plot(stats.index.to_numpy(), stats["mean"].to_numpy(), **kws)
-        if band != "none" and counts[level] > 1:
+        if band != "none" and 1 < counts[level] < min_band_units:
+            seeds = [u.sort_values(x)[[x, y]].to_numpy(dtype=float) for _, u in rows.groupby(units)]
+            ax.add_collection(LineCollection(seeds, colors=line.get_color(), linewidths=0.6, alpha=0.45,
+                                             linestyles=line.get_linestyle(), zorder=line.get_zorder() - 0.1))
+        elif band != "none" and counts[level] > 1:
             low, high = _band(rows, stats, x=x, y=y, band=band)
             if "metric" in rows and rows["metric"].map(_is_proportion).all():
                 low, high = np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)  # drawn within the metric's range
@@ -104,7 +118,10 @@ def plot_curves(
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if legend:
         n_text = f", n = {next(iter(counts.values()))} {units}s" if same_n and counts else ""
-        ax.legend(title=f"mean, {_band_text(band)}{n_text}", frameon=False, fontsize="small", title_fontsize="small")
+        banded = [n >= min_band_units for n in counts.values() if n > 1]
+        spread = "none" if band == "none" or not banded else band if all(banded) else "mixed" if any(banded) else "units"
+        ax.legend(title=f"mean, {_spread_text(spread, band, units, min_band_units)}{n_text}", frameon=False,
+                  fontsize="small", title_fontsize="small", loc="best")
     ax.set_xlabel(x)
     ax.set_ylabel(metric_label(str(data["metric"].iloc[0])) if "metric" in data and len(data) else y)
     return ax
@@ -261,3 +278,12 @@ def _is_proportion(metric: object) -> bool:
 
 def _band_text(band: Band) -> str:
     return {"ci": "95% t-interval", "sd": "+-1 sd", "range": "range", "none": "no band"}[band]
+
+
+def _spread_text(spread: str, band: Band, units: str, min_band_units: int) -> str:
+    """What the legend says is drawn around the means: the band, each unit, or both by line."""
+    if spread == "units":
+        return f"thin lines: each {units}"
+    if spread == "mixed":
+        return f"{_band_text(band)} from {min_band_units} {units}s on, else each {units}"
+    return _band_text(band if spread != "none" else "none")

@@ -102,7 +102,7 @@ def test_bands_are_t_intervals_with_n_in_the_legend_and_integer_ticks(run_set):
 
     tav = run_set.epochs[run_set.epochs["modalities"] == "tav"]
     rows = select_rows(tav, metric="acc", split="dev", scopes=["a"], arms=["spcl"])
-    ax = plot_curves(rows, hue="scope")
+    ax = plot_curves(rows, hue="scope", min_band_units=2)
     vertices = ax.collections[0].get_paths()[0].vertices
     first = t_interval(rows[rows["epoch"] == 1]["value"].to_numpy())
     low, high = max(first.low, 0.0), min(first.high, 1.0)  # an accuracy band is drawn within [0, 1]
@@ -136,8 +136,30 @@ def test_bands_of_proportions_stay_within_zero_and_one():
 
     frame = pd.DataFrame({"epoch": [1, 1, 1, 2, 2, 2], "seed": [0, 1, 2] * 2, "scope": "t", "metric": "acc",
                           "value": [0.01, 0.3, 0.02, 0.97, 0.5, 0.99]})
-    ax = plot_curves(frame)
+    ax = plot_curves(frame, min_band_units=3)
     band = ax.collections[0].get_paths()[0].vertices[:, 1]
     assert band.min() >= 0.0 and band.max() <= 1.0
-    raw = plot_curves(frame.assign(metric="disparity_ratio"))  # not a proportion: the t interval as it is
+    raw = plot_curves(frame.assign(metric="disparity_ratio"), min_band_units=3)  # not a proportion: the t interval as it is
     assert raw.collections[0].get_paths()[0].vertices[:, 1].min() < 0.0
+
+
+def test_below_five_seeds_each_seed_is_a_thin_line_and_the_legend_says_so():
+    from matplotlib.collections import LineCollection, PolyCollection
+
+    from spcl_diag.plots.curves import plot_curves
+
+    def frame(n_seeds: int) -> pd.DataFrame:
+        rng = np.random.default_rng(n_seeds)
+        return pd.DataFrame({"epoch": np.repeat([1, 2, 3], n_seeds), "seed": np.tile(range(n_seeds), 3), "scope": "t",
+                             "metric": "acc", "value": rng.uniform(0.3, 0.6, 3 * n_seeds)})
+
+    few = plot_curves(frame(3))
+    (seeds,) = few.collections
+    assert isinstance(seeds, LineCollection) and len(seeds.get_segments()) == 3
+    np.testing.assert_allclose(seeds.get_segments()[0][:, 1], frame(3).query("seed == 0")["value"])
+    assert few.get_legend().get_title().get_text() == "mean, thin lines: each seed, n = 3 seeds"
+    many = plot_curves(frame(5))
+    assert isinstance(many.collections[0], PolyCollection) and not isinstance(many.collections[0], LineCollection)
+    assert many.get_legend().get_title().get_text() == "mean, 95% t-interval, n = 5 seeds"
+    mixed = plot_curves(pd.concat([frame(5), frame(3).assign(scope="a")]))
+    assert mixed.get_legend().get_title().get_text() == "mean, 95% t-interval from 5 seeds on, else each seed"
