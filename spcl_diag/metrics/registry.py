@@ -215,3 +215,50 @@ def metric_direction(column: str) -> bool | None:
         if fnmatch.fnmatchcase(column, pattern):
             return direction
     raise KeyError(column)
+
+
+#: Short readable names of metric families, for figure labels (:func:`column_label`).
+FAMILY_LABELS: dict[str, str] = {
+    "wf1": "wF1",
+    "acc": "accuracy",
+    "macro_f1": "macro F1",
+    "gold_prob": "gold-class probability",
+    "loss": "loss",
+    "disparity_ratio": "disparity ratio",
+    "discrepancy_ratio": "discrepancy ratio",
+    "unimodal_acc_spread": "accuracy spread",
+    "unimodal_wf1_spread": "wF1 spread",
+    "unimodal_acc_std": "accuracy sd",
+    "unimodal_wf1_std": "wF1 sd",
+    "unimodal_loss_disparity": "loss disparity",
+    "grad_norm_share": "gradient-norm share",
+    "shapley_wf1": "Shapley wF1",
+}
+_SUMMARY_LABELS = {"mean": "mean", "last": "last epoch", "max": "max", "min": "min", "auc": "AUC"}
+
+
+def metric_family(column: str) -> str:
+    """The metric a column measures, without its split, modality and summary.
+
+    >>> metric_family("test_wf1"), metric_family("test_disparity_ratio_t"), metric_family("dev_acc_a_auc")
+    ('wf1', 'disparity_ratio', 'acc')
+    """
+    return _metric_names(column)[-1]
+
+
+def column_label(column: str) -> str:
+    """A readable label of a run-table column: split, family, then modality and summary in brackets.
+
+    >>> column_label("test_wf1"), column_label("test_disparity_ratio_t"), column_label("dev_acc_a_auc")
+    ('test wF1', 'test disparity ratio (t)', 'dev accuracy (a, AUC)')
+    """
+    split = _SPLIT.match(column)
+    rest = _SPLIT.sub("", column)
+    summary = _SUMMARY.search(rest)
+    rest = _SUMMARY.sub("", rest)
+    scope = _SCOPE.search(rest)
+    family = _SCOPE.sub("", rest) if rest not in FAMILY_LABELS else rest
+    details = [scope.group(1)] if scope and family != rest else []
+    details += [_SUMMARY_LABELS[summary.group(1)]] if summary else []
+    text = " ".join([*([split.group(1)] if split else []), FAMILY_LABELS.get(family, family.replace("_", " "))])
+    return f"{text} ({', '.join(details)})" if details else text

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from spcl_diag.metrics.registry import FAMILY_LABELS, column_label, metric_family
 from spcl_diag.plots.aggregate import aggregate_figure
 from spcl_diag.plots.confusion import confusion_figure
 from spcl_diag.plots.curves import grad_share_curves, modality_curves, plot_kept_fraction
@@ -99,14 +100,27 @@ def pair_gap_figure(results: pd.DataFrame, *, metric: str = "test_wf1", arms: Se
 
 
 def forest_figure(comparison: pd.DataFrame, *, title: str = "", **kwargs: Any) -> Figure:
-    """:func:`~spcl_diag.plots.forest.plot_forest` on a figure of its own, sized to the rows."""
+    """:func:`~spcl_diag.plots.forest.plot_forest` sized to the rows, one panel per metric family.
+
+    Differences in different units never share an axis: a table that compares weighted F1
+    and disparity ratios gets one panel per family (:func:`~spcl_diag.metrics.registry.metric_family`),
+    each titled with its readable label, stacked with the heights of their rows.
+    """
     estimate = kwargs.get("estimate", "diff")
-    n_rows = int(comparison[estimate].notna().sum()) if estimate in comparison else len(comparison)
-    fig, ax = plt.subplots(figsize=(6.4, 1.1 + 0.34 * n_rows))
-    plot_forest(comparison, ax=ax, **kwargs)
+    rows = comparison[comparison[estimate].notna()] if estimate in comparison else comparison
+    families = rows["metric"].map(metric_family) if "metric" in rows else pd.Series("", index=rows.index)
+    panels = [(family, rows[families == family]) for family in pd.unique(families)] or [("", rows)]
+    heights = [0.55 + 0.34 * max(len(panel), 1) for _, panel in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(6.4, 0.9 * len(panels) + sum(heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights}, layout="constrained")
+    for ax, (family, panel) in zip(axes[:, 0], panels):
+        one_metric = "metric" in panel and panel["metric"].nunique() == 1 and "xlabel" not in kwargs
+        xlabel = {"xlabel": f"difference in {column_label(panel['metric'].iloc[0])} to baseline"} if one_metric else {}
+        plot_forest(panel, ax=ax, **kwargs, **xlabel)
+        if len(panels) > 1:
+            ax.set_title(FAMILY_LABELS.get(family, family.replace("_", " ")), fontsize="medium", loc="left")
     if title:
-        ax.set_title(title, fontsize="medium")
-    fig.tight_layout()
+        fig.suptitle(title, fontsize="medium")
     return fig
 
 

@@ -18,6 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import ScaledTranslation
 
+from spcl_diag.metrics.registry import column_label
 from spcl_diag.plots.style import ARM_COLORS
 
 
@@ -53,7 +54,8 @@ def plot_forest(
         Column naming the compared arm (colours the row).
     label_by
         Columns joined into each row's label; by default ``arm`` preceded by the group
-        columns that vary (``backbone``, ``modalities``, ``dataset``, ``metric``).
+        columns that vary (``backbone``, ``modalities``, ``dataset``, ``metric``). Metric
+        columns are shown by :func:`~spcl_diag.metrics.registry.column_label`.
     alpha
         Significance level for the filled markers.
     xlabel
@@ -80,7 +82,10 @@ def plot_forest(
     if label_by is None:
         varying = [c for c in ("dataset", "backbone", "modalities", "metric") if c in rows and rows[c].nunique() > 1]
         label_by = [*varying, arm]
-    labels = rows[list(label_by)].astype(str).agg("  ".join, axis=1).tolist()
+    shown = rows[list(label_by)].astype(str)
+    if "metric" in shown:
+        shown["metric"] = shown["metric"].map(column_label)  # "test wF1", not "test_wf1"
+    labels = shown.agg("  ".join, axis=1).tolist()
     directions = [_direction_text(v) for v in rows["higher_is_better"]] if "higher_is_better" in rows else []
     if directions and len(set(directions)) == 1:
         xlabel = f"{xlabel} ({directions[0]})" if directions[0] else xlabel

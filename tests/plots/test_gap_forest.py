@@ -63,4 +63,23 @@ def test_forest_says_which_side_is_better(comparison):
     ax = plot_forest(mixed, label_by=["metric", "arm"])
     assert ax.get_xlabel() == "difference to baseline"
     assert [t.get_text() for t in ax.get_yticklabels()] == [
-        "test_wf1  spcl (higher is better)", "test_disparity_ratio_t  random (lower is better)", "test_grad_share_t  anti"]
+        "test wF1  spcl (higher is better)", "test disparity ratio (t)  random (lower is better)", "test grad share (t)  anti"]
+
+
+def test_forest_figure_draws_one_panel_per_metric_family_with_readable_labels(comparison):
+    import pandas as pd
+
+    from spcl_diag.plots.figures import forest_figure
+
+    table = pd.concat([comparison.assign(metric="test_wf1"), comparison.assign(metric="test_disparity_ratio_t"),
+                       comparison.assign(metric="test_disparity_ratio_a")], ignore_index=True)
+    fig = forest_figure(table)
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
+    assert titles == ["wF1", "disparity ratio"]
+    wf1, disparity = fig.axes
+    np.testing.assert_allclose(wf1.lines[0].get_xdata(), comparison["diff"])
+    assert len(disparity.lines[0].get_xdata()) == 2 * len(comparison)
+    labels = [t.get_text() for t in disparity.get_yticklabels()]
+    assert labels[0] == "test disparity ratio (t)  spcl" and "test_" not in " ".join(labels)
+    single = forest_figure(comparison.assign(metric="test_wf1"))
+    assert len(single.axes) == 1 and single.axes[0].get_title(loc="left") == ""
