@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from spcl_diag.plots.style import ARM_LINESTYLES, hue_color, metric_label, order_levels
+from spcl_diag.metrics.registry import column_label
+from spcl_diag.plots.style import ARM_LINESTYLES, hue_color, order_levels
 
 TASK_COLUMNS: tuple[str, ...] = ("dataset", "backbone", "modalities")
 
@@ -96,21 +97,25 @@ def aggregate_figure(
     for yi, rec in zip(y, table.to_dict("records")):
         style = {"color": hue_color("curriculum", rec["arm"]) or "black",
                  "linestyle": ARM_LINESTYLES.get(rec["arm"], "-"), "lw": 2}
-        label = f"{rec['arm']} ({rec['n_runs']} runs, {rec['n_tasks']} cells)"
+        label = f"{rec['arm']} ({_count(rec['n_runs'], 'run')}, {_count(rec['n_tasks'], 'cell')})"
         left.plot([rec["iqm_low"], rec["iqm_high"]], [yi, yi], label=label, **style)
         left.plot(rec["iqm"], yi, "o", color=style["color"])
         if np.isfinite(rec["poi"]):
             right.plot([rec["poi_low"], rec["poi_high"]], [yi, yi], **style)
             right.plot(rec["poi"], yi, "o", color=style["color"])
     left.set_yticks(y, table["arm"])
-    left.set_xlabel(f"IQM of {metric_label(metric)}")
+    left.set_xlabel(f"IQM of {column_label(metric)}")
     better = "higher" if higher_is_better else "lower"
     right.set_xlabel(f"P(arm {'>' if higher_is_better else '<'} {baseline})")
     right.axvline(0.5, color="0.6", lw=0.8, zorder=0)
     right.set_xlim(0, 1)
-    fig.suptitle(f"{metric} over all cells ({better} is better; 95% stratified bootstrap intervals)",
+    fig.suptitle(f"{column_label(metric)} over all cells ({better} is better; 95% stratified bootstrap intervals)",
                  fontsize="medium")
     fig.tight_layout(rect=(0, 0.14, 1, 1))
     fig.legend(*left.get_legend_handles_labels(), loc="lower center", ncol=min(len(table), 4), frameon=False,
                fontsize="small")
     return fig
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"

@@ -188,7 +188,7 @@ def modality_curves(
     levels = order_levels(panels, list(pd.unique(rows[panels])))
     keys = [k for k in POOLING_KEYS if k in rows and rows[k].nunique() > 1]
     groups = list(rows.groupby(keys, sort=True)) if keys else [((), rows)]
-    fig, axes = plt.subplots(len(groups), len(levels), figsize=(3.4 * len(levels) + 0.6, 3.3 * len(groups)),
+    fig, axes = plt.subplots(len(groups), len(levels), figsize=(3.4 * len(levels) + 2.4, 3.3 * len(groups)),
                              sharey=True, squeeze=False)
     for r, (values, group) in enumerate(groups):
         where = " / ".join(map(str, values if isinstance(values, tuple) else (values,)))
@@ -205,7 +205,8 @@ def modality_curves(
                 ax.axhline(1.0, color="0.6", lw=0.8, zorder=0)
             if c:
                 ax.set_ylabel("")
-    fig.suptitle(f"{metric_label(metric)} on {split} (mean and {_band_text(band)} over seeds)", fontsize="medium")
+    fig.suptitle(f"{metric_label(metric)} on {split}, mean over seeds", fontsize="medium")
+    _legends_outside(axes)
     fig.tight_layout()
     return fig
 
@@ -218,7 +219,7 @@ def grad_share_curves(epochs: pd.DataFrame, *, arms: Sequence[str] | None = None
     """
     shares = grad_norm_share_table(select_rows(epochs, metric="grad_norm", arms=arms))
     arm_levels = order_levels("curriculum", list(pd.unique(shares["curriculum"])))
-    fig, axes = plt.subplots(1, len(arm_levels), figsize=(3.4 * len(arm_levels) + 0.6, 3.3), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(arm_levels), figsize=(3.4 * len(arm_levels) + 2.4, 3.3), sharey=True, squeeze=False)
     for i, (ax, arm) in enumerate(zip(axes[0], arm_levels)):
         rows = shares[shares["curriculum"] == arm]
         plot_curves(rows, hue="scope", band=band, ax=ax, legend=i == len(arm_levels) - 1)
@@ -226,7 +227,8 @@ def grad_share_curves(epochs: pd.DataFrame, *, arms: Sequence[str] | None = None
         ax.set_title(arm, color=hue_color("curriculum", arm) or "black")
     for ax in axes[0][1:]:
         ax.set_ylabel("")
-    fig.suptitle(f"gradient-norm share per modality (mean and {_band_text(band)} over seeds)", fontsize="medium")
+    fig.suptitle("gradient-norm share per modality, mean over seeds", fontsize="medium")
+    _legends_outside(axes)
     fig.tight_layout()
     return fig
 
@@ -274,6 +276,15 @@ PROPORTIONS: tuple[str, ...] = ("acc", "wf1", "macro_f1", "gold_prob", "kept_fra
 def _is_proportion(metric: object) -> bool:
     """Whether an epochs-table metric lies in [0, 1], so that its band is drawn clipped to that range."""
     return str(metric) in PROPORTIONS or str(metric).startswith("f1_class_")
+
+
+def _legends_outside(axes: np.ndarray) -> None:
+    """Move each panel's legend to the right of its axes, where it covers no data."""
+    import seaborn as sns
+
+    for ax in axes.flat:
+        if ax.get_legend() is not None:
+            sns.move_legend(ax, "upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
 
 
 def _band_text(band: Band) -> str:

@@ -36,6 +36,7 @@ def test_aggregate_uses_the_stratified_iqm_and_names_the_runs(run_set):
     assert np.isnan(table.loc[0, "poi"]) and 0 <= table.loc[1, "poi_low"] <= table.loc[1, "poi"] <= table.loc[1, "poi_high"] <= 1
     fig = aggregate_figure(results, rng=np.random.default_rng(0), n_resamples=200)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert labels[0] == "none (2 runs, 1 cells)"
+    assert labels[0] == "none (2 runs, 1 cell)"
+    assert fig.axes[0].get_xlabel() == "IQM of test wF1"
     with pytest.raises(ValueError, match="no 'baseline' run"):
         aggregate_scores(results, baseline="baseline", rng=np.random.default_rng(0))
