@@ -34,6 +34,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from spcl_diag import __version__
+from spcl_diag.metrics.registry import column_label
 from spcl_diag.batch.runner import recorded_grids
 from spcl_diag.plots import standard_figures
 from spcl_diag.runs import directory as rd
@@ -331,7 +332,7 @@ def _meta_section(tables: RunTables, *, baseline: str, arm: str = "spcl",
         *[f"- {note}" for note in result.notes],
     ]
     fig, ax = plt.subplots(figsize=(5.5, 2.2 + 0.32 * result.pooled.k))
-    plot_meta_forest(meta_table(result), xlabel=f"{metric}: {arm} - {baseline}", ax=ax)
+    plot_meta_forest(meta_table(result), xlabel=f"{column_label(metric)}: {arm} - {baseline}", ax=ax)
     return [*lines, "", "See the forest plot `meta_forest` below.", ""], {"meta_forest": fig}
 
 

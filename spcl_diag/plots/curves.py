@@ -205,7 +205,9 @@ def modality_curves(
                 ax.axhline(1.0, color="0.6", lw=0.8, zorder=0)
             if c:
                 ax.set_ylabel("")
-    fig.suptitle(f"{metric_label(metric)} on {split}, mean over seeds", fontsize="medium")
+    single = [str(rows[k].iloc[0]) for k in ("dataset", "backbone", "modalities") if k in rows and k not in keys]
+    cell = f" ({' / '.join(single)})" if single and len(rows) else ""  # the figure says which runs it shows
+    fig.suptitle(f"{metric_label(metric)} on {split}, mean over seeds{cell}", fontsize="medium")
     _legends_outside(axes)
     fig.tight_layout()
     return fig

@@ -104,5 +104,6 @@ def plot_pair_gap(
     ax.set_xticks(range(len(arm_levels)), arm_levels)
     ax.set_ylabel(f"gain in {metric_label(metric.removeprefix('test_'))}\n(all three minus the pair without it)")
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles, [f"adding {scope_label(m)}" for m in missing], frameon=False, fontsize="small")
+    ax.legend(handles, [f"adding {scope_label(m)}" for m in missing], frameon=False, fontsize="small",
+              loc="upper left", bbox_to_anchor=(1.0, 1.0))  # outside the axes: it never covers a seed
     return ax
