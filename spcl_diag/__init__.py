@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     "run_stack": "spcl_diag.runs.stack",
     "RunTables": "spcl_diag.runs.loading",
     "load_runs": "spcl_diag.runs.loading",
-    "compare": "spcl_diag.stats.compare",
+    "compare": "spcl_diag.stats.comparison",
     "reproduce": "spcl_diag.stats.reproduction",
 }
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.runs.loading import RunTables, load_runs
     from spcl_diag.runs.recorder import RunRecorder
     from spcl_diag.runs.stack import run_stack
-    from spcl_diag.stats.compare import compare
+    from spcl_diag.stats.comparison import compare
     from spcl_diag.stats.reproduction import reproduce
     from spcl_diag.train.balancing import register_balancing
 

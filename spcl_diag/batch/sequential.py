@@ -41,7 +41,7 @@ from spcl_diag.batch.executors import Executor
 from spcl_diag.batch.grid import Grid, derive_seeds, load_grid
 from spcl_diag.batch.runner import BatchSummary, run_batch
 from spcl_diag.errors import ConfigError
-from spcl_diag.stats.compare import infer_higher_is_better
+from spcl_diag.stats.comparison import infer_higher_is_better
 from spcl_diag.stats.intervals import t_interval
 from spcl_diag.stats.pairing import paired_differences
 from spcl_diag.stats.sequential import (

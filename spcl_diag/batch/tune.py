@@ -280,7 +280,7 @@ def tune(
     ['none']
     """
     from spcl_diag.runs.loading import load_runs
-    from spcl_diag.stats.compare import infer_higher_is_better
+    from spcl_diag.stats.comparison import infer_higher_is_better
 
     if not select.startswith("dev_"):
         raise ConfigError(f"--select must be a dev metric (dev_wf1, dev_acc, ...); got {select!r}: choosing on test leaks.")

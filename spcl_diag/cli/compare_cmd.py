@@ -74,7 +74,7 @@ def handle(args: argparse.Namespace) -> int:
 def _compare(args: argparse.Namespace) -> pd.DataFrame:
     import numpy as np
 
-    from spcl_diag.stats.compare import compare
+    from spcl_diag.stats.comparison import compare
 
     return compare(
         args.runs, args.metric, args.baseline, args.arms, None if args.by is None else tuple(args.by),

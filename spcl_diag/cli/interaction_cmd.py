@@ -37,7 +37,7 @@ def handle(args: argparse.Namespace) -> int:
     import numpy as np
 
     from spcl_diag.errors import ConfigError
-    from spcl_diag.stats.interaction import interaction
+    from spcl_diag.stats.interaction_contrast import interaction
     from spcl_diag.stats.tables import format_table
 
     try:

@@ -32,7 +32,7 @@ def handle(args: argparse.Namespace) -> int:
     from spcl_diag.batch import make_executor
     from spcl_diag.batch.tune import tune
     from spcl_diag.runs.loading import load_runs
-    from spcl_diag.stats.compare import compare
+    from spcl_diag.stats.comparison import compare
     from spcl_diag.stats.tables import format_table
 
     executor = make_executor("process", jobs=args.jobs) if args.jobs > 1 else make_executor("local")

@@ -3,7 +3,7 @@
 The directory has the format of the built-in loop's (:mod:`spcl_diag.runs.directory`):
 ``config.json``, ``epochs.csv``, ``difficulty.npz``, ``pacing.npz``, ``predictions.npz`` and
 ``result.json``, written with the same writers and published atomically under the run id, so
-:func:`~spcl_diag.runs.loading.load_runs`, :func:`~spcl_diag.stats.compare.compare`, the
+:func:`~spcl_diag.runs.loading.load_runs`, :func:`~spcl_diag.stats.comparison.compare`, the
 figures and the report read it unchanged. Post-training masked and permuted evaluation
 (Shapley, conditional utilisation, perceptual score) needs the toolkit's model interface and
 is not computed for recorded runs.

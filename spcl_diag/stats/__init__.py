@@ -17,13 +17,24 @@
   :func:`meta_analysis`: random-effects pooling of a gain over cells.
 
 Anything random takes ``rng: numpy.random.Generator`` as a required keyword.
+
+The modules of :func:`compare`, :func:`aso` and :func:`interaction` are
+:mod:`~spcl_diag.stats.comparison`, :mod:`~spcl_diag.stats.stochastic_order` and
+:mod:`~spcl_diag.stats.interaction_contrast`: a module named like the function it holds is
+hidden by that function here. The old module paths (``spcl_diag.stats.compare`` as a module)
+still import, with a ``DeprecationWarning``, until the next release.
 """
 
 from __future__ import annotations
 
-from spcl_diag.stats.aso import ASOResult, aso, violation_ratio
+import importlib
+import sys
+import types
+import warnings
+
+from spcl_diag.stats.stochastic_order import ASOResult, aso, violation_ratio
 from spcl_diag.stats.bootstrap import bootstrap_ci, interquartile_mean, stratified_bootstrap_ci
-from spcl_diag.stats.compare import compare, infer_higher_is_better
+from spcl_diag.stats.comparison import compare, infer_higher_is_better
 from spcl_diag.stats.dialogue_bootstrap import dialogue_bootstrap_runs, paired_dialogue_bootstrap
 from spcl_diag.stats.effect_sizes import (
     cliffs_delta,
@@ -33,7 +44,7 @@ from spcl_diag.stats.effect_sizes import (
     probability_of_improvement_ci,
 )
 from spcl_diag.stats.hodges_lehmann import hodges_lehmann
-from spcl_diag.stats.interaction import interaction
+from spcl_diag.stats.interaction_contrast import interaction
 from spcl_diag.stats.intervals import Interval, t_interval
 from spcl_diag.stats.meta_analysis import MetaAnalysis, meta_analysis, meta_table
 from spcl_diag.stats.multiple import (
@@ -56,6 +67,34 @@ from spcl_diag.stats.reproduction import load_published, reproduce
 from spcl_diag.stats.sequential import ConfidenceSequence, confidence_sequence
 from spcl_diag.stats.tables import format_table, to_latex
 from spcl_diag.stats.trajectory import summarise_epochs
+
+#: Old module path -> new one (issue 27): kept for one release.
+RENAMED_MODULES: dict[str, str] = {
+    "compare": "comparison",
+    "aso": "stochastic_order",
+    "interaction": "interaction_contrast",
+}
+
+
+class _RenamedModule(types.ModuleType):
+    """Stands in ``sys.modules`` for a renamed module: each attribute read warns, then forwards.
+
+    It is not bound as an attribute of this package, so ``spcl_diag.stats.compare`` stays the
+    function while ``from spcl_diag.stats.compare import compare`` keeps working.
+    """
+
+    def __init__(self, old: str, new: str) -> None:
+        super().__init__(f"{__name__}.{old}")
+        self._new = f"{__name__}.{new}"
+
+    def __getattr__(self, name: str) -> object:
+        warnings.warn(f"{self.__name__} is renamed {self._new}; the old path goes in the next release.",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(self._new), name)
+
+
+for _old, _new in RENAMED_MODULES.items():
+    sys.modules.setdefault(f"{__name__}.{_old}", _RenamedModule(_old, _new))
 
 __all__ = [
     "ASOResult",

@@ -56,7 +56,7 @@ import pandas as pd
 from scipy import stats
 
 from spcl_diag.stats._common import check_confidence_level, tie_tolerance
-from spcl_diag.stats.compare import infer_higher_is_better, results_frame
+from spcl_diag.stats.comparison import infer_higher_is_better, results_frame
 from spcl_diag.stats.pairing import DEFAULT_CELLS, paired_differences
 from spcl_diag.stats.verdict import direction_word
 
@@ -159,7 +159,7 @@ def meta_analysis(
     ----------
     runs
         :class:`~spcl_diag.runs.loading.RunTables`, a results frame, a folder of runs or a
-        ``.csv`` of results (as :func:`~spcl_diag.stats.compare.compare`).
+        ``.csv`` of results (as :func:`~spcl_diag.stats.comparison.compare`).
     metric
         Column to compare (``test_wf1``).
     baseline, arm

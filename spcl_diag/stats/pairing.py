@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from spcl_diag.stats.compare import check_seed_roles
+from spcl_diag.stats.comparison import check_seed_roles
 
 DEFAULT_CELLS: tuple[str, ...] = ("dataset", "backbone", "modalities")
 

@@ -1,4 +1,4 @@
-r"""A :func:`~spcl_diag.stats.compare.compare` table as a paper prints it: LaTeX booktabs or Markdown.
+r"""A :func:`~spcl_diag.stats.comparison.compare` table as a paper prints it: LaTeX booktabs or Markdown.
 
 At most seven columns: the group (only the grouping values that differ between rows; the
 constant ones go to the caption), arm, seeds, mean [CI], difference to the baseline [CI],
@@ -90,7 +90,7 @@ def paper_table(table: pd.DataFrame, *, digits: int = 3, alpha: float = 0.05) ->
     ({(1, 3): ('dagger',)}, 'test_wf1, iemocap')
     """
     check_digits(digits)
-    from spcl_diag.stats.compare import COLUMNS
+    from spcl_diag.stats.comparison import COLUMNS
 
     missing = [c for c in ("arm", "n_seeds", "mean", "ci_low", "ci_high", "diff", "diff_low", "diff_high")
                if c not in table]

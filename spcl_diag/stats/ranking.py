@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from spcl_diag.stats._common import check_rng
-from spcl_diag.stats.compare import check_seed_roles, infer_higher_is_better, results_frame
+from spcl_diag.stats.comparison import check_seed_roles, infer_higher_is_better, results_frame
 from spcl_diag.stats.paired_tests import wilcoxon_exact
 from spcl_diag.stats.verdict import verdict
 
@@ -66,7 +66,7 @@ class Ranking:
         The tests that ran: ``"friedman + nemenyi"`` (autorank), ``"two-sided exact Wilcoxon
         signed-rank"`` (two arms) or ``"not run"``.
     verdict
-        The omnibus verdict in :func:`~spcl_diag.stats.compare.compare`'s words, e.g.
+        The omnibus verdict in :func:`~spcl_diag.stats.comparison.compare`'s words, e.g.
         ``"spcl vs none: better (p=0.016)"`` or ``"not tested: 3 complete cells (Friedman
         needs at least 5)"``.
     pairwise

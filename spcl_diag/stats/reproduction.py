@@ -149,7 +149,7 @@ def reproduce(
     correction
         ``"holm"`` (default), ``"bh"``, ``"bonferroni"`` or ``"none"`` over the tested cells:
         the published cells of one call are one family, as the rows of
-        :func:`~spcl_diag.stats.compare.compare`.
+        :func:`~spcl_diag.stats.comparison.compare`.
 
     Returns
     -------
@@ -160,7 +160,7 @@ def reproduce(
         that interval), ``gap`` = mean - published, ``t``, ``p`` and ``p_adjusted`` over
         ``n_comparisons`` cells, ``seeds_to_resolve`` (our seeds for which the test detects a
         gap of this size with probability ``power`` at the per-comparison level; empty when no
-        number of seeds can), ``verdict`` in :func:`~spcl_diag.stats.compare.compare`'s words
+        number of seeds can), ``verdict`` in :func:`~spcl_diag.stats.comparison.compare`'s words
         and ``note``.
 
     Notes
@@ -192,7 +192,7 @@ def reproduce(
     >>> round(float(row["mean"]), 2), bool(row["inside"]), row["verdict"]
     (61.42, True, 'no significant difference from the published 62.67 (p_holm=0.23); no number of seeds resolves a gap of -1.25 against one published run')
     """
-    from spcl_diag.stats.compare import check_seed_roles, infer_higher_is_better, results_frame
+    from spcl_diag.stats.comparison import check_seed_roles, infer_higher_is_better, results_frame
 
     check_confidence_level(confidence_level)
     if correction not in CORRECTIONS:

@@ -37,7 +37,7 @@ difference" is :math:`E_t = \theta K^+_t(m_0) + (1-\theta) K^-_t(m_0)` at the ma
 \alpha` by Ville's inequality); the anytime p-value is :math:`\min(1, 1/\max_{s \le t} E_s)`.
 
 The decision of a comparison after :math:`t` seeds uses the words of
-:func:`~spcl_diag.stats.compare.compare`: better / worse (the sequence excludes 0 on that side,
+:func:`~spcl_diag.stats.comparison.compare`: better / worse (the sequence excludes 0 on that side,
 by the metric's direction), equivalent (it lies inside :math:`\pm` rope), undecided otherwise.
 
 References

@@ -1,6 +1,6 @@
 """Random streams per group, derived from the caller's generator and the group's key.
 
-A statistic computed for many groups (a row of :func:`~spcl_diag.stats.compare.compare`, a
+A statistic computed for many groups (a row of :func:`~spcl_diag.stats.comparison.compare`, a
 task of a stratified bootstrap) draws from a stream of its own. Spawning the streams in
 order (``rng.spawn(len(groups))``) ties a group's numbers to its position: adding a dataset
 to the folder shifts every later group onto another stream, and two folders that share a

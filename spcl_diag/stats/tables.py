@@ -2,7 +2,7 @@ r"""The one table writer of the statistics: terminal text, GitHub Markdown and L
 
 A :class:`Table` holds cells as text, footnote marks and footnotes; :func:`frame_table`
 makes one from any DataFrame and :func:`~spcl_diag.stats.paper_table.paper_table` from a
-:func:`~spcl_diag.stats.compare.compare` result. :func:`render_text`,
+:func:`~spcl_diag.stats.comparison.compare` result. :func:`render_text`,
 :func:`render_markdown` and :func:`render_latex` write it. ``compare`` (command line and
 ``--latex``/``--markdown``), the report, ``rank`` and ``reproduce`` all print through here, so
 
@@ -257,7 +257,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
 def summary_columns(table: pd.DataFrame) -> list[str]:
     """The group columns (those compare() did not add) and the :data:`SUMMARY_COLUMNS` present;
     every column of a frame that is not a compare table."""
-    from spcl_diag.stats.compare import COLUMNS
+    from spcl_diag.stats.comparison import COLUMNS
 
     if "arm" not in table.columns or "verdict" not in table.columns:
         return list(table.columns)

@@ -1,4 +1,4 @@
-"""The words of a :func:`~spcl_diag.stats.compare.compare` row: its verdict and its note.
+"""The words of a :func:`~spcl_diag.stats.comparison.compare` row: its verdict and its note.
 
 The verdict is one phrase that agrees with the row's numbers: "better"/"worse" follow the
 sign of the mean paired difference and the metric's declared direction (``higher`` or

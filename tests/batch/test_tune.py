@@ -12,7 +12,7 @@ from spcl_diag.batch.tune import candidates, read_tune_grid, split_seeds
 from spcl_diag.cli.main import main
 from spcl_diag.errors import ConfigError
 from spcl_diag.runs.loading import load_runs
-from spcl_diag.stats.compare import compare
+from spcl_diag.stats.comparison import compare
 
 GRID = """
 curriculum = ["none", "spcl", "random"]

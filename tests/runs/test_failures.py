@@ -15,7 +15,7 @@ from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
 from spcl_diag.errors import ConfigError, RunSetupError
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs import execute
-from spcl_diag.stats.compare import compare
+from spcl_diag.stats.comparison import compare
 
 
 @pytest.fixture(scope="module")

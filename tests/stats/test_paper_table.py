@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spcl_diag.stats.compare import compare
+from spcl_diag.stats.comparison import compare
 from spcl_diag.stats.intervals import t_interval
 from spcl_diag.stats.paper_table import SIGNIFICANT, paper_table, to_booktabs, to_markdown
 

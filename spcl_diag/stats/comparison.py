@@ -19,7 +19,7 @@ import pandas as pd
 from spcl_diag.metrics.registry import metric_direction
 from spcl_diag.runs.sweep import group_by_sweeps
 from spcl_diag.stats._common import check_confidence_level, check_rng, tie_tolerance
-from spcl_diag.stats.aso import aso
+from spcl_diag.stats.stochastic_order import aso
 from spcl_diag.stats.bootstrap import bootstrap_ci
 from spcl_diag.stats.effect_sizes import (
     cliffs_delta,

@@ -11,7 +11,7 @@ at :math:`b_0`. Its mean gets a Student-t interval (:func:`~spcl_diag.stats.inte
 and the two effects a paired test over seeds (:func:`~spcl_diag.stats.paired_tests.paired_test`;
 the paired t test of the effects is the one-sample t test of :math:`\delta`).
 
-As in :func:`~spcl_diag.stats.compare.compare`, the groups (``by``) are one family, corrected
+As in :func:`~spcl_diag.stats.comparison.compare`, the groups (``by``) are one family, corrected
 (Holm by default); a group with fewer than two seeds or every contrast zero is not tested and
 not counted; the verdict follows the sign of the mean contrast and says when the test's own
 direction points the other way (:mod:`spcl_diag.stats.verdict`); and runs that mix tuning and
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from spcl_diag.stats._common import check_confidence_level, check_rng
-from spcl_diag.stats.compare import check_seed_roles, results_frame
+from spcl_diag.stats.comparison import check_seed_roles, results_frame
 from spcl_diag.stats.intervals import t_interval
 from spcl_diag.stats.multiple import (
     CORRECTIONS,
@@ -98,7 +98,7 @@ def interaction(
         (the mean of :math:`\delta_s`) with ``ci_low``/``ci_high``, ``p`` and ``p_adjusted``
         over ``n_comparisons`` tested groups, ``min_p`` (the smallest p the test can reach
         with these seeds; for the rank and sign-flip tests, with the non-zero contrasts) and
-        ``min_p_adjusted``, a verdict in :func:`~spcl_diag.stats.compare.compare`'s words
+        ``min_p_adjusted``, a verdict in :func:`~spcl_diag.stats.comparison.compare`'s words
         and a ``note``.
 
     Examples
