@@ -10,7 +10,11 @@ or ``anti`` run whose ``spcl`` twin is not in the stack replays the twin's recor
 (the twin is trained first when it is missing).
 
 Runs that cannot be stacked (a balancing method whose spec does not stack, a backbone that
-``torch.func.vmap`` cannot run) are trained one at a time, with a warning.
+``torch.func.vmap`` cannot run) are trained one at a time, with a warning. Before a stack
+trains, its peak memory is estimated (:mod:`spcl_diag.train.memory`); when it would not fit
+the device's free memory, the stack is split into stacks of as many arms as fit (the spcl arm
+first, so the paced arms of later stacks replay its record), or its runs train one at a time,
+with a one-line warning.
 
 Examples
 --------
@@ -55,6 +59,7 @@ from spcl_diag.runs.execute import (
     twin_pacing,
 )
 from spcl_diag.train.loop import TrainingOutcome
+from spcl_diag.train.memory import estimate_stack_memory, free_memory
 from spcl_diag.train.stacked import (
     PairedArmFailedError,
     pairing_problems,
@@ -134,6 +139,10 @@ def _train_stack(
     for run_id in run_ids:
         check_writable(out, run_id)
     data, torch_device = load_run_data(configs[0], run_ids[0], dataset=dataset, device=device)
+    fit = len(configs) if len(configs) < 2 else _arms_that_fit(configs, data, torch_device)
+    if fit < len(configs):
+        return _split_stack(configs, positions, out, fit, device=device, show=show, pacing=pacing, dataset=dataset,
+                            probe=probe, retry_failed=retry_failed)
     stack = {"arms": arms, "runs": run_ids}
     for config, run_id in zip(configs, run_ids):
         state = rd.run_state(out / run_id, run_id)
@@ -168,6 +177,62 @@ def _train_stack(
             continue
         results[position] = finish_run(tmp, out / run_id, config, data, hooks, _returning(outcome), started=started,
                                        probe=probe, extra={"stack": stack})
+    return results
+
+
+def _arms_that_fit(configs: list[RunConfig], data: ConversationDataset, device: torch.device) -> int:
+    """How many arms of ``configs`` fit in one stack on ``device``; a warning when not all do.
+
+    A backbone that cannot run stacked at all is left to :func:`train_stacked`, which says so.
+    """
+    try:
+        estimate = estimate_stack_memory(configs[0], data, device)
+    except torch.OutOfMemoryError:  # two arms' step alone does not fit
+        warnings.warn(f"a stack of {len(configs)} arms ({configs[0].backbone}, seed {configs[0].seed}) ran out of "
+                      f"memory on {device} while its memory was measured: training its runs one at a time.",
+                      UserWarning, stacklevel=4)
+        return 1
+    except (RuntimeError, ValueError, NotImplementedError):
+        return len(configs)
+    free = free_memory(device)
+    fit = estimate.arms_that_fit(free)
+    if fit < len(configs):
+        plan = (f"training them as stacks of at most {fit} arms" if fit >= 2 else "training its runs one at a time")
+        warnings.warn(
+            f"a stack of {len(configs)} arms ({configs[0].backbone}, seed {configs[0].seed}) needs about "
+            f"{estimate.peak(len(configs)) / 2**30:.2f} GiB and {device} has {free / 2**30:.2f} GiB free: {plan}.",
+            UserWarning, stacklevel=4,
+        )
+    return fit
+
+
+def _split_stack(
+    configs: list[RunConfig], positions: list[int], out: Path, fit: int, *, device: str | torch.device, show: bool,
+    pacing: dict[str, PacingRecord], dataset: ConversationDataset | None, probe: bool, retry_failed: bool,
+) -> dict[int, RunResult | RunSetupError]:
+    """Train ``configs`` as stacks of at most ``fit`` arms (spcl's first), or one at a time when ``fit < 2``."""
+    order = sorted(range(len(configs)), key=lambda i: configs[i].curriculum != "spcl")
+    if fit < 2:
+        return {positions[i]: _solo(configs[i], out, device, show, retry_failed, dataset, probe) for i in order}
+    results: dict[int, RunResult | RunSetupError] = {}
+    for start in range(0, len(order), fit):
+        chunk = order[start:start + fit]
+        chunk_pacing = dict(pacing)
+        for i in list(chunk):
+            config = configs[i]
+            if config.curriculum in PACED_ARMS and config.curriculum not in pacing and not any(
+                    configs[j].curriculum == "spcl" for j in chunk):
+                try:  # the spcl arm trained in an earlier stack: its record is on disk
+                    chunk_pacing[config.curriculum] = twin_pacing(config, out, device=device, progress=show,
+                                                                  retry_failed=retry_failed, dataset=dataset,
+                                                                  probe=probe, log=())
+                except RunSetupError as err:
+                    results[positions[i]] = err
+                    chunk.remove(i)
+        if chunk:
+            results.update(_train_stack([configs[i] for i in chunk], [positions[i] for i in chunk], out, device=device,
+                                        show=show, pacing=chunk_pacing, dataset=dataset, probe=probe,
+                                        retry_failed=retry_failed))
     return results
 
 
