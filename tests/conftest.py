@@ -62,6 +62,25 @@ def backbone_registry():
     BACKBONES.update(saved)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that trains a model ``trains`` (the rule: ``tests/training_tests.py``)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("training_tests", Path(__file__).with_name("training_tests.py"))
+    rule = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rule)
+    root = Path(config.rootpath)
+    for item in items:
+        path = Path(str(item.fspath))
+        key = f"{path.relative_to(root).as_posix()}::{getattr(item, 'originalname', item.name)}"
+        if hasattr(item, "dtest"):  # a doctest
+            trains = rule.doctest_trains("\n".join(e.source for e in item.dtest.examples))
+        else:
+            trains = key in rule.ALSO_TRAINS or rule.function_trains(path, getattr(item, "originalname", item.name), root)
+        if trains:
+            item.add_marker(pytest.mark.trains)
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

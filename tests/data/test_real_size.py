@@ -33,6 +33,10 @@ from spcl_diag.data.standard_files import (
     write_standard_file,
 )
 
+# Real counts (151 / 1,432 dialogues) at every layout: a minute or more of building and loading,
+# so these run in the full suite, not in the fast lane (`-m "not trains and not slow"`).
+pytestmark = pytest.mark.slow
+
 SMALL = {"t": 6, "a": 5, "v": 4}
 FEATURE_FORMATS = [f for f in PICKLE_FORMATS if not f.startswith("cosmic")]
 TUPLE_FORMATS = ("mmgcn-iemocap", "dialoguegcn-iemocap", "mmgcn-meld")
