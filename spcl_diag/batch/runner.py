@@ -192,7 +192,8 @@ def stack_tasks(configs: list[RunConfig], out_dir: str, device: str, retry_faile
     Whether a balancing method stacks is its spec's (``MethodSpec.stacks``; ``agm`` and
     ``mmpareto`` do not, :func:`~spcl_diag.train.stacked.unstackable_balancing`).
     """
-    from spcl_diag.train.stacked import unstackable_balancing  # imports torch: only when a batch stacks
+    # imports torch: only when a batch stacks
+    from spcl_diag.train.stacked import unstackable_balancing
 
     groups: dict[str, list[RunConfig]] = {}
     tasks: list[Task] = []
