@@ -18,7 +18,9 @@ Stacks
 With ``stack="arms"`` (``spcl-diag batch --stack arms``) the runs that differ only in their
 curriculum arm (the arms of one seed and cell) go out as one task and train as one stacked
 model (:func:`spcl_diag.runs.stack.run_stack`), into the same run directories; the task
-holds the lock of every run it trains. Runs with a balancing method train one at a time.
+holds the lock of every run it trains. Runs of a balancing method that stacks (``none``,
+``ogm-ge``, ``ada2i``, ``uni-aux``, ``g-blending``, ``pmr``) stack the same way; those of a method
+that does not (``agm``, ``mmpareto``: its spec's ``solo_reason``) train one at a time.
 
 Resume
 ------
@@ -185,11 +187,18 @@ def run_batch(
 
 
 def stack_tasks(configs: list[RunConfig], out_dir: str, device: str, retry_failed: bool) -> list[Task]:
-    """One :class:`StackTask` per group of runs that differ in their arm only; a balancing method's runs alone."""
+    """One :class:`StackTask` per group of runs that differ in their arm only; unstackable methods' runs alone.
+
+    Whether a balancing method stacks is its spec's (``MethodSpec.stacks``; ``agm`` and
+    ``mmpareto`` do not, :func:`~spcl_diag.train.stacked.unstackable_balancing`).
+    """
+    # imports torch: only when a batch stacks
+    from spcl_diag.train.stacked import unstackable_balancing
+
     groups: dict[str, list[RunConfig]] = {}
     tasks: list[Task] = []
     for config in configs:
-        if config.balancing != "none":
+        if unstackable_balancing([config]):
             tasks.append(RunTask(config.to_dict(), out_dir, device, retry_failed))
         else:
             groups.setdefault(config.paired("spcl").run_id(), []).append(config)

@@ -83,16 +83,18 @@ class StackedBackbone:
         return list(self.params.values())
 
     def __call__(self, batch: Any) -> ModelOutput:
-        """Every copy's output on ``batch``: ``joint`` ``[A, N, C]``, ``per_modality[m]`` ``[A, N, C]``, auxiliary loss ``[A]``."""
+        """Every copy's output on ``batch``: ``joint`` ``[A, N, C]``, ``per_modality[m]`` ``[A, N, C]``,
+        ``features[m]`` ``[A, N, h]`` (what the backbone returns) and the auxiliary loss ``[A]``."""
         def one_copy(params: dict[str, Tensor]) -> dict[str, Any]:
             output = functional_call(self.template, (params, self.buffers), (batch,))
-            fields: dict[str, Any] = {"joint": output.joint, "per_modality": output.per_modality}
+            fields: dict[str, Any] = {"joint": output.joint, "per_modality": output.per_modality,
+                                      "features": output.features}
             if output.auxiliary_loss is not None:
                 fields["auxiliary_loss"] = output.auxiliary_loss
             return fields
 
         fields = vmap(one_copy, randomness="same")(self.params)
-        return ModelOutput(joint=fields["joint"], per_modality=fields["per_modality"],
+        return ModelOutput(joint=fields["joint"], per_modality=fields["per_modality"], features=fields["features"],
                            auxiliary_loss=fields.get("auxiliary_loss"))
 
     def state(self, index: int) -> dict[str, Tensor]:

@@ -16,11 +16,15 @@ which is what bounds a small model's step on a GPU (kernel launches). What it ke
 arm's selection, and the stream of dropout masks, which a stacked forward pass draws once
 (``torch.func.vmap(..., randomness="same")``) exactly as each solo run draws it.
 
-Balancing: every arm gets its own balancer (:func:`~spcl_diag.train.balancing.make_balancer`
-with the run's seed, so its noise generator draws what the solo run's draws), called with that
-arm's outputs and editing that arm's slice of the stacked gradients (:class:`ArmParameter`); a
-method stacks when its spec says so (``MethodSpec.stacks``: ``ogm-ge`` and ``ada2i``), and the
-others train one at a time with the spec's reason.
+Balancing: every arm gets its own balancer (:func:`arm_balancers`: built as the solo run builds
+it, with the run's seed, so its noise, its auxiliary heads' initialisation, its prototype subsets
+and G-Blend's held-out split are drawn as the solo run draws them), called with that arm's
+outputs (features included) and editing that arm's slice of the stacked gradients
+(:class:`ArmParameter`). A balancer's own parameters (uni-aux's heads) train in the fused Adam
+step and are clipped with their arm (:func:`clip_arms_`); its ``epoch_start`` gets the arm's solo
+model (:func:`arm_model`: PMR's prototype pass, G-Blend's copies). A method stacks when its spec
+says so (``MethodSpec.stacks``: ``ogm-ge``, ``ada2i``, ``uni-aux``, ``g-blending``, ``pmr``); the
+others (``agm``, ``mmpareto``) train one at a time with the spec's reason.
 
 Limits: the arms must differ in their curriculum only, and the backbone must run under ``vmap``
 (:func:`~spcl_diag.models.stacked.check_stackable`).
@@ -57,7 +61,7 @@ from spcl_diag.curriculum.stacked import StackedCurriculum
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.errors import NonFiniteLossError
-from spcl_diag.models.base import ModelOutput
+from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.models.stacked import StackedBackbone, check_stackable
 from spcl_diag.runs.config import RunConfig
 from spcl_diag.train.balancing import METHODS, Balancer, make_balancer
@@ -99,19 +103,62 @@ class ArmParameter:
 
 
 def arm_output(output: ModelOutput, arm: int) -> ModelOutput:
-    """Arm ``arm``'s part of a stacked output (``joint`` and ``per_modality``; features are not stacked)."""
-    return ModelOutput(joint=output.joint[arm], per_modality={m: z[arm] for m, z in output.per_modality.items()})
+    """Arm ``arm``'s part of a stacked output (``joint``, ``per_modality`` and ``features``)."""
+    return ModelOutput(joint=output.joint[arm], per_modality={m: z[arm] for m, z in output.per_modality.items()},
+                       features={m: h[arm] for m, h in output.features.items()})
 
 
-def arm_balancers(config: RunConfig, model: StackedBackbone, seed: int, class_weights: Tensor | None) -> list[Balancer]:
-    """One balancer per arm, built on the template and editing that arm's slices of the stacked gradients."""
+def arm_balancers(
+    config: RunConfig, model: StackedBackbone, seed: int, class_weights: Tensor | None, holdout: DeviceSplit | None,
+) -> list[Balancer]:
+    """One balancer per arm, built on the template (at the solo run's initial weights) as the solo run builds it.
+
+    Each edits that arm's slices of the stacked gradients (:class:`ArmParameter`) and owns its
+    parameters (uni-aux's heads), prototypes, weights and random generators, all seeded as the
+    solo run seeds them, so every arm draws what its solo run draws.
+    """
     names = {id(p): name for name, p in model.template.named_parameters()}
     return [
         make_balancer(config.balancing, model=model.template, config=config.balancing_config, seed=seed,
                       epochs=config.train.epochs, class_weights=class_weights, train_config=config.train,
+                      holdout=holdout,
                       view=functools.partial(lambda p, a: ArmParameter(model.params[names[id(p)]], a), a=a))
         for a in range(model.copies)
     ]
+
+
+def clip_arms_(model: StackedBackbone, extra: Sequence[Sequence[Tensor]], max_norm: float, norms: Tensor) -> None:
+    r"""Clip each arm's gradient, the stacked model's slice and the arm's balancer parameters together.
+
+    As the solo loop's ``clip_grad_norm_`` over ``[*model.parameters(), *balancer.parameters()]``:
+    arm :math:`a`'s norm is :math:`(\sum_G \|g_{G,a}\|^2 + \|g_{\text{extra},a}\|^2)^{1/2}` with
+    ``norms`` the ``[G, A]`` :meth:`~spcl_diag.models.stacked.StackedBackbone.grad_norms`.
+    """
+    if not any(extra):
+        model.clip_grads_(max_norm, norms)
+        return
+    device = norms.device
+    own = torch.stack([  # [A] norm of each arm's balancer parameters' gradients
+        torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in params if p.grad is not None]))
+        if any(p.grad is not None for p in params) else torch.zeros((), device=device)
+        for params in extra
+    ])
+    total = torch.cat([norms, own.unsqueeze(0)])  # [G + 1, A]
+    model.clip_grads_(max_norm, total)
+    coefficient = (max_norm / (torch.linalg.vector_norm(total, dim=0) + 1e-6)).clamp_max(1.0)  # as clip_grads_
+    for a, params in enumerate(extra):
+        for p in params:
+            if p.grad is not None:
+                p.grad.mul_(coefficient[a])
+
+
+def arm_model(model: StackedBackbone, balancer: Balancer, arm: int) -> Backbone:
+    """What ``balancer.epoch_start`` sees: arm ``arm``'s solo model where the method reads the model, else the template."""
+    if type(balancer).epoch_start is Balancer.epoch_start:
+        return model.template  # the hook does nothing: no copy
+    solo = model.unstack(model.state(arm))
+    solo.train(model.training)
+    return solo
 
 
 class PairedArmFailedError(RuntimeError):
@@ -193,7 +240,6 @@ def train_stacked(
     splits, train = setup.splits, setup.splits["train"]
     model = StackedBackbone(setup.model, A)
     check_stackable(model, splits["dev"].eval_batches(config.train.eval_batch_size)[0])  # draws no random numbers
-    optimizer = make_optimizer(model.parameters(), config, device)
     curriculum = StackedCurriculum(
         arms,
         lambda0=config.pacing.lambda0,  # type: ignore[arg-type]  # resolved: never None
@@ -204,7 +250,9 @@ def train_stacked(
         generator=torch.Generator(device=device).manual_seed(setup.seeds.selection) if "random" in arms else None,
         class_weights=setup.class_weights,
     )
-    balancers = arm_balancers(config, model, setup.seeds.balancing, setup.class_weights)
+    balancers = arm_balancers(config, model, setup.seeds.balancing, setup.class_weights, setup.holdout)
+    own_params = [list(balancer.parameters()) for balancer in balancers]  # each arm's own heads train with it
+    optimizer = make_optimizer([*model.parameters(), *(p for params in own_params for p in params)], config, device)
     order_rng = np.random.default_rng(setup.seeds.order)
     group_names = list(model.groups)
     spcl = arms.index("spcl") if "spcl" in arms else None
@@ -223,8 +271,8 @@ def train_stacked(
 
     for epoch in tqdm(range(E), desc=f"{'+'.join(arms)} seed {config.seed}", disable=not progress, leave=False):
         started = time.perf_counter()
-        for balancer in balancers:
-            balancer.epoch_start(model.template, train, epoch=epoch)
+        for a, balancer in enumerate(balancers):
+            balancer.epoch_start(arm_model(model, balancer, a), train, epoch=epoch)
         model.train()
         lam = curriculum.value
         buffers = {key: torch.zeros(A, U, device=device) for key in "lcd"}
@@ -248,7 +296,7 @@ def train_stacked(
             loss.sum().backward()  # the arms' parameters are disjoint: each gets its own loss's gradient
             norms = model.grad_norms()  # [G, A]
             grad_sums += norms
-            model.clip_grads_(config.train.clip_norm, norms)
+            clip_arms_(model, own_params, config.train.clip_norm, norms)
             for a, balancer in enumerate(balancers):
                 balancer.after_clip(model.template, arm_output(output, a), batch, epoch=epoch)
             optimizer.step()

@@ -40,8 +40,6 @@ from spcl_diag.train.balancing.registry import (
 
 _NO_END = Default(None, "no end: the method acts to the last epoch")
 _NOISE = Default(True, "on: the GE of OGM-GE / Ada2I's noise")
-_SOLO_HOOKS = ("its hooks read features or train parameters beyond the model's (auxiliary heads, copies, "
-               "prototype passes), which the stacked loop does not give per arm yet")
 
 
 def _modulation(method: str):
@@ -130,7 +128,7 @@ BUILTIN_SPECS: tuple[MethodSpec, ...] = (
             "weight": Default(UNI_AUX_WEIGHT, "MMPareto_ICML2024: unimodal losses added with weight 1"),
             "heads": Default("separate", "MMPareto_ICML2024: separate unimodal classifiers beside the joint one"),
         },
-        solo_reason=_SOLO_HOOKS,
+        stacks=True,
     ),
     MethodSpec(
         "g-blending", build=_g_blending, needs_pure_heads=True,
@@ -143,7 +141,7 @@ BUILTIN_SPECS: tuple[MethodSpec, ...] = (
             "super_epoch": Default(G_BLENDING_SUPER_EPOCH, "BalanceBenchmark configs/trainer_config.yaml: 10"),
         },
         holdout=lambda s: G_BLEND_HOLDOUT if s["estimator"] == "held-out" else 0.0,
-        solo_reason=_SOLO_HOOKS,
+        stacks=True,
     ),
     MethodSpec(
         "pmr", build=_pmr, needs_pure_heads=True,
@@ -160,7 +158,7 @@ BUILTIN_SPECS: tuple[MethodSpec, ...] = (
             "start_epoch": Default(PMR_START_EPOCH, "Algorithm 1: from the first epoch"),
             "end_epoch": _NO_END,
         },
-        solo_reason=_SOLO_HOOKS,
+        stacks=True,
     ),
     MethodSpec(
         "agm", build=_agm,
@@ -173,7 +171,8 @@ BUILTIN_SPECS: tuple[MethodSpec, ...] = (
             "end_epoch": _NO_END,
             "coalition": Default("zero", "model/CREMAD_net.py: the empty coalition scores 0"),
         },
-        solo_reason="its 2^M masked forward passes per step run on one model; a stack would multiply them by the arms",
+        solo_reason="its 2^M masked forward passes per step (one per coalition) and its per-coalition losses run on one "
+                    "model; a stack would multiply them by the arms and keep all 2^M x A graphs alive at once",
     ),
     MethodSpec(
         "mmpareto", build=_mmpareto, needs_pure_heads=True,
@@ -182,7 +181,8 @@ BUILTIN_SPECS: tuple[MethodSpec, ...] = (
         logged=("pareto_cosine", "pareto_conflict", "pareto_weight_unimodal", "pareto_grad_ratio"),
         citation="Wei and Hu, ICML 2024", code="GeWu-Lab/MMPareto_ICML2024",
         defaults={"gamma": Default(MMPARETO_GAMMA, "the authors' scripts: 1.5")},
-        solo_reason="it needs a second backward pass per step (the unimodal gradients) on one model",
+        solo_reason="it needs a second backward pass per step (the unimodal gradients, before the clip) and a "
+                    "min-norm solve per arm; the stacked loop runs one backward pass for all arms",
     ),
 )
 

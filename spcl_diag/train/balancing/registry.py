@@ -81,10 +81,15 @@ class MethodSpec:
         The method trains or scores each modality's head on its own: backbones with mixed
         heads (``PURE_HEADS = False``) are refused.
     stacks, solo_reason
-        Whether runs of this method train inside a stack (``--stack arms``); if not, why. A method
-        that stacks edits gradients only through ``ctx.view(p)`` of the parameters it chose
-        (in a stack, an object whose ``.grad`` is the arm's slice of the stacked gradient) and
-        reads nothing but ``joint`` and ``per_modality`` of its outputs.
+        Whether runs of this method train inside a stack (``--stack arms``); if not, why. In a
+        stack every arm gets its own balancer, built on the template model at the solo run's
+        initial weights with the run's seed. A method that stacks edits gradients only through
+        ``ctx.view(p)`` of the parameters it chose (in a stack, an object whose ``.grad`` is the
+        arm's slice of the stacked gradient), only in ``after_clip`` (the stack calls no
+        ``before_clip``) and after one backward pass; it reads ``joint``, ``per_modality`` and
+        ``features`` of the arm's output; its own ``parameters()`` train and are clipped with
+        the arm's; its ``epoch_start`` gets the arm's own solo model (a copy of its weights), so
+        it may run it or copy it but edits there do not reach the stack.
     holdout
         ``settings -> share`` of the training dialogues the method holds out of training for
         its own estimates (G-Blend), or ``None``; the loop carves them before the run starts.
