@@ -65,7 +65,7 @@ from spcl_diag.errors import DataFormatError
 from spcl_diag.models import BACKBONES, build_backbone
 from spcl_diag.train import loop
 from spcl_diag.train.callbacks import Callback, EpochEnd
-from spcl_diag.train.seeding import RunSeeds
+from spcl_diag.config.seeds import RunSeeds
 
 aten = torch.ops.aten
 GEMMS = (aten.mm.default, aten.addmm.default, aten.bmm.default, aten.baddbmm.default)

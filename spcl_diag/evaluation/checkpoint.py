@@ -21,14 +21,14 @@ from typing import Any
 
 import torch
 
-from spcl_diag import __version__
+from spcl_diag._version import __version__
+from spcl_diag.config.schema import RunConfig
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import Backbone
-from spcl_diag.runs.config import RunConfig
-from spcl_diag.runs.directory import CHECKPOINT
 
 FORMAT = 1
+CHECKPOINT = "model.pt"  # its name in a run directory (spcl_diag.runs.directory.CHECKPOINT)
 
 
 class CheckpointError(ValueError):

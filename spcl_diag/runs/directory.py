@@ -34,8 +34,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from spcl_diag.config.identity import read_folder_run_id
 from spcl_diag.errors import RunSetupError
-from spcl_diag.runs.identity import read_folder_run_id
 
 CONFIG, EPOCHS, DIFFICULTY, PACING, PREDICTIONS, RESULT, ERROR = (
     "config.json",

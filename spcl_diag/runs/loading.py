@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spcl_diag.config.identity import payload_run_id
+from spcl_diag.config.settings import dotted_keys
 from spcl_diag.runs import directory as rd
-from spcl_diag.runs.config import dotted_keys
-from spcl_diag.runs.identity import payload_run_id
 
 KEY_FIELDS: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
 

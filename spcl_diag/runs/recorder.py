@@ -34,10 +34,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from spcl_diag.config.schema import RunConfig
 from spcl_diag.curriculum.self_paced import CurriculumStep, SelfPacedCurriculum
 from spcl_diag.modalities import parse_modalities
 from spcl_diag.runs import directory as rd
-from spcl_diag.runs.config import RunConfig
 from spcl_diag.runs.execute import RunResult, run_metadata, write_predictions
 from spcl_diag.train.loop import Row, split_rows
 
@@ -58,7 +58,7 @@ class RunRecorder:
     out_dir
         Folder of run directories; the run lands in ``<out_dir>/<run_id>``.
     config
-        The run's settings, a :class:`~spcl_diag.runs.config.RunConfig` or a JSON-able
+        The run's settings, a :class:`~spcl_diag.config.schema.RunConfig` or a JSON-able
         mapping. A mapping needs ``curriculum`` (the arm: compare() pairs arms by seed),
         ``seed`` and ``modalities``; ``dataset``, ``backbone`` and ``balancing`` default to
         ``"custom"``, ``"custom"`` and ``"none"``; any other keys (``{"train": {"lr":

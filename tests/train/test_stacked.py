@@ -15,7 +15,7 @@ from spcl_diag.errors import NonFiniteLossError
 from spcl_diag.models import BUILTIN_BACKBONES
 from spcl_diag.train import stacked as stacked_module
 from spcl_diag.train.loop import TrainingOutcome, train_run
-from spcl_diag.train.seeding import RunSeeds
+from spcl_diag.config.seeds import RunSeeds
 from spcl_diag.train.stacked import PairedArmFailedError, stack_problems, train_stacked
 
 CPU = torch.device("cpu")
