@@ -1,4 +1,5 @@
-"""Deprecated import path: ``spcl_diag.runs.config`` moved to :mod:`spcl_diag.config.schema`, :mod:`spcl_diag.config.settings`, :mod:`spcl_diag.data.config` (issue 26).
+"""Deprecated import path: ``spcl_diag.runs.config`` moved to :mod:`spcl_diag.config.schema`, :mod:`spcl_diag.config.settings` and :mod:`spcl_diag.data.config`
+(issue 26).
 
 Every old name still resolves, with a DeprecationWarning, until the next release.
 """
@@ -12,4 +13,4 @@ from spcl_diag._deprecation import moved
 
 
 def __getattr__(name: str) -> Any:
-    return moved(__name__, name, ("spcl_diag.config.schema", "spcl_diag.config.settings", "spcl_diag.data.config",))
+    return moved(__name__, name, ("spcl_diag.data.config", "spcl_diag.config.settings", "spcl_diag.config.schema"))
