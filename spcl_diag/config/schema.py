@@ -264,22 +264,30 @@ class RunConfig:
 
     # ----------------------------------------------------------------- derived
     def resolved(self) -> RunConfig:
-        """This config with the SPCL preset filled into ``pacing.lambda0`` / ``pacing.growth``.
+        """This config with every default made explicit: the SPCL preset and the backbone's fields.
 
-        The preset's dataset family (IEMOCAP or MELD) is read from the data's class names,
-        not from its path (:func:`spcl_diag.data.registry.dataset_family`).
+        ``pacing.lambda0`` / ``pacing.growth`` get the SPCL preset, whose dataset family
+        (IEMOCAP or MELD) is read from the data's class names, not from its path
+        (:func:`spcl_diag.data.registry.dataset_family`); ``model`` gets every field of the
+        backbone's hyperparameter dataclass, overrides applied, so that ``config.json`` and
+        ``--write-config`` record the whole experiment. Neither changes the run id
+        (:meth:`identity` keeps only the model fields that differ from the backbone's defaults).
         """
-        if self.pacing.lambda0 is not None and self.pacing.growth is not None:
-            return self
-        from spcl_diag.data.registry import dataset_family
+        config = self
+        if self.pacing.lambda0 is None or self.pacing.growth is None:
+            from spcl_diag.data.registry import dataset_family
 
-        lambda0, growth = spcl_preset(self.backbone, dataset_family(self.dataset, self.data), self.modalities)
-        pacing = dataclasses.replace(
-            self.pacing,
-            lambda0=self.pacing.lambda0 if self.pacing.lambda0 is not None else lambda0,
-            growth=self.pacing.growth if self.pacing.growth is not None else growth,
-        )
-        return dataclasses.replace(self, pacing=pacing)
+            lambda0, growth = spcl_preset(self.backbone, dataset_family(self.dataset, self.data), self.modalities)
+            pacing = dataclasses.replace(
+                self.pacing,
+                lambda0=self.pacing.lambda0 if self.pacing.lambda0 is not None else lambda0,
+                growth=self.pacing.growth if self.pacing.growth is not None else growth,
+            )
+            config = dataclasses.replace(config, pacing=pacing)
+        model = _model_fields(self.backbone, self.model)
+        if model != self.model:
+            config = dataclasses.replace(config, model=model)
+        return config
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict of every field."""
@@ -292,6 +300,8 @@ class RunConfig:
         edited plugin is a new experiment.
         """
         identity = strip_non_identity(self.resolved())
+        defaults = _model_fields(self.backbone, {})
+        identity["model"] = {k: v for k, v in identity["model"].items() if defaults.get(k, _NO_DEFAULT) != v}
         if self.plugins:
             identity["plugins"] = plugin_sources(self.plugins)
         return identity
@@ -358,6 +368,14 @@ def _balancing_problems(config: RunConfig) -> list[str]:
     if problem:
         problems.append(problem)
     return problems
+
+
+_NO_DEFAULT = object()
+
+
+def _model_fields(backbone: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Every field of ``backbone``'s hyperparameter dataclass with ``overrides`` applied, as JSON values."""
+    return json.loads(json.dumps(dataclasses.asdict(backbone_config(backbone, overrides))))
 
 
 def _model_problems(model_config: Any) -> list[str]:
