@@ -24,7 +24,8 @@ stays in ``config.json`` as metadata.
 To add a component (for example a hash of a plugin's source), append a function
 ``config -> dict`` to :data:`IDENTITY_COMPONENTS`; its keys must not be config field names.
 The payload is stored in ``config.json`` (``identity``), so a run folder can be checked
-against its name without the data or the code that wrote it (:func:`payload_run_id`).
+against its name without the data or the code that wrote it (:func:`folder_run_id`, which
+:func:`spcl_diag.runs.directory.read_folder_run_id` applies to a folder).
 
 Examples
 --------
@@ -41,7 +42,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -135,12 +135,3 @@ def folder_run_id(metadata: Mapping[str, Any]) -> str | None:
         return RunConfig.from_dict(metadata["config"]).run_id()
     except (ConfigError, TypeError, ValueError):
         return None
-
-
-def read_folder_run_id(run_dir: Path) -> str | None:
-    """:func:`folder_run_id` of ``run_dir/config.json``; None when it is missing or unreadable."""
-    try:
-        metadata = json.loads((run_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return folder_run_id(metadata) if isinstance(metadata, dict) else None

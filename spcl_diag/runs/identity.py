@@ -12,4 +12,4 @@ from spcl_diag._deprecation import moved
 
 
 def __getattr__(name: str) -> Any:
-    return moved(__name__, name, ("spcl_diag.config.identity",))
+    return moved(__name__, name, ("spcl_diag.config.identity", "spcl_diag.runs.directory"))
