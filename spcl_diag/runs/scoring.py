@@ -101,7 +101,7 @@ def evaluate_run(
     kept = "".join(m for m in model.modalities if m not in masked)
     batch_size = checkpoint.config.train.eval_batch_size
     out: dict[str, Any] = {
-        "run_id": checkpoint.config.run_id(), "dataset": dataset or checkpoint.config.dataset,
+        "run_id": checkpoint.run_id, "dataset": dataset or checkpoint.config.dataset,
         "dataset_fingerprint": data.fingerprint(), "mask": masked, "mask_value": mask_value if masked else None,
     }
     for name in ("dev", "test"):
