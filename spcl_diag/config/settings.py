@@ -41,6 +41,7 @@ def dotted_keys(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def split_override(text: str) -> tuple[str, str]:
+    """``"train.lr=3e-4"`` -> ``("train.lr", "3e-4")``; leading dashes of the key are dropped."""
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise ConfigError(f"override {text!r} must look like key=value (e.g. train.lr=3e-4).")
@@ -48,11 +49,13 @@ def split_override(text: str) -> tuple[str, str]:
 
 
 def field_types(cls: type) -> dict[str, Any]:
+    """Each field of dataclass ``cls`` and its resolved annotation."""
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
 
 def assign(values: dict[str, Any], cls: type, path: list[str], raw: Any, key: str) -> None:
+    """Set the field at ``path`` of the nested dict ``values`` (of dataclass ``cls``) to ``raw``, parsed by type."""
     types_ = field_types(cls)
     name = path[0]
     if name not in types_:
@@ -70,6 +73,7 @@ def assign(values: dict[str, Any], cls: type, path: list[str], raw: Any, key: st
 
 
 def parse_scalar(raw: str) -> Any:
+    """A JSON value when ``raw`` is one, else the text itself."""
     try:
         return json.loads(raw)
     except json.JSONDecodeError:
@@ -101,6 +105,7 @@ def parse_value(raw: Any, annotation: Any, key: str) -> Any:
 
 
 def build(cls: type, values: dict[str, Any], prefix: str) -> Any:
+    """Dataclass ``cls`` from a nested dict; every type problem is collected and raised as one ConfigError."""
     types_ = field_types(cls)
     unknown = sorted(set(values) - set(types_))
     if unknown:
@@ -131,6 +136,7 @@ def build(cls: type, values: dict[str, Any], prefix: str) -> Any:
 
 
 def strip_non_identity(obj: Any) -> Any:
+    """A dataclass as nested dicts without the fields marked ``identity=False`` (tuples as lists)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {
             f.name: strip_non_identity(getattr(obj, f.name))
@@ -145,6 +151,7 @@ def strip_non_identity(obj: Any) -> Any:
 
 
 def is_int(value: Any) -> bool:
+    """An integer that is not a bool."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
