@@ -17,7 +17,7 @@ from _common import FIGURES, ci_text, save, write_markdown
 
 from spcl_diag import RunTables, load_runs
 from spcl_diag.batch import Grid, make_executor, run_batch
-from spcl_diag.runs.config import BALANCING_METHODS
+from spcl_diag.config.schema import BALANCING_METHODS
 from spcl_diag.stats import interaction, t_interval
 from spcl_diag.stats.tables import markdown_table
 

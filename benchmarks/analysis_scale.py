@@ -117,8 +117,8 @@ def finished_grid(work: Path, name: str, text: str) -> tuple[Path, Path, int]:
     """Write the grid and a folder in which every one of its runs is finished; (grid file, folder, runs)."""
     from spcl_diag import RunConfig, run
     from spcl_diag.batch import load_grid
+    from spcl_diag.config.identity import identity_payload
     from spcl_diag.runs import directory as rd
-    from spcl_diag.runs.identity import identity_payload
 
     grid_path = work / f"{name}.toml"
     grid_path.write_text(text)

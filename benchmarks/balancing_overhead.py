@@ -19,9 +19,9 @@ import statistics
 import torch
 
 from spcl_diag import RunConfig
+from spcl_diag.config.schema import BALANCING_METHODS
 from spcl_diag.data.registry import resolve_dataset
 from spcl_diag.errors import ConfigError
-from spcl_diag.runs.config import BALANCING_METHODS
 from spcl_diag.train.loop import train_run
 
 OVERRIDES = {

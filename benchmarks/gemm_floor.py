@@ -59,13 +59,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from training_speed import shaped_dataset
 
 from spcl_diag import RunConfig, __version__
+from spcl_diag.config.seeds import RunSeeds
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.registry import prepare_dataset, resolve_data_dir
 from spcl_diag.errors import DataFormatError
 from spcl_diag.models import BACKBONES, build_backbone
 from spcl_diag.train import loop
 from spcl_diag.train.callbacks import Callback, EpochEnd
-from spcl_diag.train.seeding import RunSeeds
 
 aten = torch.ops.aten
 GEMMS = (aten.mm.default, aten.addmm.default, aten.bmm.default, aten.baddbmm.default)

@@ -13,17 +13,17 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from spcl_diag._version import __version__
 
 _EXPORTS: dict[str, str] = {
     "ConversationDataset": "spcl_diag.data.dataset",
     "RunRecorder": "spcl_diag.runs.recorder",
     "SelfPacedCurriculum": "spcl_diag.curriculum.self_paced",
-    "read_config_file": "spcl_diag.runs.config_file",
-    "write_config_file": "spcl_diag.runs.config_file",
+    "read_config_file": "spcl_diag.config.file",
+    "write_config_file": "spcl_diag.config.file",
     "register_backbone": "spcl_diag.models",
     "register_balancing": "spcl_diag.train.balancing",
-    "RunConfig": "spcl_diag.runs.config",
+    "RunConfig": "spcl_diag.config.schema",
     "RunResult": "spcl_diag.runs.execute",
     "run": "spcl_diag.runs.execute",
     "run_stack": "spcl_diag.runs.stack",
@@ -34,11 +34,11 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from spcl_diag.config.file import read_config_file, write_config_file
+    from spcl_diag.config.schema import RunConfig
     from spcl_diag.curriculum.self_paced import SelfPacedCurriculum
     from spcl_diag.data.dataset import ConversationDataset
     from spcl_diag.models import register_backbone
-    from spcl_diag.runs.config import RunConfig
-    from spcl_diag.runs.config_file import read_config_file, write_config_file
     from spcl_diag.runs.execute import RunResult, run
     from spcl_diag.runs.loading import RunTables, load_runs
     from spcl_diag.runs.recorder import RunRecorder

@@ -4,7 +4,7 @@ A plugin is a Python module (a file ``mymodule.py`` or a package ``mymodule/``) 
 ``PYTHONPATH`` or in the current folder. Importing it runs its registrations, typically
 :func:`spcl_diag.register_backbone`. A run names its plugins in ``RunConfig.plugins``
 (``plugins = ["mymodule"]`` in a grid or config file, ``--plugin mymodule`` on the command
-line); building the :class:`~spcl_diag.runs.config.RunConfig` imports them, so every worker
+line); building the :class:`~spcl_diag.config.schema.RunConfig` imports them, so every worker
 of every executor (a spawned process pool, a SLURM job, a Ray task) imports them before it
 trains, without further code.
 

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from spcl_diag import __version__
-from spcl_diag.metrics.registry import column_label
+from spcl_diag._version import __version__
 from spcl_diag.batch.runner import recorded_grids
+from spcl_diag.metrics.registry import column_label
 from spcl_diag.plots import standard_figures
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.loading import RunTables, load_runs

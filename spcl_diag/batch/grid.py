@@ -52,6 +52,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,11 +60,12 @@ from typing import Any
 
 import numpy as np
 
+from spcl_diag.config.file import load_toml
+from spcl_diag.config.schema import RunConfig
+from spcl_diag.config.settings import setting_type
 from spcl_diag.curriculum.names import PACED_ARMS
 from spcl_diag.errors import ConfigError
 from spcl_diag.plugins import load_plugins
-from spcl_diag.runs.config import RunConfig
-from spcl_diag.runs.config_file import load_toml
 from spcl_diag.runs.sweep import sweep_points
 
 
@@ -73,17 +75,7 @@ def _is_seed(value: Any) -> bool:
 
 def _takes_a_list(key: str) -> bool:
     """Whether the config field at dotted ``key`` holds a tuple (e.g. ``data.synthetic.split_fractions``)."""
-    import typing
-
-    cls: Any = RunConfig
-    for part in key.split("."):
-        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
-            return False
-        hints = typing.get_type_hints(cls)
-        if part not in hints:
-            return False
-        cls = hints[part]
-    return typing.get_origin(cls) in (tuple, list)
+    return typing.get_origin(setting_type(RunConfig, key)) in (tuple, list)
 
 
 AXES: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")

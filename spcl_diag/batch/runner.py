@@ -63,8 +63,8 @@ from spcl_diag.batch.task import (
     complete_on_disk,
     recorded_outcome,
 )
+from spcl_diag.config.schema import RunConfig
 from spcl_diag.errors import ConfigError, RunSetupError
-from spcl_diag.runs.config import RunConfig
 
 GRIDS_DIR = "grids"
 STACK_MODES: tuple[str, ...] = ("arms",)  # what a batch may stack: the curriculum arms of a seed

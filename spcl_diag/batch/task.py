@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from spcl_diag.batch.grid import dependency
 from spcl_diag.batch.locking import RunLock
+from spcl_diag.config.schema import RunConfig
 from spcl_diag.errors import RunSetupError
 from spcl_diag.runs import directory as rd
-from spcl_diag.runs.config import RunConfig
 
 Status = Literal["done", "skipped", "failed"]
 

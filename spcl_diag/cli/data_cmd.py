@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _dataset(args: argparse.Namespace) -> ConversationDataset:
     if args.source in BENCHMARKS:
-        from spcl_diag.runs.config import DataConfig
+        from spcl_diag.data.config import DataConfig
 
         return BENCHMARKS[args.source](DataConfig(data_dir=args.data_dir))
     return load(args.source, args.format, cache=not args.no_cache)

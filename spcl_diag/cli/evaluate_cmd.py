@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from spcl_diag.evaluation.checkpoint import CheckpointError
-    from spcl_diag.evaluation.scoring import evaluate_run
+    from spcl_diag.runs.scoring import evaluate_run
 
     try:
         scores = evaluate_run(args.run_dir, dataset=args.dataset, mask=args.mask, mask_value=args.mask_value,

@@ -23,7 +23,7 @@ import signal
 import sys
 import warnings
 
-from spcl_diag import __version__
+from spcl_diag._version import __version__
 from spcl_diag.errors import ConfigError, DataFormatError, RunSetupError
 
 USER_ERRORS = (ConfigError, DataFormatError, RunSetupError, FileNotFoundError, PermissionError)

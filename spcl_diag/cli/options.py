@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from spcl_diag.runs.config import BALANCING_METHODS, RunConfig, TrainConfig
+from spcl_diag.config.schema import BALANCING_METHODS, RunConfig, TrainConfig
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:

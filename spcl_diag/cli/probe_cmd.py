@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from spcl_diag.evaluation.checkpoint import CheckpointError
-    from spcl_diag.evaluation.scoring import probe_run
+    from spcl_diag.runs.scoring import probe_run
 
     for run_dir in args.run_dir:
         try:

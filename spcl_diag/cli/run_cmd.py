@@ -49,7 +49,7 @@ def _defaults_mark_unset(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from spcl_diag.runs.config_file import read_config_file, write_config_file
+    from spcl_diag.config.file import read_config_file, write_config_file
     from spcl_diag.runs.execute import run  # torch: only when the command runs
 
     base = read_config_file(args.config) if args.config is not None else None

@@ -46,7 +46,7 @@ def file_digest(path: str | Path) -> str:
     """:func:`content_hash`, remembered in this process while the file's inode, size and mtime stay.
 
     A batch asks for the digest of its data file once per run (it is part of the run id,
-    :mod:`spcl_diag.runs.identity`); the file is read once per process.
+    :mod:`spcl_diag.config.identity`); the file is read once per process.
     """
     resolved = Path(path).resolve()
     stat = resolved.stat()

@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from spcl_diag.data.cache import cache_path, file_digest
+from spcl_diag.data.config import DataConfig
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.loaders import is_npz, load, read_file
 from spcl_diag.data.loaders.common import IEMOCAP_LABELS, MELD_LABELS
@@ -27,9 +27,6 @@ from spcl_diag.data.semisynthetic import SEMISYNTHETIC, make_semisynthetic
 from spcl_diag.data.splits import choose_dev
 from spcl_diag.data.synthetic import make_synthetic
 from spcl_diag.errors import ConfigError, DataFormatError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from spcl_diag.runs.config import DataConfig
 
 DATA_ENV = "SPCL_DIAG_DATA"
 SEMISYNTHETIC_SEED = 0  # data seed of the semi-synthetic benchmarks: the same data for every run
@@ -45,9 +42,7 @@ BENCHMARKS: dict[str, Callable[[DataConfig], ConversationDataset]] = {
 
 def default_data_dir() -> Path:
     """``shared/data`` beside the repository that holds the installed package."""
-    import spcl_diag
-
-    return Path(spcl_diag.__file__).resolve().parents[2] / "shared" / "data"
+    return Path(__file__).resolve().parents[3] / "shared" / "data"  # spcl_diag/data/registry.py
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path:

@@ -21,14 +21,14 @@ from typing import Any
 
 import torch
 
-from spcl_diag import __version__
+from spcl_diag._version import __version__
+from spcl_diag.config.schema import RunConfig
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import Backbone
-from spcl_diag.runs.config import RunConfig
-from spcl_diag.runs.directory import CHECKPOINT
 
 FORMAT = 1
+CHECKPOINT = "model.pt"  # its name in a run directory (spcl_diag.runs.directory.CHECKPOINT)
 
 
 class CheckpointError(ValueError):
@@ -43,6 +43,7 @@ class Checkpoint:
     config: RunConfig
     data: dict[str, Any]  # dims, n_classes, n_speakers, label_names, fingerprint
     path: Path
+    run_id: str = ""  # the id it was saved under (the run folder's name), whatever data it scores now
 
 
 def save_checkpoint(path: str | Path, model: Backbone, config: RunConfig, dataset: ConversationDataset) -> None:
@@ -111,7 +112,7 @@ def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> 
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as err:
         raise CheckpointError(f"{path}: the weights do not fit the {config.backbone} of its config: {err}") from None
-    return Checkpoint(model=model.to(device).eval(), config=config, data=data, path=path)
+    return Checkpoint(model=model.to(device).eval(), config=config, data=data, path=path, run_id=payload["run_id"])
 
 
 def check_dataset(checkpoint: Checkpoint, dataset: ConversationDataset) -> None:

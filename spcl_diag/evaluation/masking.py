@@ -23,11 +23,11 @@ import torch
 from torch import Tensor
 
 from spcl_diag.data.batching import Batch, DeviceSplit
+from spcl_diag.evaluation.predict import SplitPredictions, evaluate
 from spcl_diag.metrics.classification import classification_scores
 from spcl_diag.metrics.contribution import modality_subsets
 from spcl_diag.modalities import parse_modalities
 from spcl_diag.models.base import Backbone
-from spcl_diag.train.loop import SplitPredictions, evaluate
 
 MaskValue = Literal["zero", "mean"]
 

@@ -34,8 +34,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from spcl_diag.config.identity import folder_run_id
 from spcl_diag.errors import RunSetupError
-from spcl_diag.runs.identity import read_folder_run_id
 
 CONFIG, EPOCHS, DIFFICULTY, PACING, PREDICTIONS, RESULT, ERROR = (
     "config.json",
@@ -181,3 +181,12 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def read_folder_run_id(run_dir: Path) -> str | None:
+    """:func:`folder_run_id` of ``run_dir/config.json``; None when it is missing or unreadable."""
+    try:
+        metadata = json.loads((run_dir / CONFIG).read_text())
+    except (OSError, ValueError):
+        return None
+    return folder_run_id(metadata) if isinstance(metadata, dict) else None

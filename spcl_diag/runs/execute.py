@@ -27,7 +27,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from spcl_diag import __version__
+from spcl_diag._version import __version__
+from spcl_diag.config.identity import identity_payload, payload_run_id
+from spcl_diag.config.schema import RunConfig
+from spcl_diag.config.seeds import RunSeeds
 from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
 from spcl_diag.data.cache import cache_path
 from spcl_diag.data.dataset import ConversationDataset
@@ -53,11 +56,8 @@ from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_s
 from spcl_diag.metrics.disparity import disparity_ratio
 from spcl_diag.metrics.unimodal import unimodal_spread
 from spcl_diag.runs import directory as rd
-from spcl_diag.runs.config import RunConfig
-from spcl_diag.runs.identity import identity_payload, payload_run_id
 from spcl_diag.train.callbacks import Callback, make_loggers
 from spcl_diag.train.loop import SplitPredictions, TrainingOutcome, train_run
-from spcl_diag.train.seeding import RunSeeds
 
 # Post-training imbalance metrics from masked / permuted evaluation of the test split.
 MASK_VALUE: MaskValue = "mean"  # absent modalities get the training mean feature (not OOD zeros)

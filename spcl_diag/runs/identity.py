@@ -1,107 +1,15 @@
-"""Run identity: what makes two runs the same experiment, and the run id that hashes it.
+"""Deprecated import path: ``spcl_diag.runs.identity`` moved to :mod:`spcl_diag.config.identity` (issue 26).
 
-The run id is 12 hex digits of the SHA-256 of the canonical JSON (sorted keys, no spaces) of
-the *identity payload*
-
-.. math:: \\text{payload} = \\text{config.identity()} \\cup \\bigcup_k \\text{component}_k(\\text{config})
-
-where ``config.identity()`` is the resolved configuration without the fields marked
-``identity=False`` (where the data lives), and each entry of :data:`IDENTITY_COMPONENTS` adds
-facts about the world that the configuration alone does not pin down. Built in:
-
-* :func:`data_content` adds ``data_content``, the SHA-256 (16 hex digits) of the bytes of the
-  data file the run trains on (a feature file, or the bundle of a semi-synthetic benchmark).
-  Editing or replacing a file at the same path therefore gives new run ids, and a batch
-  trains afresh instead of returning results of the old data. The synthetic benchmark is
-  defined by its config and adds nothing.
-
-To add a component (for example a hash of a plugin's source), append a function
-``config -> dict`` to :data:`IDENTITY_COMPONENTS`; its keys must not be config field names.
-The payload is stored in ``config.json`` (``identity``), so a run folder can be checked
-against its name without the data or the code that wrote it (:func:`payload_run_id`).
-
-Examples
---------
->>> from spcl_diag.runs.config import RunConfig
->>> config = RunConfig(seed=4)
->>> identity_payload(config) == config.identity()  # the synthetic benchmark adds nothing
-True
->>> payload_run_id(identity_payload(config)) == config.run_id()
-True
+Every old name still resolves, with a DeprecationWarning, until the next release.
 """
+# layer-shim
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # pragma: no cover
-    from spcl_diag.runs.config import RunConfig
-
-IdentityComponent = Callable[["RunConfig"], Mapping[str, Any]]
+from spcl_diag._deprecation import moved
 
 
-def data_content(config: RunConfig) -> dict[str, str]:
-    """``{"data_content": <16 hex digits>}`` for a run on a data file; ``{}`` otherwise.
-
-    A file that cannot be found adds nothing: such a run fails before training and records
-    nothing, so its id never names a finished run.
-    """
-    from spcl_diag.data.cache import file_digest
-    from spcl_diag.data.registry import source_file
-
-    path = source_file(config.dataset, config.data)
-    if path is None:
-        return {}
-    return {"data_content": file_digest(path)[:16]}
-
-
-IDENTITY_COMPONENTS: list[IdentityComponent] = [data_content]
-
-
-def identity_payload(config: RunConfig) -> dict[str, Any]:
-    """The dict whose hash is the run id: the config's identity plus every component."""
-    payload = dict(config.identity())
-    for component in IDENTITY_COMPONENTS:
-        extra = component(config)
-        clash = sorted(set(extra) & set(payload))
-        assert not clash, f"identity component {component.__name__} reuses the key(s) {clash}"
-        payload.update(extra)
-    return payload
-
-
-def payload_run_id(payload: Mapping[str, Any]) -> str:
-    """12 hex digits of the SHA-256 of the canonical JSON of ``payload``."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
-
-
-def folder_run_id(metadata: Mapping[str, Any]) -> str | None:
-    """The run id a run folder's ``config.json`` resolves to, or None when it cannot tell.
-
-    Folders written since the payload is stored hash their ``identity``; older ones are
-    resolved from their ``config`` with today's code.
-    """
-    if isinstance(metadata.get("identity"), dict):
-        return payload_run_id(metadata["identity"])
-    if not isinstance(metadata.get("config"), dict):
-        return None
-    from spcl_diag.errors import ConfigError
-    from spcl_diag.runs.config import RunConfig
-
-    try:
-        return RunConfig.from_dict(metadata["config"]).run_id()
-    except (ConfigError, TypeError, ValueError):
-        return None
-
-
-def read_folder_run_id(run_dir: Path) -> str | None:
-    """:func:`folder_run_id` of ``run_dir/config.json``; None when it is missing or unreadable."""
-    try:
-        metadata = json.loads((run_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return folder_run_id(metadata) if isinstance(metadata, dict) else None
+def __getattr__(name: str) -> Any:
+    return moved(__name__, name, ("spcl_diag.config.identity", "spcl_diag.runs.directory"))

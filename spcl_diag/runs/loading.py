@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spcl_diag.config.identity import stored_run_id
+from spcl_diag.config.settings import dotted_keys
 from spcl_diag.runs import directory as rd
-from spcl_diag.runs.config import dotted_keys
-from spcl_diag.runs.identity import payload_run_id
 
 KEY_FIELDS: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
 
@@ -153,7 +153,7 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], pd.DataFrame | None]:
         raise _Damaged("result.json or config.json is not a JSON object")
     # Only folders that store their identity payload are checked: older ones hash a config
     # without the data's content and cannot be re-derived from today's files.
-    holds = payload_run_id(metadata["identity"]) if isinstance(metadata.get("identity"), dict) else None
+    holds = stored_run_id(metadata)
     if holds is not None and _is_run_id(run_dir.name) and holds != run_dir.name:
         raise _Damaged(f"its config.json is the config of run {holds}, not of {run_dir.name} (a copied or linked folder)")
     ok = result.get("status") == "ok"
@@ -162,6 +162,10 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], pd.DataFrame | None]:
         raise _Damaged(f"a finished run without {', '.join(missing) or 'a readable result.json'}")
     config = metadata.get("config", {})
     record = {"run_id": result.get("run_id", run_dir.name), **_config_columns(config)}
+    if isinstance(record.get("dataset"), str) and _is_file_dataset(record["dataset"], metadata):
+        # a file is named by its file name, so that runs of one file on two machines pair;
+        # the path it was read from is metadata (the identity holds its content hash)
+        record["data_path"], record["dataset"] = record["dataset"], Path(record["dataset"]).name
     record.update(
         status=result.get("status"),
         error=result.get("error"),
@@ -190,6 +194,14 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], pd.DataFrame | None]:
         for key in KEY_FIELDS:
             frame[key] = config.get(key)
     return record, frame
+
+
+def _is_file_dataset(dataset: str, metadata: dict[str, Any]) -> bool:
+    """Whether a run trained on a feature file: its identity says so, or (older folders) the name is a path."""
+    identity = metadata.get("identity")
+    if isinstance(identity, dict) and isinstance(identity.get("dataset"), str):
+        return identity["dataset"].startswith("file:")
+    return not dataset.startswith("memory:") and ("/" in dataset or "\\" in dataset)
 
 
 def _is_run_id(name: str) -> bool:

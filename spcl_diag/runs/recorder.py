@@ -23,7 +23,6 @@ Use it beside a :class:`~spcl_diag.curriculum.self_paced.SelfPacedCurriculum`::
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
@@ -34,10 +33,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from spcl_diag.config.identity import identity_payload, payload_run_id
+from spcl_diag.config.schema import RunConfig
 from spcl_diag.curriculum.self_paced import CurriculumStep, SelfPacedCurriculum
 from spcl_diag.modalities import parse_modalities
 from spcl_diag.runs import directory as rd
-from spcl_diag.runs.config import RunConfig
 from spcl_diag.runs.execute import RunResult, run_metadata, write_predictions
 from spcl_diag.train.loop import Row, split_rows
 
@@ -58,12 +58,14 @@ class RunRecorder:
     out_dir
         Folder of run directories; the run lands in ``<out_dir>/<run_id>``.
     config
-        The run's settings, a :class:`~spcl_diag.runs.config.RunConfig` or a JSON-able
+        The run's settings, a :class:`~spcl_diag.config.schema.RunConfig` or a JSON-able
         mapping. A mapping needs ``curriculum`` (the arm: compare() pairs arms by seed),
         ``seed`` and ``modalities``; ``dataset``, ``backbone`` and ``balancing`` default to
         ``"custom"``, ``"custom"`` and ``"none"``; any other keys (``{"train": {"lr":
         1e-3}}``) are kept and become ``load_runs`` columns (``train.lr``). The run id is the
-        hash of this mapping: the same settings are the same run.
+        hash of this mapping: the same settings are the same run. A ``RunConfig`` gets the
+        run id :func:`~spcl_diag.runs.execute.run` gives it (its identity payload,
+        :func:`~spcl_diag.config.identity.identity_payload`).
     labels, dialogue_ids
         ``[U]`` gold class and dialogue id of each training utterance, in the order of the
         ``index`` given to :meth:`record`.
@@ -89,14 +91,18 @@ class RunRecorder:
         speakers: Any = None,
         class_names: Sequence[str] | None = None,
     ) -> None:
-        values = config.resolved().to_dict() if isinstance(config, RunConfig) else {**DEFAULTS, **dict(config)}
-        missing = [k for k in REQUIRED_KEYS if k not in values]
-        if missing:
-            raise ValueError(f"RunRecorder: config needs {', '.join(missing)}; got keys {', '.join(sorted(values))}.")
-        values["modalities"] = parse_modalities(str(values["modalities"]))
-        self.config: dict[str, Any] = json.loads(json.dumps(values))
-        canonical = json.dumps(self.config, sort_keys=True, separators=(",", ":"))
-        self.run_id = hashlib.sha256(canonical.encode()).hexdigest()[:12]
+        if isinstance(config, RunConfig):  # the id run() gives it: one identity function for both
+            self.config: dict[str, Any] = config.resolved().to_dict()
+            self.identity: dict[str, Any] = identity_payload(config)
+        else:
+            values = {**DEFAULTS, **dict(config)}
+            missing = [k for k in REQUIRED_KEYS if k not in values]
+            if missing:
+                raise ValueError(f"RunRecorder: config needs {', '.join(missing)}; got keys {', '.join(sorted(values))}.")
+            values["modalities"] = parse_modalities(str(values["modalities"]))
+            self.config = json.loads(json.dumps(values))
+            self.identity = self.config  # a researcher's settings are the experiment
+        self.run_id = payload_run_id(self.identity)
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
         if (self.out / self.run_id).exists():
@@ -181,7 +187,8 @@ class RunRecorder:
         predictions = {name: self._predictions(name, preds) for name, preds in (("dev", dev), ("test", test))}
         tmp = rd.temporary_dir(self.out, self.run_id)
         device = self._buffers["v"].device if self._buffers else torch.device("cpu")
-        rd.write_json(tmp / rd.CONFIG, {**run_metadata(self.run_id, self.config, device), "recorded_by": "RunRecorder"})
+        metadata = {**run_metadata(self.run_id, self.config, device), "identity": self.identity, "recorded_by": "RunRecorder"}
+        rd.write_json(tmp / rd.CONFIG, metadata)
         rd.write_epochs(tmp / rd.EPOCHS, sorted(self.rows, key=lambda row: row[0]))
         empty = {key: np.zeros(len(self.labels), bool if key == "v" else np.float32) for key in "lcdv"}
         epochs = [self._trajectories.get(e, empty) for e in range(n_epochs)]  # an epoch without steps: zeros

@@ -38,13 +38,13 @@ from pathlib import Path
 
 import torch
 
+from spcl_diag.config.schema import RunConfig
 from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.registry import memory_dataset_name
 from spcl_diag.errors import RunSetupError
 from spcl_diag.models.stacked import StackingError
 from spcl_diag.runs import directory as rd
-from spcl_diag.runs.config import RunConfig
 from spcl_diag.runs.execute import (
     RunFailedError,
     RunResult,

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from spcl_diag.runs.config import dotted_keys
+from spcl_diag.config.settings import dotted_keys
 
 Row = tuple[int, str, str, str, float]  # epoch, split, scope, metric, value
 LOGGERS: tuple[str, ...] = ("tensorboard", "wandb", "mlflow")

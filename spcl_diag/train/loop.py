@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,30 +24,20 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from spcl_diag.config.schema import RunConfig
+from spcl_diag.config.seeds import RunSeeds
 from spcl_diag.curriculum.arms import PacingRecord, selection_loss
 from spcl_diag.curriculum.self_paced import SelfPacedCurriculum
-from spcl_diag.data.batching import Batch, DeviceSplit
+from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.errors import NonFiniteLossError
+from spcl_diag.evaluation.predict import SplitPredictions, evaluate
 from spcl_diag.metrics.classification import classification_scores, scope_scores
 from spcl_diag.metrics.disparity import disparity_ratio
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import Backbone
-from spcl_diag.models.stacked import StackedBackbone
-from spcl_diag.runs.config import RunConfig
 from spcl_diag.train.balancing import carve_holdout, holdout_fraction, make_balancer
 from spcl_diag.train.callbacks import Callback, EpochEnd, Row
-from spcl_diag.train.seeding import RunSeeds
-
-
-@dataclass
-class SplitPredictions:
-    """Host copies of a split's outputs: labels ``[U]``, probabilities ``[U, C]`` per scope."""
-
-    labels: np.ndarray
-    probs: dict[str, np.ndarray]  # "joint" and each modality
-    dialogue: np.ndarray  # [U] position of the utterance's dialogue within the split
-    dialogue_ids: np.ndarray  # [D] ids of the split's dialogues
 
 
 @dataclass
@@ -313,33 +303,6 @@ def has_fused_adam(device: torch.device) -> bool:
     same values to 1.5e-8 after 23 steps.
     """
     return device.type == "cuda" or (device.type == "cpu" and torch.__version__ >= "2.4")
-
-
-@torch.no_grad()
-def evaluate(
-    model: Backbone | StackedBackbone, split: DeviceSplit, batch_size: int, *,
-    transform: Callable[[Batch], Batch] | None = None,
-) -> SplitPredictions:
-    """Probabilities of every utterance of ``split`` (joint and per modality), on the host.
-
-    ``transform`` rewrites each batch before the forward pass (modality masking, permutation).
-    A stacked model (:class:`~spcl_diag.models.stacked.StackedBackbone`) gives ``[A, U, C]``
-    probabilities, one row per stacked copy.
-    """
-    was_training = model.training
-    model.eval()
-    outputs: dict[str, list[Tensor]] = {}
-    for batch in split.eval_batches(batch_size):  # dataset order, so rows concatenate in split order
-        output = model(transform(batch) if transform else batch)
-        for scope, logits in (("joint", output.joint), *output.per_modality.items()):
-            outputs.setdefault(scope, []).append(logits.softmax(-1))
-    model.train(was_training)
-    return SplitPredictions(
-        labels=split.labels_host,
-        probs={scope: torch.cat(chunks, dim=-2).cpu().numpy() for scope, chunks in outputs.items()},
-        dialogue=split.utterance_dialogue,
-        dialogue_ids=split.dialogue_ids,
-    )
 
 
 def loss_class_weights(

@@ -39,7 +39,7 @@ from spcl_diag.data.batching import Batch, DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.errors import ConfigError
 from spcl_diag.models.stacked import StackedBackbone
-from spcl_diag.runs.config import RunConfig
+from spcl_diag.config.schema import RunConfig
 from spcl_diag.train.loop import prepare_run
 
 MARGIN = 1.3

@@ -56,21 +56,20 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from spcl_diag.config.schema import RunConfig
 from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord, selection_loss
 from spcl_diag.curriculum.stacked import StackedCurriculum
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.errors import NonFiniteLossError
+from spcl_diag.evaluation.predict import SplitPredictions, evaluate
 from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.models.stacked import StackedBackbone, check_stackable
-from spcl_diag.runs.config import RunConfig
 from spcl_diag.train.balancing import METHODS, Balancer, make_balancer
 from spcl_diag.train.callbacks import Callback, EpochEnd, Row
 from spcl_diag.train.loop import (
-    SplitPredictions,
     TrainingOutcome,
     empty_trajectories,
-    evaluate,
     make_optimizer,
     prepare_run,
     selection_score,

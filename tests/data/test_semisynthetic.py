@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from spcl_diag.cli.main import main
+from spcl_diag.data.config import DataConfig
 from spcl_diag.data.registry import resolve_data_dir, resolve_dataset
 from spcl_diag.data.semisynthetic import make_semisynthetic
 from spcl_diag.errors import ConfigError, DataFormatError
-from spcl_diag.runs.config import DataConfig
 
 from .helpers import iemocap_tuple, write_pickle
 

@@ -12,8 +12,8 @@ import torch
 from spcl_diag.cli.main import main
 from spcl_diag.data.loaders.bundle import write_bundle
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
-from spcl_diag.evaluation import CheckpointError, evaluate_run, load_checkpoint
-from spcl_diag.evaluation.scoring import checkpoint_dataset
+from spcl_diag.evaluation import CheckpointError, load_checkpoint
+from spcl_diag.runs.scoring import checkpoint_dataset, evaluate_run
 
 
 def test_checkpoint_is_plain_weights_and_the_resolved_config(saved_run):

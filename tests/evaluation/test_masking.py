@@ -119,10 +119,10 @@ def test_end_of_run_contribution_evaluates_each_variant_once(trained):
     """2^M - 1 masked subsets + 3M permutations, and the metrics of the old 2^M + 3M passes to 1e-6."""
     from unittest import mock
 
+    from spcl_diag.config.seeds import RunSeeds
     from spcl_diag.evaluation import masking
     from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score
     from spcl_diag.runs.execute import MASK_VALUE, PERCEPTUAL_PERMUTATIONS, _contribution_metrics
-    from spcl_diag.train.seeding import RunSeeds
 
     config = RunConfig(dataset="synthetic", backbone="late_fusion", modalities="tav").with_overrides(TINY).resolved()
     with mock.patch.object(masking, "evaluate", wraps=masking.evaluate) as counted:

@@ -23,7 +23,8 @@ def test_written_config_reads_back_to_the_same_run(tmp_path):
     }).resolved()
     path = write_config_file(config, tmp_path / "run.toml")
     values = tomllib.loads(path.read_text())  # plain TOML: the standard reader takes it
-    assert values["train"]["lr"] == 3e-4 and values["model"] == {"hidden_dim": 24}
+    assert values["train"]["lr"] == 3e-4  # every resolved field, the backbone's defaults too (issue 26)
+    assert values["model"] == {"hidden_dim": 24, "feedforward_dim": 2048, "encoder_nlayers": 2, "drop_rate": 0.5}
     assert values["data"]["synthetic"]["informativeness"] == {"t": 1.0, "a": 0.1, "v": 0.05}
     assert "data_dir" not in values["data"]  # None is the default and TOML has no null
     again = read_config_file(path)

@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from spcl_diag import RunConfig, run
+from spcl_diag.config.schema import BalancingConfig
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import ModelOutput
-from spcl_diag.runs.config import BalancingConfig
 from spcl_diag.train.balancing import (
     Balancer,
     ada2i_coefficients,

@@ -17,11 +17,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from spcl_diag.config.schema import BalancingConfig
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import ModelOutput
-from spcl_diag.runs.config import BalancingConfig
 from spcl_diag.train.balancing import agm_coefficients, make_balancer, shapley_responses
 from spcl_diag.train.balancing.base import unimodal_losses
 from spcl_diag.train.balancing.prototypes import PrototypicalRebalance

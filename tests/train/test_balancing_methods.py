@@ -18,12 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from spcl_diag import RunConfig, run
+from spcl_diag.config.schema import BalancingConfig
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
 from spcl_diag.errors import ConfigError
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import ModelOutput
-from spcl_diag.runs.config import BalancingConfig
 from spcl_diag.train.balancing import (
     agm_coefficients,
     blending_weights,

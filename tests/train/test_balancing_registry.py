@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from spcl_diag import RunConfig
+from spcl_diag.config.schema import BALANCING_METHODS, BalancingConfig
 from spcl_diag.errors import ConfigError
-from spcl_diag.runs.config import BALANCING_METHODS, BalancingConfig
 from spcl_diag.train.balancing import (
     METHODS,
     Balancer,

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from spcl_diag import RunConfig
+from spcl_diag.config.seeds import RunSeeds
 from spcl_diag.curriculum.arms import ARMS, PacingRecord, top_k_mask
 from spcl_diag.curriculum.self_paced import SelfPacedCurriculum
 from spcl_diag.curriculum.stacked import StackedCurriculum, StackedStep
@@ -15,7 +16,6 @@ from spcl_diag.errors import NonFiniteLossError
 from spcl_diag.models import BUILTIN_BACKBONES
 from spcl_diag.train import stacked as stacked_module
 from spcl_diag.train.loop import TrainingOutcome, train_run
-from spcl_diag.train.seeding import RunSeeds
 from spcl_diag.train.stacked import PairedArmFailedError, stack_problems, train_stacked
 
 CPU = torch.device("cpu")

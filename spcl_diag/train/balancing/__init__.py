@@ -4,7 +4,7 @@ method, and the registry :data:`METHODS` of their specs (:mod:`.registry`, built
 ``RunConfig.balancing`` names a method of :data:`METHODS`, tuned by ``RunConfig.balancing_config``.
 Each :class:`MethodSpec` gives the method's citation and reference code, what it changes and
 logs, the config fields it reads with their defaults and sources, the modalities and heads it
-needs (checked when the config is read, :func:`spcl_diag.runs.config.balancing_problem`) and
+needs (checked when the config is read, :func:`spcl_diag.config.schema.balancing_problem`) and
 whether it stacks. The README's table of methods is generated from it (a test keeps them
 equal); add your own with :func:`register_balancing` (``docs/extending.md``). Every method logs
 its coefficients or weights per epoch in ``epochs.csv`` (split ``train``).
@@ -17,10 +17,10 @@ from typing import Any
 
 from torch import Tensor
 
+from spcl_diag.config.schema import BalancingConfig, balancing_problem
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.models import BACKBONES
 from spcl_diag.models.base import Backbone
-from spcl_diag.runs.config import BalancingConfig, balancing_problem
 from spcl_diag.train.balancing import methods as _builtins  # noqa: F401  (registers the built-in methods)
 from spcl_diag.train.balancing.agm import (
     AGM_ALPHA,

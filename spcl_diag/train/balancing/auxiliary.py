@@ -1,7 +1,7 @@
 r"""Unimodal classifiers trained beside the joint one: the auxiliary cross-entropy baseline (``uni-aux``).
 
 The method adds a unimodal cross-entropy per modality to the training objective; it needs
-*pure* heads (see :func:`spcl_diag.runs.config.balancing_problem`). The per-utterance losses go
+*pure* heads (see :func:`spcl_diag.config.schema.balancing_problem`). The per-utterance losses go
 through the curriculum's ``reduce`` (:mod:`spcl_diag.train.balancing.base`), so under SPCL the
 auxiliary terms see the same utterances as the joint loss.
 

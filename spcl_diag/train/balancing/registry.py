@@ -133,7 +133,7 @@ def register_balancing(spec: MethodSpec, *, _builtin: bool = False) -> None:
     2
     >>> del METHODS["nothing-doc"]  # (keep the registry as it was)
     """
-    from spcl_diag.runs.config import (
+    from spcl_diag.config.schema import (
         BalancingConfig,  # the runs layer reads this registry lazily, too
     )
 
