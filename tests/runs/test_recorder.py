@@ -98,12 +98,16 @@ def test_load_runs_and_compare_read_recorded_runs(recorded):
     assert table["arm"].tolist() == ["spcl"] and table["n_seeds"].tolist() == [3]
 
 
-def test_report_works_on_recorded_runs(recorded, tmp_path):
+def test_report_works_on_recorded_runs_and_shows_its_progress(recorded, tmp_path, capsys):
     from spcl_diag.report import write_report
 
     out, _ = recorded
-    path = write_report(out, tmp_path / "report.md")
+    path = write_report(out, tmp_path / "report.md", progress=True)
     assert "spcl" in path.read_text()
+    shown = capsys.readouterr().err
+    assert "report: 100%" in shown and "6/6" in shown
+    write_report(out, tmp_path / "quiet.md", progress=False)
+    assert "report:" not in capsys.readouterr().err
 
 
 def test_the_same_settings_are_never_overwritten(recorded):
