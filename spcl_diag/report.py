@@ -32,8 +32,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 from matplotlib.figure import Figure
+from tqdm.auto import tqdm
 
 from spcl_diag._version import __version__
 from spcl_diag.batch.runner import recorded_grids

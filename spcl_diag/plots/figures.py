@@ -115,8 +115,10 @@ def forest_figure(comparison: pd.DataFrame, *, title: str = "", **kwargs: Any) -
                              gridspec_kw={"height_ratios": heights}, layout="constrained")
     for ax, (family, panel) in zip(axes[:, 0], panels):
         one_metric = "metric" in panel and panel["metric"].nunique() == 1 and "xlabel" not in kwargs
-        xlabel = {"xlabel": f"difference in {column_label(panel['metric'].iloc[0])} to baseline"} if one_metric else {}
-        plot_forest(panel, ax=ax, **kwargs, **xlabel)
+        panel_kwargs = dict(kwargs)
+        if one_metric:
+            panel_kwargs["xlabel"] = f"difference in {column_label(panel['metric'].iloc[0])} to baseline"
+        plot_forest(panel, ax=ax, **panel_kwargs)
         if len(panels) > 1:
             ax.set_title(FAMILY_LABELS.get(family, family.replace("_", " ")), fontsize="medium", loc="left")
     if title:

@@ -32,7 +32,6 @@ import sys
 import types
 import warnings
 
-from spcl_diag.stats.stochastic_order import ASOResult, aso, violation_ratio
 from spcl_diag.stats.bootstrap import bootstrap_ci, interquartile_mean, stratified_bootstrap_ci
 from spcl_diag.stats.comparison import compare, infer_higher_is_better
 from spcl_diag.stats.dialogue_bootstrap import dialogue_bootstrap_runs, paired_dialogue_bootstrap
@@ -65,6 +64,7 @@ from spcl_diag.stats.power import SeedPlan, min_seeds, plan_seeds, wilcoxon_powe
 from spcl_diag.stats.ranking import Ranking, rank_arms, ranking_table
 from spcl_diag.stats.reproduction import load_published, reproduce
 from spcl_diag.stats.sequential import ConfidenceSequence, confidence_sequence
+from spcl_diag.stats.stochastic_order import ASOResult, aso, violation_ratio
 from spcl_diag.stats.tables import format_table, to_latex
 from spcl_diag.stats.trajectory import summarise_epochs
 

@@ -19,7 +19,6 @@ import pandas as pd
 from spcl_diag.metrics.registry import metric_direction
 from spcl_diag.runs.sweep import group_by_sweeps
 from spcl_diag.stats._common import check_confidence_level, check_rng, tie_tolerance
-from spcl_diag.stats.stochastic_order import aso
 from spcl_diag.stats.bootstrap import bootstrap_ci
 from spcl_diag.stats.effect_sizes import (
     cliffs_delta,
@@ -36,6 +35,7 @@ from spcl_diag.stats.multiple import (
     attainable_adjusted_pvalues,
 )
 from spcl_diag.stats.paired_tests import PAIRED_TESTS, PairedTest, PairedTestResult, paired_test
+from spcl_diag.stats.stochastic_order import aso
 from spcl_diag.stats.streams import keyed_streams
 from spcl_diag.stats.verdict import interval_disagrees, row_notes, verdict
 

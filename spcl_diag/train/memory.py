@@ -35,11 +35,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from spcl_diag.config.schema import RunConfig
 from spcl_diag.data.batching import Batch, DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.errors import ConfigError
 from spcl_diag.models.stacked import StackedBackbone
-from spcl_diag.config.schema import RunConfig
 from spcl_diag.train.loop import prepare_run
 
 MARGIN = 1.3
@@ -137,7 +137,7 @@ def _step_bytes(model: StackedBackbone, batch: Batch, device: torch.device) -> i
     return sum(saved.values())
 
 
-def _loss(output) -> Tensor:  # noqa: ANN001 - a backbone's ModelOutput
+def _loss(output) -> Tensor:
     """A scalar that depends on every head, so one backward reaches every parameter."""
     total = output.joint.float().sum()
     for logits in output.per_modality.values():

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from spcl_diag import RunConfig, run
+from spcl_diag.config.seeds import RunSeeds
 from spcl_diag.data.registry import resolve_dataset
 from spcl_diag.errors import ConfigError
 from spcl_diag.runs.stack import run_stack
 from spcl_diag.train import memory
-from spcl_diag.config.seeds import RunSeeds
 
 from .test_stacked_batch import ARMS, SMALL, assert_same_run
 

@@ -6,7 +6,7 @@ import importlib
 
 import pytest
 
-import spcl_diag.stats as stats
+from spcl_diag import stats
 from spcl_diag.stats import RENAMED_MODULES
 
 
@@ -14,7 +14,8 @@ from spcl_diag.stats import RENAMED_MODULES
 def test_the_function_is_not_hidden_and_the_old_module_path_warns(old, new):
     module = importlib.import_module(f"spcl_diag.stats.{new}")
     assert callable(getattr(stats, old)) and getattr(stats, old) is getattr(module, old)
+    legacy = importlib.import_module(f"spcl_diag.stats.{old}")
     with pytest.warns(DeprecationWarning, match=f"spcl_diag.stats.{old} is renamed spcl_diag.stats.{new}"):
-        legacy = importlib.import_module(f"spcl_diag.stats.{old}")
-        assert getattr(legacy, old) is getattr(module, old)
+        forwarded = getattr(legacy, old)
+    assert forwarded is getattr(module, old)
     assert callable(getattr(stats, old)), "importing the old path rebound the package attribute"
