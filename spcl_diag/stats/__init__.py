@@ -88,6 +88,8 @@ class _RenamedModule(types.ModuleType):
         self._new = f"{__name__}.{new}"
 
     def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):  # inspect and pickle probe __file__, __spec__, ...: not a use of the old path
+            raise AttributeError(name)
         warnings.warn(f"{self.__name__} is renamed {self._new}; the old path goes in the next release.",
                       DeprecationWarning, stacklevel=2)
         return getattr(importlib.import_module(self._new), name)
