@@ -7,6 +7,7 @@ turns them into the ``$$...$$`` and ``$...$`` that pymdownx.arithmatex hands to 
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -39,8 +40,13 @@ def rest_math_to_tex(text: str) -> str:
 
 
 class ReSTMath(Extension):
-    """Rewrite every docstring's reST math for arithmatex."""
+    """Rewrite every docstring's reST math for arithmatex; drop the type docstrings inspection gives constants."""
 
-    def on_instance(self, *, obj: Any, **kwargs: Any) -> None:
-        if obj.docstring is not None:
-            obj.docstring.value = rest_math_to_tex(obj.docstring.value)
+    def on_instance(self, *, obj: Any, node: Any = None, **kwargs: Any) -> None:
+        if obj.docstring is None:
+            return
+        value = getattr(node, "obj", None)  # the runtime object (dynamic analysis)
+        if obj.is_attribute and value is not None and obj.docstring.value.strip() == (inspect.getdoc(type(value)) or ""):
+            obj.docstring = None  # a constant's "docstring" found by inspection is its type's (str, int, ...)
+            return
+        obj.docstring.value = rest_math_to_tex(obj.docstring.value)
