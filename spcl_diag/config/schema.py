@@ -119,7 +119,7 @@ class BalancingConfig:
     """Settings of the gradient balancing method (``RunConfig.balancing``); ``None`` = its default.
 
     Every method's defaults and the source of each value are in its spec,
-    :data:`spcl_diag.train.balancing.METHODS` (and the README's table of methods). Epochs are
+    :data:`spcl_diag.train.balancing.METHODS` (and the table of methods in docs/methods.md). Epochs are
     0-based indices; a method acts while ``start_epoch <= epoch < end_epoch``. A field read by
     other methods only is a config error.
     """

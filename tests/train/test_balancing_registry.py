@@ -1,4 +1,4 @@
-"""The registry of balancing methods: the README's table is the registry, and a researcher's method plugs in."""
+"""The registry of balancing methods: the table of docs/methods.md is the registry, and a researcher's method plugs in."""
 
 from __future__ import annotations
 
@@ -21,13 +21,13 @@ from spcl_diag.train.balancing import (
 )
 from spcl_diag.train.balancing.methods import BUILTIN_SPECS
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+METHODS_MD = Path(__file__).resolve().parents[2] / "docs" / "methods.md"
 TABLE = re.compile(r"<!-- balancing-methods-table: [^>]*-->\n(?P<table>.*?)<!-- end balancing-methods-table -->", re.DOTALL)
 
 
-def test_readme_table_is_the_registry():
-    match = TABLE.search(README.read_text(encoding="utf-8"))
-    assert match, "README.md has no generated table of balancing methods"
+def test_docs_methods_table_is_the_registry():
+    match = TABLE.search(METHODS_MD.read_text(encoding="utf-8"))
+    assert match, "docs/methods.md has no generated table of balancing methods"
     assert match.group("table") == methods_table(BUILTIN_SPECS)
 
 

@@ -5,7 +5,7 @@ method, and the registry :data:`METHODS` of their specs (:mod:`.registry`, built
 Each :class:`MethodSpec` gives the method's citation and reference code, what it changes and
 logs, the config fields it reads with their defaults and sources, the modalities and heads it
 needs (checked when the config is read, :func:`spcl_diag.config.schema.balancing_problem`) and
-whether it stacks. The README's table of methods is generated from it (a test keeps them
+whether it stacks. The table of methods in docs/methods.md is generated from it (a test keeps them
 equal); add your own with :func:`register_balancing` (``docs/extending.md``). Every method logs
 its coefficients or weights per epoch in ``epochs.csv`` (split ``train``).
 """

@@ -1,7 +1,7 @@
 r"""The registry of balancing methods: one :class:`MethodSpec` per method, and :func:`register_balancing`.
 
 A spec says everything the rest of the project needs to know about a method: its citation and
-reference code, what it changes and logs (the README's table of methods is this registry), the
+reference code, what it changes and logs (the table of methods in docs/methods.md is this registry), the
 ``balancing_config`` fields it reads with each default and where the value comes from, the
 modalities and heads it needs (checked when a config is read), whether it trains inside a
 stack and, if not, why, and how to build its :class:`~spcl_diag.train.balancing.base.Balancer`.
@@ -163,7 +163,7 @@ def resolve_settings(spec: MethodSpec, config: Any, epochs: int) -> dict[str, An
 
 
 def methods_table(specs: Iterable[MethodSpec]) -> str:
-    """The Markdown table of ``specs``: the README's table of balancing methods is this function's output.
+    """The Markdown table of ``specs``: the table of balancing methods in docs/methods.md is this function's output.
 
     Examples
     --------
