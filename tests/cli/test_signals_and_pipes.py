@@ -57,3 +57,28 @@ def test_warnings_are_one_line_without_source(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(ls_cmd, "handle", warn)
     assert main(["ls", str(tmp_path)]) == 0
     assert capsys.readouterr().err == "spcl-diag: warning: something odd\n"
+
+
+def test_ls_in_grid_order_and_no_match_in_one_line(tmp_path, capsys):
+    from spcl_diag import RunConfig, run
+
+    tiny = {"train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8, "model.feedforward_dim": 16}
+    for seed in (2, 0, 1):
+        run(RunConfig(seed=seed).with_overrides(tiny), tmp_path, device="cpu", progress=False)
+    assert main(["ls", str(tmp_path), "--csv"]) == 0
+    seeds = [line.split(",")[6] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert seeds == ["0", "1", "2"]
+    assert main(["ls", str(tmp_path), "--status", "failed"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and err == f"no runs under {tmp_path} match --status failed\n"
+
+
+def test_compare_with_only_the_baseline_says_so(tmp_path, capsys):
+    from spcl_diag import RunConfig, run
+
+    tiny = {"train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8, "model.feedforward_dim": 16}
+    for seed in (0, 1):
+        run(RunConfig(seed=seed).with_overrides(tiny), tmp_path, device="cpu", progress=False)
+    assert main(["compare", str(tmp_path), "--metric", "test_wf1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and "no arm other than the baseline 'none'" in err
