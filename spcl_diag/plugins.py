@@ -44,6 +44,30 @@ def _search_cwd() -> None:
         sys.path.insert(0, cwd)
 
 
+def plugin_module(given: str) -> str:
+    """The module name of ``--plugin given``: a module name as it is, or a file path such as
+    ``path/to/model.py`` (as Lightning CLI and Hydra users type it), whose folder is then put on
+    ``sys.path`` and ``PYTHONPATH`` (so that workers find it too) and whose stem is the name.
+
+    Raises
+    ------
+    ConfigError
+        ``given`` looks like a path and no such file exists.
+    """
+    if not (given.endswith(".py") or os.sep in given):
+        return given
+    path = Path(given)
+    if not path.is_file():
+        raise ConfigError(f"--plugin {given}: no such file; give a path to a .py file or a module name.")
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if folder not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([folder, *filter(None, paths)])
+    return path.stem
+
+
 def plugin_files(name: str) -> list[Path]:
     """The source files of plugin ``name``: its module file, or every ``.py`` file of its package.
 

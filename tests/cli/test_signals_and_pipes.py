@@ -82,3 +82,16 @@ def test_compare_with_only_the_baseline_says_so(tmp_path, capsys):
     assert main(["compare", str(tmp_path), "--metric", "test_wf1"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and len(err.splitlines()) == 1 and "no arm other than the baseline 'none'" in err
+
+
+def test_plugin_given_as_a_file_path(tmp_path, monkeypatch, capsys):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "path_plugin_xyz.py").write_text("LOADED = True\n")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setenv("PYTHONPATH", os.environ.get("PYTHONPATH", ""))
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "c.toml"
+    assert main(["run", "--plugin", "sub/path_plugin_xyz.py", "--write-config", str(out)]) == 0
+    assert "path_plugin_xyz" in out.read_text()
+    assert main(["run", "--plugin", "sub/missing.py", "--write-config", str(out)]) == 2
+    assert "--plugin sub/missing.py: no such file" in capsys.readouterr().err
