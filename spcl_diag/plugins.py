@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 from pathlib import Path
 from types import ModuleType
 
@@ -80,7 +81,7 @@ def plugin_files(name: str) -> list[Path]:
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as err:  # a missing parent package, an empty name
-        raise PluginError(_cannot_import(name, f"{type(err).__name__}: {err}")) from None
+        raise PluginError(_failed_inside(name, err)) from None
     if spec is None or spec.origin is None or not Path(spec.origin).is_file():
         raise PluginError(_cannot_import(name, "no such module"))
     origin = Path(spec.origin)
@@ -122,7 +123,7 @@ def import_plugin(name: str) -> ModuleType:
         elif module is None:
             module = importlib.import_module(name)
     except Exception as err:  # noqa: BLE001 - any error inside the user's module
-        raise PluginError(_cannot_import(name, f"{type(err).__name__}: {err}")) from None
+        raise PluginError(_failed_inside(name, err)) from None
     _IMPORTED[name] = digest
     return module
 
@@ -131,6 +132,18 @@ def load_plugins(names: tuple[str, ...] | list[str]) -> None:
     """Import every plugin of ``names`` in order (see :func:`import_plugin`)."""
     for name in names:
         import_plugin(name)
+
+
+def _failed_inside(name: str, err: Exception) -> str:
+    """The plugin was found but its import raised: the error, and the file and line of the plugin where."""
+    reason = " ".join(f"{type(err).__name__}: {err}".split())
+    if isinstance(err, SyntaxError) and err.filename:
+        where = f"{err.filename}, line {err.lineno}"
+    else:
+        own = {str(p.resolve()) for p in plugin_files(name)}
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if str(Path(f.filename).resolve()) in own]
+        where = f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else ", ".join(sorted(own))
+    return f"plugin {name!r} cannot be imported ({reason}) at {where}; fix the plugin there."
 
 
 def _cannot_import(name: str, reason: str) -> str:

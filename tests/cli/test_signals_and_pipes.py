@@ -95,3 +95,12 @@ def test_plugin_given_as_a_file_path(tmp_path, monkeypatch, capsys):
     assert "path_plugin_xyz" in out.read_text()
     assert main(["run", "--plugin", "sub/missing.py", "--write-config", str(out)]) == 2
     assert "--plugin sub/missing.py: no such file" in capsys.readouterr().err
+
+
+def test_a_plugin_that_fails_inside_names_its_file_and_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "syntax_plugin_xyz.py").write_text("x = 1\ndef broken(:\n")
+    assert main(["run", "--plugin", "syntax_plugin_xyz.py", "--write-config", "c.toml"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "syntax_plugin_xyz.py, line 2" in err and "current folder" not in err
