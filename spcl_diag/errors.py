@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 
 class DataFormatError(ValueError):
     """A data file or in-memory dataset does not have the documented layout.
@@ -32,3 +34,9 @@ class NonFiniteLossError(FloatingPointError):
     def __init__(self, message: str, *, epoch: int) -> None:
         super().__init__(message)
         self.epoch = epoch
+
+
+def show_warning_one_line(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    """``warnings.showwarning`` of the command line and its batch workers: one line on stderr,
+    ``spcl-diag: warning: ...``, without the package's source line."""
+    print(f"spcl-diag: warning: {message}", file=sys.stderr)

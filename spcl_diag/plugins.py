@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import traceback
 from pathlib import Path
 from types import ModuleType
 
@@ -44,6 +45,30 @@ def _search_cwd() -> None:
         sys.path.insert(0, cwd)
 
 
+def plugin_module(given: str) -> str:
+    """The module name of ``--plugin given``: a module name as it is, or a file path such as
+    ``path/to/model.py`` (as Lightning CLI and Hydra users type it), whose folder is then put on
+    ``sys.path`` and ``PYTHONPATH`` (so that workers find it too) and whose stem is the name.
+
+    Raises
+    ------
+    ConfigError
+        ``given`` looks like a path and no such file exists.
+    """
+    if not (given.endswith(".py") or os.sep in given):
+        return given
+    path = Path(given)
+    if not path.is_file():
+        raise ConfigError(f"--plugin {given}: no such file; give a path to a .py file or a module name.")
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if folder not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([folder, *filter(None, paths)])
+    return path.stem
+
+
 def plugin_files(name: str) -> list[Path]:
     """The source files of plugin ``name``: its module file, or every ``.py`` file of its package.
 
@@ -56,7 +81,7 @@ def plugin_files(name: str) -> list[Path]:
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError) as err:  # a missing parent package, an empty name
-        raise PluginError(_cannot_import(name, f"{type(err).__name__}: {err}")) from None
+        raise PluginError(_failed_inside(name, err)) from None
     if spec is None or spec.origin is None or not Path(spec.origin).is_file():
         raise PluginError(_cannot_import(name, "no such module"))
     origin = Path(spec.origin)
@@ -98,7 +123,7 @@ def import_plugin(name: str) -> ModuleType:
         elif module is None:
             module = importlib.import_module(name)
     except Exception as err:  # noqa: BLE001 - any error inside the user's module
-        raise PluginError(_cannot_import(name, f"{type(err).__name__}: {err}")) from None
+        raise PluginError(_failed_inside(name, err)) from None
     _IMPORTED[name] = digest
     return module
 
@@ -107,6 +132,18 @@ def load_plugins(names: tuple[str, ...] | list[str]) -> None:
     """Import every plugin of ``names`` in order (see :func:`import_plugin`)."""
     for name in names:
         import_plugin(name)
+
+
+def _failed_inside(name: str, err: Exception) -> str:
+    """The plugin was found but its import raised: the error, and the file and line of the plugin where."""
+    reason = " ".join(f"{type(err).__name__}: {err}".split())
+    if isinstance(err, SyntaxError) and err.filename:
+        where = f"{err.filename}, line {err.lineno}"
+    else:
+        own = {str(p.resolve()) for p in plugin_files(name)}
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if str(Path(f.filename).resolve()) in own]
+        where = f"{frames[-1].filename}, line {frames[-1].lineno}" if frames else ", ".join(sorted(own))
+    return f"plugin {name!r} cannot be imported ({reason}) at {where}; fix the plugin there."
 
 
 def _cannot_import(name: str, reason: str) -> str:

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import os
 import platform
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -183,7 +185,7 @@ def write_report(
         step("saving figures")
         files = save_figures(figures, fig_dir, dpi=dpi)
         bar.update()
-    lines = _header(tables, runs)
+    lines = _header(tables, os.path.relpath(Path(runs).resolve(), report.parent.resolve()))
     lines += _comparison_section(comparisons, baseline)
     lines += _reproduction_section(tables, published)
     lines += _ranking_lines_with_figure(ranking_lines, files, report.parent)
@@ -229,7 +231,7 @@ def _header(tables: RunTables, runs: str | Path) -> list[str]:
         "# spcl_diag report",
         "",
         (
-            f"Runs in `{Path(runs).resolve()}`: {len(results)} ({len(ok)} finished, {len(results) - len(ok)} failed); "
+            f"Runs in `{runs}`: {len(results)} ({len(ok)} finished, {len(results) - len(ok)} failed); "
             f"arms {arms}; {results['seed'].nunique()} seeds. Written "
             f"{_dt.datetime.now().isoformat(timespec='seconds')} by spcl_diag {__version__}."
         ),
@@ -439,7 +441,7 @@ def _provenance_section(tables: RunTables, runs: str | Path) -> list[str]:
     lines = ["## Grid and versions", ""]
     if grids:
         for grid in grids:
-            lines += ["```json", json.dumps(grid, indent=2, sort_keys=True), "```", ""]
+            lines += ["```json", json.dumps(_without_machine_paths(grid), indent=2, sort_keys=True), "```", ""]
     else:
         lines += ["No grid recorded (runs not started by `run_batch`); the axes found in the runs:", ""]
         observed = {k: sorted(map(str, tables.results[k].dropna().unique())) for k in (*GROUP_COLUMNS, "curriculum", "seed")}
@@ -458,6 +460,18 @@ def _provenance_section(tables: RunTables, runs: str | Path) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ helpers
+def _without_machine_paths(value: Any) -> Any:
+    """``value`` with every absolute path replaced by its file name: a report names no folder of the
+    machine it was written on (a dataset file ``/home/x/data/meld.pkl`` reads ``meld.pkl``)."""
+    if isinstance(value, dict):
+        return {k: _without_machine_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_machine_paths(v) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return Path(value).name
+    return value
+
+
 def _compare_metrics(results: pd.DataFrame, metrics: Sequence[str], *, baseline: str, seed: int) -> pd.DataFrame:
     by = [c for c in (*GROUP_COLUMNS, "balancing") if c in results and results[c].nunique() > 1]
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 
@@ -45,6 +46,8 @@ def test_report_is_self_contained(runs, tmp_path):
     assert '"curriculum": [' in text and "spcl_diag 0.1.0" in text  # the exact grid and the version
     assert "| p (holm) | d_z |" in text and "identical on all 2 seeds" in text
     assert "| none | 2 |" in text  # the baseline's own row (issue 25 item 9)
+    assert "/" + runs.parts[1] not in text  # no absolute path of this machine (issue 30 item 4)
+    assert f"Runs in `{os.path.relpath(runs, report.parent)}`" in text
 
 
 def test_report_without_stats_falls_back_to_mean_and_sd(runs, tmp_path, monkeypatch):

@@ -385,6 +385,11 @@ def _init_worker(slots: Any, threads: int) -> None:
     global _WORKER_DEVICE
     interrupt.worker_signals()
     import threading
+    import warnings
+
+    from spcl_diag.errors import show_warning_one_line
+
+    warnings.showwarning = show_warning_one_line  # a worker's warnings read as the command's own
 
     import torch
     from tqdm.auto import tqdm

@@ -168,6 +168,8 @@ def run_batch(
     waves = ([todo] if todo else []) if stack else schedule(todo)  # a stack holds its spcl arm: no second wave
     with interrupt.interruptible(), tqdm(total=len(configs), initial=len(outcomes), desc="runs", unit="run",
                                          disable=not progress) as bar:
+        # the counter starts at the runs already there; the postfix says how many of them are done, skipped, failed
+        bar.set_postfix_str(_counts_text(Counter(o.status for o in outcomes)))
         try:
             for wave in waves:
                 tasks = stack_tasks(wave, str(out), device, retry_failed) if stack else [

@@ -58,6 +58,11 @@ def handle(args: argparse.Namespace) -> int:
     except ValueError as err:  # a missing metric or column: say which, list the valid ones
         print(f"spcl-diag compare: error: {err}", file=sys.stderr)
         return 2
+    if table.empty:
+        print(f"spcl-diag compare: error: no arm other than the baseline {args.baseline!r} under {args.runs}; "
+              "nothing to compare (train another arm, or name a baseline that is there with --baseline)",
+              file=sys.stderr)
+        return 2
     print(format_table(table))
     if args.csv is not None:
         table.to_csv(args.csv, index=False)

@@ -1,4 +1,4 @@
-"""``spcl-diag ls RUNS``: one line per run (id, config, status, best epoch, test wF1, wall time)."""
+"""``spcl-diag ls RUNS``: one line per run (id, config, status, best epoch, test wF1, wall time), in grid order."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ls",
         help="list the runs of a folder",
         description="One line per run under RUNS: id, dataset, backbone, modalities, arm, balancing, "
-        "seed, status, best epoch, test weighted-F1, wall seconds. Filters accept several values.",
+        "seed, status, best epoch, test weighted-F1, wall seconds, sorted by dataset, backbone, modalities, "
+        "arm and seed. Filters accept several values.",
     )
     parser.add_argument("runs", help="folder of run directories")
     parser.add_argument("--status", nargs="+", help="e.g. ok failed")
@@ -25,8 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from spcl_diag.runs.listing import FILTERS, format_runs, list_runs
 
-    rows = list_runs(args.runs, {key: getattr(args, key) for key in FILTERS})
-    print(format_runs(rows, as_csv=args.csv))
+    filters = {key: getattr(args, key) for key in FILTERS}
+    rows = list_runs(args.runs, filters)
     if not rows and not args.csv:
-        print(f"(no runs under {args.runs} match)", file=sys.stderr)
+        asked = " ".join(f"--{'arm' if k == 'curriculum' else k} {' '.join(v)}" for k, v in filters.items() if v)
+        print(f"no runs under {args.runs}{f' match {asked}' if asked else ''}", file=sys.stderr)
+        return 0
+    print(format_runs(rows, as_csv=args.csv))
     return 0

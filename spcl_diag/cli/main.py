@@ -11,20 +11,23 @@ and every ``spcl-diag COMMAND --help`` answer at once (tests/cli/test_startup.py
 A failure the user can fix is one line on stderr, ``spcl-diag COMMAND: error: ...``, and
 exit status 2: bad config values, bad data, a missing file, an output folder that cannot be
 written, a run that cannot start. A batch stopped by SIGINT or SIGTERM prints one line
-(``interrupted: 9 of 16 runs done; ...``) and exits 130 or 143, as a shell does. Anything
-else is a bug and keeps its traceback.
+(``interrupted: 9 of 16 runs done; ...``) and exits 130 or 143, as a shell does; so does a
+single run stopped by Ctrl-C (its temporary folder removed). Output cut short by a closed pipe
+(``spcl-diag ls | head``) ends quietly with status 141. Warnings are one line,
+``spcl-diag: warning: ...``, without a source line. Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 import warnings
 
 from spcl_diag._version import __version__
-from spcl_diag.errors import ConfigError, DataFormatError, RunSetupError
+from spcl_diag.errors import ConfigError, DataFormatError, RunSetupError, show_warning_one_line
 
 USER_ERRORS = (ConfigError, DataFormatError, RunSetupError, FileNotFoundError, PermissionError)
 
@@ -69,22 +72,23 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.overrides = extra
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+        warnings.showwarning = show_warning_one_line
         try:
-            return int(args.handler(args) or 0)
+            status = int(args.handler(args) or 0)
+            sys.stdout.flush()  # a closed pipe shows here, not at exit
+            return status
+        except BrokenPipeError:  # `spcl-diag ls | head`: the reader left; stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit fails no more
+            return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the closed pipe
         except USER_ERRORS as err:
             print(f"spcl-diag {args.command}: error: {err}", file=sys.stderr)
             return 2
         except KeyboardInterrupt as stop:  # a batch stopped by a signal (BatchInterrupted), or Ctrl-C
             for stopping in (signal.SIGINT, signal.SIGTERM):  # cleaned up already: a second signal changes nothing
                 signal.signal(stopping, signal.SIG_IGN)
-            print(f"spcl-diag {args.command}: {stop or 'interrupted'}", file=sys.stderr)
+            unsaved = "; the unfinished run was not saved" if args.command == "run" else ""
+            print(f"spcl-diag {args.command}: {str(stop) or 'interrupted' + unsaved}", file=sys.stderr)
             return int(getattr(stop, "exit_status", 130))
-
-
-def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
-    """A warning as one line on stderr, without the source line of the code that raised it."""
-    print(f"spcl-diag: warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

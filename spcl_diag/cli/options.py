@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from spcl_diag.config.schema import BALANCING_METHODS, RunConfig, TrainConfig
+from spcl_diag.plugins import plugin_module
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -58,6 +59,6 @@ def config_from_args(args: argparse.Namespace, overrides: list[str], base: RunCo
     if args.data_dir is not None:
         values["data.data_dir"] = args.data_dir
     if getattr(args, "plugin", None):
-        values["plugins"] = list(dict.fromkeys([*base.plugins, *args.plugin]))
+        values["plugins"] = list(dict.fromkeys([*base.plugins, *map(plugin_module, args.plugin)]))
     config = base.with_overrides(values) if values else base
     return config.with_overrides(overrides) if overrides else config

@@ -30,6 +30,10 @@ def handle(args: argparse.Namespace) -> int:
         except CheckpointError as err:
             print(f"spcl-diag probe: error: {err}", file=sys.stderr)
             return 2
+        except NotImplementedError as err:  # the backbone's forward returns no per-modality features
+            print(f"spcl-diag probe: error: {run_dir}: {err} Or return ModelOutput(features={{modality: tensor}}) "
+                  "from forward (docs/extending.md).", file=sys.stderr)
+            return 2
         rounded = {s: {k: {m: round(v, 4) for m, v in per.items()} for k, per in ms.items()} for s, ms in scores.items()}
         print(json.dumps({"run_dir": str(run_dir), **rounded}))
     return 0

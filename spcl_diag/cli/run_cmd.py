@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _defaults_mark_unset(parser)
     parser.add_argument("--config", default=None, help="TOML config file (top-level keys, [train], [model], [pacing], [data])")
     parser.add_argument("--plugin", action="append", default=[], metavar="MODULE",
-                        help="import MODULE first (from PYTHONPATH or the current folder), e.g. one that registers a backbone; repeatable")
+                        help="import MODULE first (a module name, found on PYTHONPATH or in the current folder, or a file path such as path/to/model.py), e.g. one that registers a backbone; repeatable")
     parser.add_argument("--write-config", default=None, metavar="FILE",
                         help="write the resolved config to FILE as TOML and exit without training")
     parser.add_argument("--out", default="runs", help="folder of run directories (default: %(default)s)")

@@ -156,8 +156,7 @@ def check_stackable(stack: StackedBackbone, batch: Any) -> None:
     except (RuntimeError, ValueError, NotImplementedError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise StackingError(
-            f"backbone {name} cannot be stacked: torch.func.vmap over its parameters failed ({first}); "
-            "train its runs one at a time (without --stack)."
+            f"backbone {name} cannot be stacked: torch.func.vmap over its parameters failed ({first})"
         ) from None
     finally:
         stack.train(was_training)

@@ -291,6 +291,9 @@ def finish_run(
         outcome = train()
         result = _write_outcome(tmp, config, outcome, data, probe=probe, wall_seconds=time.perf_counter() - started,
                                 extra=extra)
+    except KeyboardInterrupt:  # Ctrl-C or a batch's signal: an unfinished run is never published
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     except Exception as err:  # noqa: BLE001  (a failed run is recorded, never lost)
         (tmp / rd.ERROR).write_text(traceback.format_exc())
         result = {

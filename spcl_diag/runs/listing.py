@@ -61,7 +61,15 @@ def list_runs(path: str | Path, filters: Mapping[str, Sequence[str]] | None = No
     if unknown:
         raise ValueError(f"unknown filter(s) {', '.join(unknown)}; valid filters are {', '.join(FILTERS)}.")
     rows = [run_summary(d) for d in find_run_dirs(path)]
+    rows.sort(key=_order)
     return [r for r in rows if all(str(r[k]) in accepted for k, accepted in filters.items())]
+
+
+def _order(row: Mapping[str, Any]) -> tuple:
+    """Runs in the order of a grid: dataset, backbone, modalities, arm, seed (the id only breaks ties)."""
+    seed = row["seed"]
+    return (*(str(row[k] or "") for k in ("dataset", "backbone", "modalities", "curriculum", "balancing")),
+            seed if isinstance(seed, int) else -1, row["run_id"])
 
 
 def _text(value: Any, key: str) -> str:

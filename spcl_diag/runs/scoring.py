@@ -111,11 +111,15 @@ def evaluate_run(
                                   reference=splits.get("train"))[kept]
         out[name] = scope_scores(preds.probs, preds.labels, data.label_names)
     if write:
-        folder = Path(run_dir) / EVALUATIONS
-        folder.mkdir(exist_ok=True)
-        tag = Path(str(out["dataset"])).stem + (f"-mask-{masked}" if masked else "")
-        (folder / f"{tag}.json").write_text(json.dumps(out, indent=2, sort_keys=True) + "\n")
+        path = evaluation_path(run_dir, str(out["dataset"]), masked)
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(json.dumps(out, indent=2, sort_keys=True) + "\n")
     return out
+
+
+def evaluation_path(run_dir: str | Path, dataset: str, masked: str) -> Path:
+    """Where :func:`evaluate_run` writes: ``<run_dir>/evaluations/<dataset>[-mask-<m>].json``."""
+    return Path(run_dir) / EVALUATIONS / (Path(dataset).stem + (f"-mask-{masked}" if masked else "") + ".json")
 
 
 def probe_run(run_dir: str | Path, *, device: torch.device | str = "cpu", write: bool = True) -> dict[str, Any]:

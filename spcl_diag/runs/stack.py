@@ -160,7 +160,7 @@ def _train_stack(
     except StackingError as err:
         for tmp, _ in dirs:
             shutil.rmtree(tmp, ignore_errors=True)
-        warnings.warn(f"{err}; training these runs one at a time.", UserWarning, stacklevel=3)
+        warnings.warn(f"{err}, so its runs train one at a time.", UserWarning, stacklevel=3)
         return {p: _solo(c, out, device, show, retry_failed, dataset, probe) for p, c in zip(positions, configs)}
     except Exception as err:  # noqa: BLE001 - the stack broke: every arm fails with its reason, recorded
         outcomes = dict.fromkeys(arms, err)

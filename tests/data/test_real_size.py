@@ -148,7 +148,7 @@ def trained(small_files, tmp_path_factory) -> Path:
 
 
 def test_evaluate_reads_the_file_again(trained, fresh_cache, capsys):
-    assert main(["evaluate", str(trained), "--mask", "a"]) == 0
+    assert main(["evaluate", str(trained), "--mask", "a", "--json"]) == 0
     assert list(fresh_cache.glob("*.npz")), "evaluate parsed the pickle through the loader"
     assert json.loads(capsys.readouterr().out)["mask"] == "a"
 

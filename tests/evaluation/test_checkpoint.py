@@ -82,7 +82,7 @@ def test_per_class_results_agree_with_sklearn_on_the_saved_predictions(saved_run
 
 
 def test_evaluate_command_prints_strict_json(saved_run, capsys):
-    assert main(["evaluate", str(saved_run.path), "--mask", "v"]) == 0
+    assert main(["evaluate", str(saved_run.path), "--mask", "v", "--json"]) == 0
 
     def refuse(constant):
         raise AssertionError(f"{constant} is not JSON")
@@ -90,3 +90,15 @@ def test_evaluate_command_prints_strict_json(saved_run, capsys):
     printed = json.loads(capsys.readouterr().out, parse_constant=refuse)
     assert printed["mask"] == "v" and set(printed) >= {"dev", "test"}
     assert (saved_run.path / "evaluations" / "synthetic-mask-v.json").is_file()
+
+
+def test_evaluate_command_prints_a_table_of_the_change(saved_run, capsys):
+    assert main(["evaluate", str(saved_run.path), "--mask", "v"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["split", "metric", "intact", "masked", "change"]
+    test_wf1 = next(line.split() for line in lines if line.split()[:2] == ["test", "wf1"])
+    intact, masked, change = map(float, test_wf1[2:])
+    assert intact == pytest.approx(saved_run.result["test"]["joint"]["wf1"], abs=1e-4)
+    assert change == pytest.approx(masked - intact, abs=2e-4)
+    assert lines[-1].startswith(f"wrote {saved_run.path / 'evaluations' / 'synthetic-mask-v.json'}")
+    assert len(lines) < 30
