@@ -112,17 +112,8 @@ def run_stack(
         warnings.warn(f"{balancing}; training these runs one at a time.", UserWarning, stacklevel=2)
         return [results.get(i) or _solo(configs[i], out, device, show, retry_failed, dataset, probe) for i in range(len(configs))]
 
-    pacing: dict[str, PacingRecord] = {}
-    arms_todo = {configs[i].curriculum for i in todo}
-    for i in list(todo):
-        config = configs[i]
-        if config.curriculum in PACED_ARMS and "spcl" not in arms_todo:
-            try:
-                pacing[config.curriculum] = twin_pacing(config, out, device=device, progress=show,
-                                                        retry_failed=retry_failed, dataset=dataset, probe=probe, log=())
-            except RunSetupError as err:
-                results[i] = err
-                todo.remove(i)
+    pacing = _twin_pacings(configs, todo, results, {}, out, device=device, show=show, dataset=dataset, probe=probe,
+                           retry_failed=retry_failed)
     if todo:
         results.update(_train_stack([configs[i] for i in todo], todo, out, device=device, show=show, pacing=pacing,
                                     dataset=dataset, probe=probe, retry_failed=retry_failed))
@@ -132,14 +123,18 @@ def run_stack(
 def _train_stack(
     configs: list[RunConfig], positions: list[int], out: Path, *, device: str | torch.device, show: bool,
     pacing: dict[str, PacingRecord], dataset: ConversationDataset | None, probe: bool, retry_failed: bool,
+    fits: bool = False,
 ) -> dict[int, RunResult | RunSetupError]:
-    """Train the stack of ``configs`` and write each run's directory; position -> result."""
+    """Train the stack of ``configs`` and write each run's directory; position -> result.
+
+    ``fits``: the stack is already known to fit in memory (a part of a split stack).
+    """
     run_ids = [c.run_id() for c in configs]
     arms = [c.curriculum for c in configs]
     for run_id in run_ids:
         check_writable(out, run_id)
     data, torch_device = load_run_data(configs[0], run_ids[0], dataset=dataset, device=device)
-    fit = len(configs) if len(configs) < 2 else _arms_that_fit(configs, data, torch_device)
+    fit = len(configs) if fits or len(configs) < 2 else _arms_that_fit(configs, data, torch_device)
     if fit < len(configs):
         return _split_stack(configs, positions, out, fit, device=device, show=show, pacing=pacing, dataset=dataset,
                             probe=probe, retry_failed=retry_failed)
@@ -206,6 +201,30 @@ def _arms_that_fit(configs: list[RunConfig], data: ConversationDataset, device: 
     return fit
 
 
+def _twin_pacings(
+    configs: Sequence[RunConfig], todo: list[int], results: dict[int, RunResult | RunSetupError],
+    known: dict[str, PacingRecord], out: Path, *, device: str | torch.device, show: bool,
+    dataset: ConversationDataset | None, probe: bool, retry_failed: bool,
+) -> dict[str, PacingRecord]:
+    """``known`` plus the spcl twin's record for each paced arm of ``todo`` whose stack has no spcl arm.
+
+    A paced arm whose twin cannot be had leaves ``todo`` with its error in ``results``.
+    """
+    pacing = dict(known)
+    if any(configs[i].curriculum == "spcl" for i in todo):
+        return pacing
+    for i in list(todo):
+        config = configs[i]
+        if config.curriculum in PACED_ARMS and config.curriculum not in pacing:
+            try:
+                pacing[config.curriculum] = twin_pacing(config, out, device=device, progress=show,
+                                                        retry_failed=retry_failed, dataset=dataset, probe=probe, log=())
+            except RunSetupError as err:
+                results[i] = err
+                todo.remove(i)
+    return pacing
+
+
 def _split_stack(
     configs: list[RunConfig], positions: list[int], out: Path, fit: int, *, device: str | torch.device, show: bool,
     pacing: dict[str, PacingRecord], dataset: ConversationDataset | None, probe: bool, retry_failed: bool,
@@ -217,22 +236,14 @@ def _split_stack(
     results: dict[int, RunResult | RunSetupError] = {}
     for start in range(0, len(order), fit):
         chunk = order[start:start + fit]
-        chunk_pacing = dict(pacing)
-        for i in list(chunk):
-            config = configs[i]
-            if config.curriculum in PACED_ARMS and config.curriculum not in pacing and not any(
-                    configs[j].curriculum == "spcl" for j in chunk):
-                try:  # the spcl arm trained in an earlier stack: its record is on disk
-                    chunk_pacing[config.curriculum] = twin_pacing(config, out, device=device, progress=show,
-                                                                  retry_failed=retry_failed, dataset=dataset,
-                                                                  probe=probe, log=())
-                except RunSetupError as err:
-                    results[positions[i]] = err
-                    chunk.remove(i)
+        failed: dict[int, RunResult | RunSetupError] = {}
+        chunk_pacing = _twin_pacings(configs, chunk, failed, pacing, out, device=device, show=show, dataset=dataset,
+                                     probe=probe, retry_failed=retry_failed)  # spcl's stack is on disk by now
+        results.update({positions[i]: err for i, err in failed.items()})
         if chunk:
             results.update(_train_stack([configs[i] for i in chunk], [positions[i] for i in chunk], out, device=device,
                                         show=show, pacing=chunk_pacing, dataset=dataset, probe=probe,
-                                        retry_failed=retry_failed))
+                                        retry_failed=retry_failed, fits=True))
     return results
 
 
