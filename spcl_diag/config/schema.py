@@ -39,8 +39,9 @@ from spcl_diag.curriculum.pacing import LAMBDA_CAP, spcl_preset
 from spcl_diag.data.config import DataConfig
 from spcl_diag.errors import ConfigError
 from spcl_diag.modalities import parse_modalities
-from spcl_diag.models import BACKBONES, backbone_config
+from spcl_diag.models import BACKBONES, backbone_config, unknown_backbone
 from spcl_diag.plugins import load_plugins, plugin_sources
+from spcl_diag.suggest import unknown_name
 
 # The built-in balancing methods, for the command line's choices; the registry of every method
 # (plugins' included), with what each needs and reads, is spcl_diag.train.balancing.METHODS.
@@ -216,14 +217,14 @@ class RunConfig:
         if not is_int(self.seed) or self.seed < 0:
             problems.append(f"seed must be an integer >= 0; got {self.seed!r}")
         if self.backbone not in BACKBONES:
-            problems.append(f"unknown backbone {self.backbone!r}; valid backbones are {', '.join(BACKBONES)}")
+            problems.append(unknown_backbone(self.backbone))
         else:
             try:
                 problems += _model_problems(backbone_config(self.backbone, self.model))
             except (ConfigError, TypeError) as err:
                 problems.append(str(err))
         if self.curriculum not in ARMS:
-            problems.append(f"unknown curriculum {self.curriculum!r}; valid arms are {', '.join(ARMS)}")
+            problems.append(unknown_name("curriculum", self.curriculum, ARMS, listed="valid arms are"))
         problems += _balancing_problems(self)
         train = self.train
         for name in ("epochs", "batch_size", "eval_batch_size"):
@@ -343,7 +344,7 @@ def _balancing_problems(config: RunConfig) -> list[str]:
     from spcl_diag.train.balancing import METHODS  # torch: only once a config is built
 
     if config.balancing not in METHODS:
-        return [f"unknown balancing {config.balancing!r}; valid methods are {', '.join(METHODS)}"]
+        return [unknown_name("balancing", config.balancing, list(METHODS), listed="valid methods are")]
     problems = []
     spec = METHODS[config.balancing]
     for bal_field in dataclasses.fields(bal):

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from spcl_diag.errors import ConfigError
+from spcl_diag.suggest import unknown_name
 
 
 def dotted_keys(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -59,7 +60,9 @@ def assign(values: dict[str, Any], cls: type, path: list[str], raw: Any, key: st
     types_ = field_types(cls)
     name = path[0]
     if name not in types_:
-        raise ConfigError(f"unknown setting {key!r}; valid keys here are {', '.join(sorted(types_))}.")
+        prefix = key[: len(key) - len(".".join(path))]
+        raise ConfigError(unknown_name("setting", key, sorted(types_), listed="valid keys here are",
+                                       candidates=[prefix + k for k in setting_keys(cls)]) + ".")
     annotation = types_[name]
     if len(path) == 1:
         values[name] = parse_value(raw, annotation, key)
@@ -101,7 +104,30 @@ def parse_value(raw: Any, annotation: Any, key: str) -> Any:
             return raw
         return json.loads(raw)  # dicts, tuples, nested values
     except (ValueError, json.JSONDecodeError):
-        raise ConfigError(f"setting {key!r}: cannot read {raw!r} as {annotation}.") from None
+        raise ConfigError(f"setting {key!r}: cannot read {raw!r} as {type_name(annotation)}.") from None
+
+
+def type_name(annotation: Any) -> str:
+    """What a field of type ``annotation`` holds, in words: ``"an integer"``, ``"a number or none"``.
+
+    Examples
+    --------
+    >>> type_name(int), type_name(float | None), type_name(Literal["batch", "kept"])
+    ('an integer', 'a number or none', "one of 'batch', 'kept'")
+    """
+    origin = typing.get_origin(annotation)
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    if origin in (typing.Union, types.UnionType):
+        inner = " or ".join(type_name(a) for a in args)
+        return f"{inner} or none" if type(None) in typing.get_args(annotation) else inner
+    if origin is Literal:
+        return f"one of {', '.join(map(repr, typing.get_args(annotation)))}"
+    if origin in (tuple, list):
+        return "a list (e.g. [0.8, 0.1, 0.1])"
+    if origin is dict or annotation is dict:
+        return 'a table (e.g. {"t": 1.0, "a": 0.5})'
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return names.get(annotation, f"a value of type {getattr(annotation, '__name__', annotation)}")
 
 
 def build(cls: type, values: dict[str, Any], prefix: str) -> Any:
@@ -109,10 +135,11 @@ def build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     types_ = field_types(cls)
     unknown = sorted(set(values) - set(types_))
     if unknown:
-        raise ConfigError(
-            f"unknown setting(s) {', '.join(prefix + k for k in unknown)}; valid keys are "
-            f"{', '.join(prefix + k for k in sorted(types_))}."
-        )
+        valid = [prefix + k for k in sorted(types_)]
+        candidates = [prefix + k for k in setting_keys(cls)]
+        raise ConfigError(problem_text("invalid run config", [
+            unknown_name("setting", prefix + k, valid, listed="valid keys are", candidates=candidates) for k in unknown
+        ]))
     kwargs = {}
     problems = []
     for name, value in values.items():
@@ -191,6 +218,39 @@ def problem_text(what: str, problems: list[str]) -> str:
     if len(problems) == 1:
         return f"{what}: {problems[0]}."
     return f"{what}:\n  - " + "\n  - ".join(problems)
+
+
+def split_problems(message: str) -> list[str]:
+    """The problems of a :func:`problem_text` message (without its ``what``), or the message as one problem.
+
+    Examples
+    --------
+    >>> split_problems(problem_text("invalid run config", ["a", "b"]))
+    ['a', 'b']
+    >>> split_problems("invalid run config: seed must be an integer >= 0; got -1.")
+    ['seed must be an integer >= 0; got -1']
+    """
+    head, sep, rest = message.partition(":\n  - ")
+    if sep and "\n" not in head:
+        return rest.split("\n  - ")
+    return [message.removeprefix("invalid run config: ").removesuffix(".")]
+
+
+def setting_keys(cls: type, prefix: str = "") -> list[str]:
+    """Every dotted key under dataclass ``cls``: each section and each field of it.
+
+    Examples
+    --------
+    >>> from spcl_diag.config.schema import TrainConfig
+    >>> setting_keys(TrainConfig)[:3]
+    ['epochs', 'batch_size', 'eval_batch_size']
+    """
+    keys = []
+    for name, annotation in field_types(cls).items():
+        keys.append(prefix + name)
+        if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+            keys += setting_keys(annotation, f"{prefix}{name}.")
+    return keys
 
 
 def setting_type(cls: type, key: str) -> Any | None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from spcl_diag.errors import ConfigError
+from spcl_diag.suggest import unknown_name
 from spcl_diag.models.configs import (
     Ada2IConfig,
     BiDDINConfig,
@@ -123,10 +124,23 @@ def register_backbone(name: str, cls: type[Backbone], config_cls: type) -> None:
     BACKBONES[name] = BackboneSpec(cls, config_cls)
 
 
+def unknown_backbone(name: str) -> str:
+    """Why ``name`` is not a backbone, the closest registered names, and how a plugin adds one (no period).
+
+    Examples
+    --------
+    >>> print(unknown_backbone("mmgnc").split("?")[0])
+    unknown backbone 'mmgnc'; did you mean 'mmgcn'
+    """
+    return (unknown_name("backbone", name, list(BACKBONES), listed="valid backbones are")
+            + "; a backbone of your own is registered by its plugin: --plugin FILE (or plugins = [\"FILE\"] "
+            "in a config or grid file)")
+
+
 def backbone_config(name: str, overrides: dict[str, Any] | None = None) -> Any:
     """The hyperparameter dataclass of backbone ``name`` with ``overrides`` applied."""
     if name not in BACKBONES:
-        raise ConfigError(f"unknown backbone {name!r}; valid backbones are {', '.join(BACKBONES)}.")
+        raise ConfigError(unknown_backbone(name) + ".")
     config_cls = BACKBONES[name].config
     valid = {f.name for f in fields(config_cls)}
     unknown = sorted(set(overrides or {}) - valid)
@@ -168,4 +182,5 @@ __all__ = [
     "backbone_config",
     "build_backbone",
     "register_backbone",
+    "unknown_backbone",
 ]

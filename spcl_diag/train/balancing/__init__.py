@@ -21,6 +21,7 @@ from spcl_diag.config.schema import BalancingConfig, balancing_problem
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.models import BACKBONES
 from spcl_diag.models.base import Backbone
+from spcl_diag.suggest import unknown_name
 from spcl_diag.train.balancing import methods as _builtins  # noqa: F401  (registers the built-in methods)
 from spcl_diag.train.balancing.agm import (
     AGM_ALPHA,
@@ -121,7 +122,7 @@ def make_balancer(
     'PrototypicalRebalance'
     """
     if name not in METHODS:
-        raise ValueError(f"unknown balancing method {name!r}; valid methods are {', '.join(METHODS)}.")
+        raise ValueError(unknown_name("balancing method", name, list(METHODS), listed="valid methods are") + ".")
     backbone = next((key for key, spec in BACKBONES.items() if spec.cls is type(model)), type(model).__name__)
     problem = balancing_problem(name, backbone, model.modalities)
     if problem:
