@@ -12,26 +12,36 @@ import difflib
 from collections.abc import Iterable, Sequence
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """``"did you mean 'x'?"`` (or ``'x' or 'y'``) for the up to three closest ``choices``; ``""`` for none.
+def close_names(name: str, choices: Iterable[str]) -> list[str]:
+    """The up to three ``choices`` closest to ``name``, closest first (none below similarity 0.6).
 
     Examples
     --------
-    >>> did_you_mean("trian.epochs", ["train.epochs", "train.lr", "seed"])
-    "did you mean 'train.epochs'?"
-    >>> did_you_mean("zzz", ["train.epochs"])
-    ''
+    >>> close_names("ogm_ge", ["none", "ogm-ge", "ada2i", "agm"])
+    ['ogm-ge']
+    >>> close_names("xyz", ["none", "ogm-ge"])
+    []
     """
-    matches = difflib.get_close_matches(str(name), list(dict.fromkeys(choices)), n=3, cutoff=0.6)
-    return f"did you mean {' or '.join(map(repr, matches))}?" if matches else ""
+    return difflib.get_close_matches(str(name), list(dict.fromkeys(choices)), n=3, cutoff=0.6)
+
+
+def did_you_mean(names: Sequence[str]) -> str:
+    """``"did you mean 'x'?"`` or ``"did you mean 'x' or 'y'?"``; ``""`` for no names.
+
+    Examples
+    --------
+    >>> did_you_mean(["train.epochs"]), did_you_mean([])
+    ("did you mean 'train.epochs'?", '')
+    """
+    return f"did you mean {' or '.join(map(repr, names))}?" if names else ""
 
 
 def unknown_name(what: str, name: str, valid: Sequence[str], *, listed: str,
-                 candidates: Iterable[str] | None = None) -> str:
+                 close: Sequence[str] | None = None) -> str:
     """``unknown <what> 'name'; did you mean ...? <Listed> a, b, c``, without a closing period.
 
-    ``candidates`` (default ``valid``) are the names the suggestion is drawn from, e.g. every
-    dotted key of a config where ``valid`` lists the keys of one section.
+    ``close`` (default: :func:`close_names` among ``valid``) are the names suggested, e.g. full
+    dotted keys of a config where ``valid`` lists the keys of one section.
 
     Examples
     --------
@@ -40,7 +50,7 @@ def unknown_name(what: str, name: str, valid: Sequence[str], *, listed: str,
     >>> unknown_name("backbone", "gru", ["late_fusion", "mmgcn"], listed="valid backbones are")
     "unknown backbone 'gru'; valid backbones are late_fusion, mmgcn"
     """
-    hint = did_you_mean(name, valid if candidates is None else candidates)
+    hint = did_you_mean(close_names(name, valid) if close is None else close)
     listing = f"{listed} {', '.join(valid)}"
     if hint:
         return f"unknown {what} {name!r}; {hint} {listing[:1].upper()}{listing[1:]}"

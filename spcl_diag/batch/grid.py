@@ -52,6 +52,7 @@ import dataclasses
 import hashlib
 import itertools
 import json
+import os
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -62,11 +63,13 @@ import numpy as np
 
 from spcl_diag.config.file import load_toml
 from spcl_diag.config.schema import RunConfig
-from spcl_diag.config.settings import setting_type
+from spcl_diag.config.settings import problem_text, setting_problem, setting_type, split_problems
 from spcl_diag.curriculum.names import PACED_ARMS
+from spcl_diag.data.registry import BENCHMARKS
 from spcl_diag.errors import ConfigError
 from spcl_diag.plugins import load_plugins
 from spcl_diag.runs.sweep import sweep_points
+from spcl_diag.suggest import unknown_name
 
 
 def _is_seed(value: Any) -> bool:
@@ -152,9 +155,19 @@ class Grid:
                     f"[overrides] {key!r} = {list(value)!r}: [overrides] takes one value per key; to try several "
                     f"values, list one [[variants]] table per value"
                 )
+            else:
+                problems += _setting_problems("[overrides]", key, [value])
+        for i, variant in enumerate(self.variants, 1):
+            problems += [p for key, value in dict(variant).items()
+                         for p in _setting_problems(f"[[variants]] {i}", key, [value])]
+        for key, values in self.axes.items():
+            problems += _setting_problems("[axes]", key, values)
+        missing = _missing_files(self.dataset)
+        if missing:
+            problems.append(f"dataset file{'s' if len(missing) > 1 else ''} not found: {', '.join(missing)} "
+                            f"(relative paths are read from {Path.cwd()})")
         if problems:
-            text = problems[0] + "." if len(problems) == 1 else "\n  - " + "\n  - ".join(problems)
-            raise ConfigError(f"invalid grid: {text}" if len(problems) == 1 else f"invalid grid:{text}")
+            raise ConfigError(problem_text("invalid grid", list(dict.fromkeys(problems))))
 
     # ------------------------------------------------------------------ seeds
     def seeds(self) -> tuple[int, ...]:
@@ -178,26 +191,30 @@ class Grid:
         """
         arms = sorted(self.curriculum, key=_arm_rank)
         configs: dict[str, RunConfig] = {}
-        problems: list[str] = []
+        entries: list[dict[str, Any]] = []
+        problems: dict[str, list[dict[str, Any]]] = {}  # each distinct problem -> the entries that have it
         for dataset, backbone, modalities, balancing, variant, seed in itertools.product(
             self.dataset, self.backbone, self.modalities, self.balancing, self.variants, self.seeds()
         ):
             for arm in arms:
                 values = {"dataset": dataset, "backbone": backbone, "modalities": modalities,
                           "curriculum": arm, "balancing": balancing, "seed": seed}
-                if self.plugins:
-                    values["plugins"] = list(self.plugins)
                 for point in sweep_points(self.axes, curriculum=arm, balancing=balancing):
-                    try:
-                        config = RunConfig().with_overrides(values).with_overrides(dict(self.overrides))
-                        config = config.with_overrides(dict(variant)) if variant else config
-                        config = config.with_overrides(point) if point else config
+                    entries.append({**values, **dict(variant), **(point or {})})
+                    plugins = {"plugins": list(self.plugins)} if self.plugins else {}
+                    try:  # one config built from every setting, so that each of its problems is found
+                        config = RunConfig().with_overrides(
+                            {**values, **plugins, **dict(self.overrides), **dict(variant), **(point or {})}
+                        )
                     except ConfigError as err:
-                        problems.append(f"{values} {dict(variant) or ''}{point or ''}: {err}")
+                        for problem in split_problems(str(err)):
+                            problems.setdefault(problem, []).append(entries[-1])
                         continue
                     configs.setdefault(config.run_id(), config)
         if problems:
-            raise ConfigError("invalid grid entries:\n  - " + "\n  - ".join(dict.fromkeys(problems)))
+            raise ConfigError(problem_text("invalid grid", [
+                f"{_which_entries(failing, entries)}: {problem}" for problem, failing in problems.items()
+            ]))
         return list(configs.values())
 
     # ----------------------------------------------------------- serialisation
@@ -222,10 +239,12 @@ class Grid:
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> Grid:
         """A grid from a mapping such as a parsed TOML file; unknown keys are errors."""
-        valid = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - valid)
+        valid = sorted(f.name for f in dataclasses.fields(cls))
+        unknown = sorted(set(values) - set(valid))
         if unknown:
-            raise ConfigError(f"unknown grid key(s) {', '.join(unknown)}; valid keys are {', '.join(sorted(valid))}.")
+            raise ConfigError(problem_text("invalid grid", [
+                unknown_name("grid key", key, valid, listed="valid keys are") for key in unknown
+            ]))
         return cls(**dict(values))
 
 
@@ -250,13 +269,21 @@ def load_grid(source: str | Path | Mapping[str, Any] | Grid) -> Grid:
     Raises
     ------
     ConfigError
-        When the file is not valid TOML or names unknown keys.
+        When the file is not valid TOML, names unknown keys, or an entry is not a valid run
+        config; each problem is listed once, with the grid file and the entries that have it.
     """
     if isinstance(source, Grid):
         return source
     if isinstance(source, Mapping):
         return Grid.from_dict(source)
-    return load_toml(Path(source), "grid", Grid.from_dict)
+    return load_toml(Path(source), "grid", _checked_grid)
+
+
+def _checked_grid(values: Mapping[str, Any]) -> Grid:
+    """The grid of a file, every entry checked, so that each problem is reported with the file's name."""
+    grid = Grid.from_dict(values)
+    grid.configs()
+    return grid
 
 
 def dependency(config: RunConfig) -> RunConfig | None:
@@ -268,6 +295,46 @@ def _axis_values(name: Any, values: Any) -> tuple[Any, ...]:
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (list, tuple)) or not values:
         raise ConfigError(f"invalid grid: axes.{name} must be a non-empty list of values; got {values!r}.")
     return tuple(values)
+
+
+def _setting_problems(where: str, key: str, values: Any) -> list[str]:
+    """The problems of setting ``key`` to each of ``values``, each once, prefixed by where the grid sets it."""
+    found = (setting_problem(RunConfig, str(key), value) for value in values)
+    return [f"{where} {problem}" for problem in dict.fromkeys(p for p in found if p)]
+
+
+def _missing_files(datasets: tuple[str, ...]) -> list[str]:
+    """The dataset names that are feature-file paths (a data suffix or a folder) with no file there.
+
+    The rule of :func:`spcl_diag.data.registry.resolve_dataset`, applied when the grid is read
+    rather than once per run.
+    """
+    def is_path(name: str) -> bool:
+        return Path(name).suffix in (".pkl", ".pickle", ".npz") or "/" in name or os.sep in name
+
+    return [name for name in datasets if isinstance(name, str) and name not in BENCHMARKS
+            and not name.startswith("memory:") and is_path(name) and not Path(name).expanduser().is_file()]
+
+
+def _which_entries(failing: list[dict[str, Any]], entries: list[dict[str, Any]]) -> str:
+    """``all 30 grid entries``, or ``4 of 30 grid entries (backbone=mmgcn)``: the values the failing ones share.
+
+    The values named are those every failing entry has and some other entry has not; when no
+    such value singles them out, the first failing entry's varying values are given as an example.
+    """
+    if len(failing) == len(entries):
+        return f"all {len(entries)} grid entries" if len(entries) > 1 else "the grid entry"
+
+    def text(value: Any) -> str:
+        return json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+
+    keys = list(dict.fromkeys(k for entry in entries for k in entry))
+    varying = [k for k in keys if len({text(e.get(k)) for e in entries}) > 1]
+    shared = [k for k in varying if len({text(e.get(k)) for e in failing}) == 1 and k in failing[0]]
+    named = ", ".join(f"{k}={text(failing[0][k])}" for k in shared)
+    if not named:
+        named = "e.g. " + ", ".join(f"{k}={text(failing[0][k])}" for k in varying if k in failing[0])
+    return f"{len(failing)} of {len(entries)} grid entries ({named})"
 
 
 def _arm_rank(arm: str) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any, Literal
 
 from spcl_diag.errors import ConfigError
-from spcl_diag.suggest import unknown_name
+from spcl_diag.suggest import close_names, unknown_name
 
 
 def dotted_keys(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -60,9 +60,7 @@ def assign(values: dict[str, Any], cls: type, path: list[str], raw: Any, key: st
     types_ = field_types(cls)
     name = path[0]
     if name not in types_:
-        prefix = key[: len(key) - len(".".join(path))]
-        raise ConfigError(unknown_name("setting", key, sorted(types_), listed="valid keys here are",
-                                       candidates=[prefix + k for k in setting_keys(cls)]) + ".")
+        raise ConfigError(_unknown_setting(cls, path, key) + ".")
     annotation = types_[name]
     if len(path) == 1:
         values[name] = parse_value(raw, annotation, key)
@@ -73,6 +71,70 @@ def assign(values: dict[str, Any], cls: type, path: list[str], raw: Any, key: st
         values[name][".".join(path[1:])] = parse_scalar(raw) if isinstance(raw, str) else raw
     else:
         raise ConfigError(f"setting {key!r}: {name!r} has no sub-settings.")
+
+
+def _unknown_setting(cls: type, path: list[str], key: str) -> str:
+    """``unknown setting 'key'`` with the closest dotted keys and the valid keys of ``cls`` (the section at ``path``)."""
+    prefix = key[: len(key) - len(".".join(path))]
+    keys = setting_keys(cls)
+    rest = "".join("." + part for part in path[1:])
+    # the misspelled part first (``lrr`` -> ``lr``: the shared ``train.`` would make every key look close)
+    close = [prefix + name + rest for name in close_names(path[0], field_types(cls)) if name + rest in keys]
+    close = close or close_names(key, [prefix + k for k in keys]) or [  # then a key of a section (lr -> train.lr)
+        prefix + k for k in keys if k.endswith("." + ".".join(path))]
+    return unknown_name("setting", key, sorted(field_types(cls)), listed="valid keys here are", close=close[:3])
+
+
+def setting_problem(cls: type, key: str, value: Any) -> str | None:
+    """Why dotted ``key`` of dataclass ``cls`` cannot be set to the typed ``value``, or ``None``.
+
+    For values that carry their own type (a TOML file's, Python's), unlike the text of the
+    command line that :func:`parse_value` reads: a string where a number, a bool, a list or a
+    table is expected is refused (``"train.epochs" = "3"``), as ``--epochs three`` is;
+    ``"none"`` stays the way to write ``None``, which TOML cannot hold.
+
+    Examples
+    --------
+    >>> from spcl_diag.config.schema import RunConfig
+    >>> setting_problem(RunConfig, "train.epochs", "3")
+    "train.epochs must be an integer; got the string '3' (write it without quotes)"
+    >>> setting_problem(RunConfig, "train.epochs", 3), setting_problem(RunConfig, "pacing.lambda0", "none")
+    (None, None)
+    """
+    annotation: Any = cls
+    parts = key.split(".")
+    for i, part in enumerate(parts):
+        if typing.get_origin(annotation) is dict:
+            return None  # free-form mapping (model overrides), checked by its backbone
+        if not (isinstance(annotation, type) and dataclasses.is_dataclass(annotation)):
+            return f"setting {key!r}: {parts[i - 1]!r} has no sub-settings"
+        types_ = field_types(annotation)
+        if part not in types_:
+            return _unknown_setting(annotation, parts[i:], key)
+        annotation = types_[part]
+    if isinstance(value, Mapping) and dataclasses.is_dataclass(annotation):
+        return None  # a whole section, checked field by field when the config is built
+    if isinstance(value, str) and not _takes_text(annotation):
+        optional = type(None) in typing.get_args(annotation)
+        if optional and value.lower() in ("none", "null"):
+            return None
+        try:
+            parse_value(value, annotation, key)
+            hint = " (write it without quotes)"
+        except ConfigError:
+            hint = ""
+        return f"{key} must be {type_name(annotation)}; got the string {value!r}{hint}"
+    return type_problem(value, annotation, key)
+
+
+def _takes_text(annotation: Any) -> bool:
+    """Whether a string is a value of ``annotation`` (``str``, a ``Literal`` of strings, a union with one)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return any(_takes_text(a) for a in typing.get_args(annotation))
+    if origin is Literal:
+        return any(isinstance(a, str) for a in typing.get_args(annotation))
+    return annotation is str
 
 
 def parse_scalar(raw: str) -> Any:
@@ -136,9 +198,9 @@ def build(cls: type, values: dict[str, Any], prefix: str) -> Any:
     unknown = sorted(set(values) - set(types_))
     if unknown:
         valid = [prefix + k for k in sorted(types_)]
-        candidates = [prefix + k for k in setting_keys(cls)]
         raise ConfigError(problem_text("invalid run config", [
-            unknown_name("setting", prefix + k, valid, listed="valid keys are", candidates=candidates) for k in unknown
+            unknown_name("setting", prefix + k, valid, listed="valid keys are",
+                         close=[prefix + name for name in close_names(k, types_)]) for k in unknown
         ]))
     kwargs = {}
     problems = []

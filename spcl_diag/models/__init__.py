@@ -19,7 +19,6 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 from spcl_diag.errors import ConfigError
-from spcl_diag.suggest import unknown_name
 from spcl_diag.models.configs import (
     Ada2IConfig,
     BiDDINConfig,
@@ -28,6 +27,7 @@ from spcl_diag.models.configs import (
     MMDFNConfig,
     MMGCNConfig,
 )
+from spcl_diag.suggest import unknown_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.models.base import Backbone, ModelOutput

@@ -22,8 +22,8 @@ def test_overrides_are_parsed_by_field_type():
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("train.lrr=1", "unknown setting 'train.lrr'.*valid keys here are batch_size"),
-        ("train.epochs=many", "cannot read 'many'"),
+        ("train.lrr=1", r"unknown setting 'train.lrr'; did you mean 'train.lr'\? Valid keys here are batch_size"),
+        ("train.epochs=many", "setting 'train.epochs': cannot read 'many' as an integer"),
         ("model.width=3", "unknown model setting.*hidden_dim"),
         ("curriculum=easy", "unknown curriculum 'easy'.*spcl"),
         ("modalities=tx", "unknown modality letter"),

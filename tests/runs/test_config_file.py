@@ -44,7 +44,7 @@ def test_sections_and_top_level_keys_with_defaults_for_the_rest(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[train]\nlrr = 1\n", r"run\.toml: unknown setting\(s\) train\.lrr; valid keys are train\.batch_size"),
+        ("[train]\nlrr = 1\n", r"run\.toml: invalid run config: unknown setting 'train\.lrr'; did you mean 'train\.lr'\? Valid keys are train\.batch_size"),
         ("curriculum = 'fast'\n", r"run\.toml: invalid run config:\s+(- )?unknown curriculum 'fast'"),
         ("[train\n", r"run\.toml: not a valid TOML config file"),
     ],
