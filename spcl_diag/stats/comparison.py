@@ -38,6 +38,7 @@ from spcl_diag.stats.paired_tests import PAIRED_TESTS, PairedTest, PairedTestRes
 from spcl_diag.stats.stochastic_order import aso
 from spcl_diag.stats.streams import keyed_streams
 from spcl_diag.stats.verdict import interval_disagrees, row_notes, verdict
+from spcl_diag.suggest import close_names, did_you_mean
 
 IntervalMethod = Literal["t", "percentile", "bca"]
 DEFAULT_BY: tuple[str, ...] = ("dataset", "backbone", "modalities")  # plus "balancing" where it varies
@@ -332,10 +333,14 @@ def compare(
     by = [by] if isinstance(by, str) else list(by)
     missing = [c for c in (*by, arm_column, pair_on) if c not in frame.columns]
     if missing or metric not in frame.columns:
-        numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c.startswith(("test_", "dev_"))]
+        numbers = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c != pair_on]
+        numeric = [c for c in numbers if c.startswith(("test_", "dev_"))] or numbers  # a run table's, or a CSV's
         problems = [f"column {c!r} (from by/arm_column/pair_on) is missing" for c in missing]
         if metric not in frame.columns:
-            problems.append(f"metric {metric!r} is not a column; metric columns: {', '.join(numeric) or 'none'}")
+            hint = did_you_mean(close_names(metric, numeric))
+            columns = f"metric columns: {', '.join(numeric) or 'none'}"
+            problems.append(f"metric {metric!r} is not a column; "
+                            + (f"{hint} {columns[:1].upper()}{columns[1:]}" if hint else columns))
         raise ValueError("compare: " + "; ".join(problems) + ".")
     if "status" in frame.columns:
         frame = frame[frame["status"].astype(str) == "ok"]

@@ -73,7 +73,8 @@ def _require(module: str, extra: str) -> Any:
         return importlib.import_module(module)
     except ImportError:
         raise ImportError(
-            f"--log {extra} needs the {module.split('.')[0]!r} package: pip install \"spcl_diag[{extra}]\"."
+            f"--log {extra} needs the {module.split('.')[0]!r} package: pip install \"spcl_diag[{extra}]\" "
+            f"(in a clone of the repository: pip install -e \".[{extra}]\")."
         ) from None
 
 

@@ -46,7 +46,8 @@ def test_a_missing_column_names_it_and_the_file_errors_are_one_line(results_csv,
     assert main(["compare", str(results_csv), "--metric", "f1", "--baseline", "baseline",
                  "--arm-column", "method", "--by", "dataset"]) == 2
     err = capsys.readouterr().err
-    assert "metric 'f1' is not a column" in err and len(err.strip().splitlines()) == 1
+    assert "metric 'f1' is not a column; did you mean 'wf1'? Metric columns: wf1" in err
+    assert len(err.strip().splitlines()) == 1
     assert main(["compare", str(tmp_path / "none.csv"), "--metric", "wf1"]) == 2
     assert "none.csv: no such results file" in capsys.readouterr().err
     (tmp_path / "empty.csv").write_text("method,seed,wf1\n")

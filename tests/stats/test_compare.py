@@ -73,7 +73,7 @@ def test_pairing_by_seed_and_errors() -> None:
     row = compare(frame, "test_wf1", rng=np.random.default_rng(0)).iloc[0]
     assert row["n_seeds"] == 4 and row["seeds"] == "0,1,2,3" and row["n_unpaired"] == 1
     assert "paired by seed: left out spcl [4]" in row["note"]
-    with pytest.raises(ValueError, match="metric 'test_f1' is not a column; metric columns: test_wf1"):
+    with pytest.raises(ValueError, match=r"metric 'test_f1' is not a column; did you mean 'test_wf1'\? Metric columns: test_wf1"):
         compare(frame, "test_f1", rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="runs share their"):
         compare(pd.concat([frame, frame.iloc[[1]]]), "test_wf1", rng=np.random.default_rng(0))
