@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -58,6 +60,16 @@ def test_event_helpers_and_unknown_loggers(tmp_path):
     assert event.scalars() == {"train/joint/lambda": 0.5}
     with pytest.raises(ValueError, match="valid loggers are tensorboard, wandb, mlflow"):
         make_loggers(["neptune"], tmp_path, tmp_path, name="x", config={})
+
+
+def test_a_missing_logger_package_names_both_installs(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "wandb", None)  # makes the import fail
+    with pytest.raises(ImportError) as err:
+        WandbLogger(tmp_path, name="x", config={})
+    assert str(err.value) == (
+        "--log wandb needs the 'wandb' package: pip install \"spcl_diag[wandb]\" "
+        "(in a clone of the repository: pip install -e \".[wandb]\")."
+    )
 
 
 def _one_epoch() -> EpochEnd:
