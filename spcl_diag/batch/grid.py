@@ -159,7 +159,7 @@ class Grid:
                 problems += _setting_problems("[overrides]", key, [value])
         for i, variant in enumerate(self.variants, 1):
             problems += [p for key, value in dict(variant).items()
-                         for p in _setting_problems(f"[[variants]] {i}", key, [value])]
+                         for p in _setting_problems(f"[[variants]] table {i}:", key, [value])]
         for key, values in self.axes.items():
             problems += _setting_problems("[axes]", key, values)
         missing = _missing_files(self.dataset)
