@@ -222,7 +222,7 @@ class RunConfig:
             try:
                 problems += _model_problems(backbone_config(self.backbone, self.model))
             except (ConfigError, TypeError) as err:
-                problems.append(str(err))
+                problems.append(str(err).removesuffix("."))
         if self.curriculum not in ARMS:
             problems.append(unknown_name("curriculum", self.curriculum, ARMS, listed="valid arms are"))
         problems += _balancing_problems(self)

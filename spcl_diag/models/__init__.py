@@ -27,7 +27,7 @@ from spcl_diag.models.configs import (
     MMDFNConfig,
     MMGCNConfig,
 )
-from spcl_diag.suggest import unknown_name
+from spcl_diag.suggest import close_names, did_you_mean, unknown_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.models.base import Backbone, ModelOutput
@@ -145,8 +145,10 @@ def backbone_config(name: str, overrides: dict[str, Any] | None = None) -> Any:
     valid = {f.name for f in fields(config_cls)}
     unknown = sorted(set(overrides or {}) - valid)
     if unknown:
+        close = [match for key in unknown for match in close_names(key, valid)]
+        hint = f" ({did_you_mean([f'model.{m}' for m in dict.fromkeys(close)])})" if close else ""
         raise ConfigError(
-            f"unknown model setting(s) {', '.join(unknown)} for backbone {name!r}; "
+            f"unknown model setting(s) {', '.join(unknown)} for backbone {name!r}{hint}; "
             f"valid settings are {', '.join(sorted(valid))}."
         )
     return config_cls(**(overrides or {}))

@@ -95,3 +95,9 @@ def test_an_unknown_arm_or_balancing_method_suggests_the_closest():
         "invalid run config: unknown curriculum 'spcll'; did you mean 'spcl'? Valid arms are none, spcl,")
     assert message(["balancing=ogm_ge"]).startswith(
         "invalid run config: unknown balancing 'ogm_ge'; did you mean 'ogm-ge'? Valid methods are none, ogm-ge,")
+
+
+def test_an_unknown_model_setting_suggests_the_closest_field():
+    assert message(["model.hidden_dm=3"]) == (
+        "invalid run config: unknown model setting(s) hidden_dm for backbone 'late_fusion' (did you mean "
+        "'model.hidden_dim'?); valid settings are drop_rate, encoder_nlayers, feedforward_dim, hidden_dim.")
