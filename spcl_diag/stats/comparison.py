@@ -338,9 +338,9 @@ def compare(
         problems = [f"column {c!r} (from by/arm_column/pair_on) is missing" for c in missing]
         if metric not in frame.columns:
             hint = did_you_mean(close_names(metric, numeric))
-            columns = f"metric columns: {', '.join(numeric) or 'none'}"
+            listing = f"metric columns: {', '.join(numeric) or 'none'}"
             problems.append(f"metric {metric!r} is not a column; "
-                            + (f"{hint} {columns[:1].upper()}{columns[1:]}" if hint else columns))
+                            + (f"{hint} {listing[:1].upper()}{listing[1:]}" if hint else listing))
         raise ValueError("compare: " + "; ".join(problems) + ".")
     if "status" in frame.columns:
         frame = frame[frame["status"].astype(str) == "ok"]
