@@ -12,6 +12,7 @@ through the same functions.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import numbers
@@ -49,8 +50,9 @@ def split_override(text: str) -> tuple[str, str]:
     return key.strip().lstrip("-"), value.strip()
 
 
+@functools.cache  # resolving string annotations is most of the time a grid of hundreds of runs takes to expand
 def field_types(cls: type) -> dict[str, Any]:
-    """Each field of dataclass ``cls`` and its resolved annotation."""
+    """Each field of dataclass ``cls`` and its resolved annotation (shared: do not modify it)."""
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls)}
 
