@@ -24,6 +24,13 @@ value) of one seed gets that seed, so runs are paired seed by seed across arms. 
 listing seeds, give ``base_seed`` and ``n_seeds``: seed ``k`` is then the first 63-bit word of
 ``SeedSequence(base_seed).spawn(n_seeds)[k]``, shared by all arms of seed index ``k``.
 
+Checks. A grid is checked as it is read, before anything trains: every key and value of
+``overrides``, ``variants`` and ``axes`` (TOML values carry their type, so ``"3"`` where an
+integer is expected is refused, unlike the text of ``--train.epochs=3``; ``"none"`` stands for
+``None``), every dataset file it names, and (from a file, :func:`load_grid`) every entry. Each
+distinct problem is reported once, with the number of entries that have it and the values they
+share (``4 of 8 grid entries (backbone=mmgcn): ...``), in one error naming the grid file.
+
 A grid file is TOML::
 
     dataset = ["synthetic"]

@@ -3,8 +3,9 @@
 A nested config is addressed by dotted keys (``train.lr``, ``data.synthetic.dims.a``); a value
 given as text (the command line, a grid file) is parsed against its field's annotation
 (:func:`parse_value`), a dict is built into the dataclasses field by field (:func:`build`),
-and every problem names its key and what it accepts. Unknown keys are errors that list the
-valid ones. Nothing here knows which dataclasses make a run: :mod:`spcl_diag.config.schema`
+and every problem names its key and what it accepts, in words ("an integer"). Unknown keys are
+errors that suggest the closest keys (:mod:`spcl_diag.suggest`) and list the valid ones. Values
+that carry their own type (a TOML file's) are checked, not parsed (:func:`setting_problem`). Nothing here knows which dataclasses make a run: :mod:`spcl_diag.config.schema`
 declares them, and :mod:`spcl_diag.config.file` and :mod:`spcl_diag.batch.grid` read files
 through the same functions.
 """
