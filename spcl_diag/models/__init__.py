@@ -133,7 +133,7 @@ def unknown_backbone(name: str) -> str:
     unknown backbone 'mmgnc'; did you mean 'mmgcn'
     """
     return (unknown_name("backbone", name, list(BACKBONES), listed="valid backbones are")
-            + "; a backbone of your own is registered by its plugin: --plugin FILE (or plugins = [\"FILE\"] "
+            + "; if a plugin registers it, load the plugin with --plugin FILE (or plugins = [\"FILE\"] "
             "in a config or grid file)")
 
 

@@ -83,7 +83,7 @@ def test_a_config_file_refuses_a_string_number_and_suggests_keys(tmp_path):
 
 def test_an_unknown_backbone_suggests_a_close_name_and_the_plugin_flag():
     names = ", ".join(BACKBONES)
-    plugin = '; a backbone of your own is registered by its plugin: --plugin FILE (or plugins = ["FILE"] in a config or grid file).'
+    plugin = '; if a plugin registers it, load the plugin with --plugin FILE (or plugins = ["FILE"] in a config or grid file).'
     assert message(["backbone=mmgnc"]) == (
         f"invalid run config: unknown backbone 'mmgnc'; did you mean 'mmgcn'? Valid backbones are {names}{plugin}")
     assert message(["backbone=gru_ctx"]) == (
