@@ -63,7 +63,8 @@ def backbone_registry():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark every test that trains a model ``trains`` (the rule: ``tests/training_tests.py``)."""
+    """Mark every test that trains a model ``trains`` (the rule: ``tests/training_tests.py``), and group
+    the tests that share a fixture wider than one test (see :func:`_shared_fixture_group`)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("training_tests", Path(__file__).with_name("training_tests.py"))
@@ -79,6 +80,24 @@ def pytest_collection_modifyitems(config, items):
             trains = key in rule.ALSO_TRAINS or rule.function_trains(path, getattr(item, "originalname", item.name), root)
         if trains:
             item.add_marker(pytest.mark.trains)
+        group = _shared_fixture_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _shared_fixture_group(item) -> str | None:
+    """Where the widest-scoped fixture ``item`` uses is defined, if any fixture is wider than a test.
+
+    Under ``pytest -n auto --dist loadgroup`` (the README's test command and ``addopts``) the tests of
+    one group run on one worker, so a module- or session-scoped fixture (a trained batch, a report)
+    is built once, not once per worker that happens to get one of its tests.
+    """
+    fixtures = getattr(item, "_fixtureinfo", None)
+    if fixtures is None:  # a doctest
+        return None
+    shared = sorted({d.baseid for defs in fixtures.name2fixturedefs.values() for d in defs
+                     if d.scope != "function" and d.baseid})
+    return shared[0] if shared else None
 
 
 @pytest.fixture(autouse=True)
