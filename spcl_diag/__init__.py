@@ -53,29 +53,29 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from spcl_diag.config.file import read_config_file, write_config_file
-    from spcl_diag.config.schema import RunConfig
-    from spcl_diag.curriculum.self_paced import SelfPacedCurriculum
-    from spcl_diag.data.dataset import ConversationDataset
-    from spcl_diag.models import register_backbone
-    from spcl_diag.runs.execute import RunResult, run
-    from spcl_diag.runs.loading import RunTables, load_runs
-    from spcl_diag.runs.recorder import RunRecorder
-    from spcl_diag.runs.stack import run_stack
-    from spcl_diag.stats.comparison import compare
-    from spcl_diag.stats.reproduction import reproduce
-    from spcl_diag.train.balancing import register_balancing
     from spcl_diag.api import meta_analysis, per_class_tables, rank_arms, write_figures
     from spcl_diag.batch.runner import plan_batch, run_batch
     from spcl_diag.batch.sequential import run_until_decided
     from spcl_diag.batch.tune import tune
+    from spcl_diag.config.file import read_config_file, write_config_file
+    from spcl_diag.config.schema import RunConfig
+    from spcl_diag.curriculum.self_paced import SelfPacedCurriculum
+    from spcl_diag.data.dataset import ConversationDataset
     from spcl_diag.data.inspection import convert_data, inspect_data, validate_data
     from spcl_diag.demo import run_demo
+    from spcl_diag.models import register_backbone
     from spcl_diag.report import write_report
     from spcl_diag.runs.cleaning import clean_runs
+    from spcl_diag.runs.execute import RunResult, run
     from spcl_diag.runs.listing import list_runs
+    from spcl_diag.runs.loading import RunTables, load_runs
+    from spcl_diag.runs.recorder import RunRecorder
     from spcl_diag.runs.scoring import evaluate_run, probe_run
+    from spcl_diag.runs.stack import run_stack
+    from spcl_diag.stats.comparison import compare
     from spcl_diag.stats.interaction_contrast import interaction
+    from spcl_diag.stats.reproduction import reproduce
+    from spcl_diag.train.balancing import register_balancing
 
 
 def __getattr__(name: str) -> Any:

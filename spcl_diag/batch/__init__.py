@@ -51,7 +51,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.batch.grid import Grid, derive_seeds, load_grid
     from spcl_diag.batch.interrupt import BatchInterrupted
     from spcl_diag.batch.locking import RunLock
-    from spcl_diag.batch.runner import BatchPlan, BatchSummary, plan_batch, recorded_grids, run_batch
+    from spcl_diag.batch.runner import (
+        BatchPlan,
+        BatchSummary,
+        plan_batch,
+        recorded_grids,
+        run_batch,
+    )
     from spcl_diag.batch.task import RunTask, TaskOutcome
     from spcl_diag.batch.tune import TuneResult, tune
 

@@ -8,7 +8,6 @@ import warnings
 from pathlib import Path
 
 
-
 class _CsvFlag(argparse.Action):
     """``--csv PATH`` writes the CSV to PATH; a bare ``--csv`` (the old flag) prints it, with a warning."""
 

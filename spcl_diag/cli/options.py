@@ -1,4 +1,4 @@
-"""Command-line options shared by the sub-commands that build run configurations."""
+"""Command-line options shared by the sub-commands: the run-config flags and the one vocabulary of the rest."""
 
 from __future__ import annotations
 

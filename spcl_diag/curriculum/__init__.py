@@ -43,8 +43,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ARMS",
-    "Difficulty",
     "PACED_ARMS",
+    "Difficulty",
     "PacingRecord",
     "SelfPacedCurriculum",
     "SelfPacedThreshold",

@@ -24,7 +24,9 @@ import torch
 from spcl_diag._version import __version__
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.data.dataset import ConversationDataset
-from spcl_diag.errors import CheckpointError  # with the other user errors; also importable from here
+from spcl_diag.errors import (
+    CheckpointError,  # with the other user errors; also importable from here
+)
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import Backbone
 

@@ -72,7 +72,7 @@ EXPORTED_FUNCTIONS = {name for name in spcl_diag._EXPORTS if name[0].islower()}
 
 def test_every_command_has_its_function_and_every_function_is_exported():
     assert set(_leaves()) == set(PARITY)
-    for command, name in PARITY.items():
+    for command in PARITY:
         for function in _functions(command):
             assert function in EXPORTED_FUNCTIONS, f"{command}: {function} is not exported from spcl_diag"
             assert callable(getattr(spcl_diag, function))
@@ -208,3 +208,14 @@ def test_figure_resolution_is_the_same_for_every_command(command):
     from spcl_diag.cli.options import DEFAULT_DPI
 
     assert _leaves()[command].get_default("dpi") == DEFAULT_DPI
+
+
+def test_the_package_faces_export_without_torch():
+    code = ("import sys, spcl_diag.runs as r, spcl_diag.train as t, spcl_diag.curriculum as c, spcl_diag.runs.listing; "
+            "assert 'torch' not in sys.modules, 'imported torch'; "
+            "[getattr(m, n) for m in (r, t, c) for n in m.__all__]; print(sorted(r.__all__)[:3])")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['CleanResult', 'PerClassTables', 'RunRecorder']"

@@ -58,7 +58,7 @@ def _fake_runs(tmp_path):
     (failed / rd.ERROR).write_text("Traceback\nValueError: boom\n")
     (failed / rd.CONFIG).write_text("{}")
     (tmp_path / "0123456789ab.stale-1").mkdir()
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
     (tmp_path / f".abcdefabcdef.tmp-{int(dead.stdout)}").mkdir()
     (tmp_path / f".abcdefabcdef.tmp-{os.getpid()}").mkdir()  # this process is alive: never touched
     return failed
