@@ -40,17 +40,13 @@ class CheckpointError(ValueError):
     """A saved model that cannot be used: another package version, format or dataset."""
 
 
-class MissingExtraError(ImportError):
-    """An optional package a feature needs is not installed; the message names the extra to install."""
-
-
 class NothingToDoError(ValueError):
     """The input holds nothing the command can work on (no runs, only the baseline arm); says what to add."""
 
 
 # What ``spcl-diag`` prints as one line (``spcl-diag COMMAND: error: ...``, status 2) instead of a traceback.
 USER_ERRORS: tuple[type[Exception], ...] = (
-    ConfigError, DataFormatError, RunSetupError, CheckpointError, MissingExtraError, NothingToDoError,
+    ConfigError, DataFormatError, RunSetupError, CheckpointError, NothingToDoError,
     FileNotFoundError, PermissionError,
 )
 
