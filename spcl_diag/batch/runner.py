@@ -64,6 +64,7 @@ from spcl_diag.batch.task import (
     recorded_outcome,
 )
 from spcl_diag.config.schema import RunConfig
+from spcl_diag.curriculum.names import ARMS
 from spcl_diag.errors import ConfigError, RunSetupError
 from spcl_diag.runs import directory as rd
 
@@ -213,12 +214,18 @@ class BatchPlan:
     retry_failed: bool = False
 
     def counts(self) -> list[dict[str, Any]]:
-        """One row per cell and arm (:data:`PLAN_KEYS`): its runs and how many are in each state."""
+        """One row per cell and arm (:data:`PLAN_KEYS`), cells in grid order and arms in the order of
+        :data:`~spcl_diag.curriculum.names.ARMS`: its runs and how many are in each state."""
         cells: dict[tuple, Counter[str]] = {}
         for entry in self.runs:
             cells.setdefault(tuple(entry[k] for k in PLAN_KEYS), Counter())[entry["state"]] += 1
-        return [{**dict(zip(PLAN_KEYS, key)), "runs": sum(c.values()), **{s: c.get(s, 0) for s in PLAN_STATES}}
-                for key, c in cells.items()]
+        cell_order = {key[:-1]: i for i, key in reversed(list(enumerate(cells)))}  # first appearance of each cell
+
+        def order(key: tuple) -> tuple:
+            return cell_order[key[:-1]], ARMS.index(key[-1]) if key[-1] in ARMS else len(ARMS), str(key[-1])
+
+        return [{**dict(zip(PLAN_KEYS, key)), "runs": sum(cells[key].values()),
+                 **{s: cells[key].get(s, 0) for s in PLAN_STATES}} for key in sorted(cells, key=order)]
 
     def to_train(self) -> int:
         """Runs a batch would train: the absent and stale ones, and the failed ones with ``retry_failed``."""
@@ -256,7 +263,7 @@ def plan_batch(grid: Grid | dict[str, Any] | str | Path, out: str | Path, *, ret
     >>> plan.line().split(";")[0]
     '4 runs: 0 done, 0 failed, 4 to train'
     >>> [(r["curriculum"], r["runs"]) for r in plan.counts()]
-    [('spcl', 2), ('none', 2)]
+    [('none', 2), ('spcl', 2)]
     """
     grid = load_grid(grid)
     folder = Path(out)
