@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from spcl_diag import RunTables, load_runs
-from spcl_diag.batch import Grid, make_executor, run_batch
+from spcl_diag.batch import Grid, run_batch
 from spcl_diag.stats import compare
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
@@ -37,8 +37,7 @@ def run_grid(args: argparse.Namespace, *, modalities: Sequence[str], arms: Seque
     """Run (or resume) the grid and return the tables of exactly its runs."""
     grid = Grid(dataset=(args.dataset,), backbone=tuple(args.backbones), modalities=tuple(modalities),
                 curriculum=tuple(arms), seed=tuple(range(args.seeds)), overrides={} if args.full_size else SMALL)
-    executor = make_executor("process", jobs=args.jobs) if args.jobs > 1 else make_executor("local")
-    summary = run_batch(grid, args.runs, executor=executor, device=args.device)
+    summary = run_batch(grid, args.runs, jobs=args.jobs, device=args.device)
     print(summary.line())
     tables = load_runs(args.runs)
     ids = {c.resolved().run_id() for c in grid.configs()}

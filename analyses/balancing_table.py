@@ -16,7 +16,7 @@ import pandas as pd
 from _common import FIGURES, ci_text, save, write_markdown
 
 from spcl_diag import RunTables, load_runs
-from spcl_diag.batch import Grid, make_executor, run_batch
+from spcl_diag.batch import Grid, run_batch
 from spcl_diag.config.schema import BALANCING_METHODS
 from spcl_diag.stats import interaction, t_interval
 from spcl_diag.stats.tables import markdown_table
@@ -35,8 +35,7 @@ OVERRIDES: dict[str, object] = {
 def run_grid(runs: str, seeds: int, jobs: int) -> RunTables:
     grid = Grid(modalities=("ta",), curriculum=("none", "spcl"), balancing=BALANCING_METHODS,
                 seed=tuple(range(seeds)), overrides=OVERRIDES)
-    executor = make_executor("process", jobs=jobs) if jobs > 1 else make_executor("local")
-    print(run_batch(grid, runs, executor=executor, device="cpu").line())
+    print(run_batch(grid, runs, jobs=jobs, device="cpu").line())
     tables = load_runs(runs)
     ids = {c.resolved().run_id() for c in grid.configs()}
     return RunTables(tables.results[tables.results["run_id"].isin(ids)], tables.epochs[tables.epochs["run_id"].isin(ids)])

@@ -9,11 +9,13 @@ report into its folder.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from spcl_diag.batch import Grid, make_executor, run_batch
+from spcl_diag.batch import Grid, run_batch
 from spcl_diag.curriculum.arms import ARMS
 from spcl_diag.report import write_report
 from spcl_diag.runs.loading import RunTables, load_runs
@@ -34,18 +36,29 @@ def demo_grid(seeds: int = 3) -> Grid:
     )
 
 
-def run_demo(
-    out_dir: str | Path, *, seeds: int = 3, device: str = "cpu", jobs: int = 1, progress: bool = True
-) -> RunTables:
-    """Run (or resume) the demo grid into ``out_dir``, write its report, return its tables.
+@dataclass(frozen=True)
+class DemoResult:
+    """What :func:`run_demo` did: the runs' tables, the per-arm summary it prints, the report."""
 
-    The report is ``<out_dir>/report.md`` with its figures in ``<out_dir>/report_figures/``.
+    tables: RunTables
+    summary: pd.DataFrame  # arm_summary(tables.results)
+    report: Path  # <out>/report.md, its figures in <out>/report_figures/
+    seconds: float  # wall time of the whole demo
+
+
+def run_demo(
+    out: str | Path = "demo_runs", *, seeds: int = 3, device: str = "auto", jobs: int = 1, progress: bool = True
+) -> DemoResult:
+    """Run (or resume) the demo grid into ``out``, write its report, return its tables and summary.
+
+    The report is ``<out>/report.md`` with its figures in ``<out>/report_figures/``.
     ``jobs > 1`` trains that many runs at once in worker processes.
     """
-    executor = make_executor("process", jobs=jobs) if jobs > 1 else make_executor("local")
-    run_batch(demo_grid(seeds), out_dir, executor=executor, device=device, progress=progress)
-    write_report(out_dir)
-    return load_runs(out_dir)
+    started = time.perf_counter()
+    run_batch(demo_grid(seeds), out, jobs=jobs, device=device, progress=progress)
+    report = write_report(out)
+    tables = load_runs(out)
+    return DemoResult(tables, arm_summary(tables.results), report, time.perf_counter() - started)
 
 
 def arm_summary(results: pd.DataFrame, *, metrics: tuple[str, ...] | None = None) -> pd.DataFrame:

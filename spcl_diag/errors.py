@@ -36,6 +36,21 @@ class NonFiniteLossError(FloatingPointError):
         self.epoch = epoch
 
 
+class CheckpointError(ValueError):
+    """A saved model that cannot be used: another package version, format or dataset."""
+
+
+class NothingToDoError(ValueError):
+    """The input holds nothing the command can work on (no runs, only the baseline arm); says what to add."""
+
+
+# What ``spcl-diag`` prints as one line (``spcl-diag COMMAND: error: ...``, status 2) instead of a traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError, DataFormatError, RunSetupError, CheckpointError, NothingToDoError,
+    FileNotFoundError, PermissionError,
+)
+
+
 def show_warning_one_line(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
     """``warnings.showwarning`` of the command line and its batch workers: one line on stderr,
     ``spcl-diag: warning: ...``, without the package's source line."""

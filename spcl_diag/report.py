@@ -96,6 +96,19 @@ def save_figures(
     return written
 
 
+def rng_seed(rng: np.random.Generator | int) -> int:
+    """The ``int`` seed of the report's statistics: ``rng`` itself, or one draw from a Generator.
+
+    >>> rng_seed(3), rng_seed(np.random.default_rng(0)) == rng_seed(np.random.default_rng(0))
+    (3, True)
+    """
+    if isinstance(rng, np.random.Generator):
+        return int(rng.integers(2**32))
+    if isinstance(rng, bool) or not isinstance(rng, (int, np.integer)):
+        raise TypeError(f"rng must be a numpy Generator or an int seed; got {rng!r}.")
+    return int(rng)
+
+
 def comparison_tables(
     tables: RunTables,
     *,
@@ -124,10 +137,11 @@ def write_report(
     out: str | Path | None = None,
     *,
     baseline: str = "none",
-    seed: int = 0,
-    dpi: int = 110,
+    rng: np.random.Generator | int = 0,
+    dpi: int = 150,
     published: str | Path | None = None,
     progress: bool | None = None,
+    seed: int | None = None,
 ) -> Path:
     """Write the Markdown report of the runs under ``runs``.
 
@@ -140,8 +154,12 @@ def write_report(
         beside it.
     baseline
         The arm every other arm is compared with.
+    rng
+        The statistics' generator (bootstrap, ASO), or an ``int`` seed of one (as in SPEC 7);
+        each section draws from a generator seeded by :func:`rng_seed` of it.
     seed
-        Seed of the random generator of the statistics (bootstrap, ASO).
+        Deprecated spelling of an ``int`` ``rng`` (works until the next release, with a
+        ``FutureWarning``).
     dpi
         Resolution of the PNG figures.
     published
@@ -156,6 +174,11 @@ def write_report(
     Path
         The report file.
     """
+    if seed is not None:
+        warnings.warn("write_report(seed=) is deprecated; use rng= (an int seed or a numpy Generator).",
+                      FutureWarning, stacklevel=2)
+        rng = seed
+    seed = rng_seed(rng)
     show = sys.stderr.isatty() if progress is None else progress
     with tqdm(total=6, desc="report", unit="step", disable=not show, leave=False) as bar:
         def step(what: str) -> None:

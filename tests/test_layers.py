@@ -35,7 +35,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("runs",),
     ("stats",),
     ("batch", "plots"),
-    ("report", "demo"),
+    ("report", "demo", "api"),
     ("cli",),
     ("__init__",),  # the package's public API (lazy): nothing inside the package imports it
 ]

@@ -1,8 +1,7 @@
 """Seeded experiment batches: grids, seed derivation, executors, resume.
 
->>> from spcl_diag.batch import Grid, run_batch, make_executor  # doctest: +SKIP
->>> run_batch(Grid(curriculum=("none", "spcl", "random"), seed=(0, 1, 2)), "runs",
-...           executor=make_executor("process", jobs=4))  # doctest: +SKIP
+>>> from spcl_diag.batch import Grid, run_batch  # doctest: +SKIP
+>>> run_batch(Grid(curriculum=("none", "spcl", "random"), seed=(0, 1, 2)), "runs", jobs=4)  # doctest: +SKIP
 
 The names are imported on first use (PEP 562): re-running a finished batch reads configs
 and run folders only, and never imports torch.
@@ -26,7 +25,10 @@ _EXPORTS: dict[str, str] = {
     "load_grid": "spcl_diag.batch.grid",
     "BatchInterrupted": "spcl_diag.batch.interrupt",
     "RunLock": "spcl_diag.batch.locking",
+    "BatchPlan": "spcl_diag.batch.runner",
     "BatchSummary": "spcl_diag.batch.runner",
+    "plan_batch": "spcl_diag.batch.runner",
+    "resolve_executor": "spcl_diag.batch.executors",
     "recorded_grids": "spcl_diag.batch.runner",
     "run_batch": "spcl_diag.batch.runner",
     "RunTask": "spcl_diag.batch.task",
@@ -44,11 +46,18 @@ if TYPE_CHECKING:  # pragma: no cover
         RayExecutor,
         SubmititExecutor,
         make_executor,
+        resolve_executor,
     )
     from spcl_diag.batch.grid import Grid, derive_seeds, load_grid
     from spcl_diag.batch.interrupt import BatchInterrupted
     from spcl_diag.batch.locking import RunLock
-    from spcl_diag.batch.runner import BatchSummary, recorded_grids, run_batch
+    from spcl_diag.batch.runner import (
+        BatchPlan,
+        BatchSummary,
+        plan_batch,
+        recorded_grids,
+        run_batch,
+    )
     from spcl_diag.batch.task import RunTask, TaskOutcome
     from spcl_diag.batch.tune import TuneResult, tune
 
@@ -68,6 +77,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "EXECUTORS",
     "BatchInterrupted",
+    "BatchPlan",
     "BatchSummary",
     "Executor",
     "Grid",
@@ -82,7 +92,9 @@ __all__ = [
     "derive_seeds",
     "load_grid",
     "make_executor",
+    "plan_batch",
     "recorded_grids",
+    "resolve_executor",
     "run_batch",
     "tune",
 ]

@@ -305,6 +305,29 @@ def make_executor(name: str = "local", *, jobs: int = 1, **options: Any) -> Exec
     raise ConfigError(f"unknown executor {name!r}; valid executors are {', '.join(EXECUTORS)}.")
 
 
+def resolve_executor(executor: Executor | str | None = None, *, jobs: int = 1) -> Executor:
+    """The executor of ``run_batch(..., executor=, jobs=)``: what a caller asks for in one place.
+
+    ``None`` is the process pool with ``jobs`` workers when ``jobs > 1``, else this process;
+    a name is :func:`make_executor` with ``jobs`` (workers of the pool, the SLURM array's
+    parallelism); an executor object is used as it is.
+
+    Raises
+    ------
+    ConfigError
+        ``jobs`` is not a positive integer, or the name is not one of :data:`EXECUTORS`.
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ConfigError(f"jobs must be a positive integer (1, 2, ...); got {jobs!r}.")
+    if executor is None:
+        executor = "process" if jobs > 1 else "local"
+    if not isinstance(executor, str):
+        return executor
+    if executor == "slurm":
+        return make_executor(executor, slurm_array_parallelism=jobs)
+    return make_executor(executor, jobs=jobs)
+
+
 def _outcome(task: Task, result: Callable[[], TaskOutcome]) -> TaskOutcome:
     """The outcome a worker returned; when the worker itself died, ``done`` for each run that is on disk."""
     try:

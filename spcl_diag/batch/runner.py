@@ -1,4 +1,4 @@
-"""``run_batch(grid, out_dir)``: run every run of a grid, resuming whatever is already done.
+"""``run_batch(grid, out)``: run every run of a grid, resuming whatever is already done.
 
 Scheduling and safety
 ---------------------
@@ -52,7 +52,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from spcl_diag.batch import interrupt
-from spcl_diag.batch.executors import Executor, LocalExecutor
+from spcl_diag.batch.executors import Executor, resolve_executor
 from spcl_diag.batch.grid import Grid, dependency, load_grid
 from spcl_diag.batch.locking import clear_dead_owners
 from spcl_diag.batch.task import (
@@ -64,7 +64,9 @@ from spcl_diag.batch.task import (
     recorded_outcome,
 )
 from spcl_diag.config.schema import RunConfig
+from spcl_diag.curriculum.names import ARMS
 from spcl_diag.errors import ConfigError, RunSetupError
+from spcl_diag.runs import directory as rd
 
 GRIDS_DIR = "grids"
 STACK_MODES: tuple[str, ...] = ("arms",)  # what a batch may stack: the curriculum arms of a seed
@@ -94,25 +96,30 @@ class BatchSummary:
 
 def run_batch(
     grid: Grid | dict[str, Any] | str | Path,
-    out_dir: str | Path,
+    out: str | Path,
     *,
-    executor: Executor | None = None,
+    executor: Executor | str | None = None,
+    jobs: int = 1,
     device: str = "auto",
     retry_failed: bool = False,
     progress: bool = True,
     stack: str | None = None,
 ) -> BatchSummary:
-    """Run (or resume) every run of ``grid`` into ``out_dir``.
+    """Run (or resume) every run of ``grid`` into ``out``.
 
     Parameters
     ----------
     grid
         A :class:`Grid`, a mapping of its fields, or the path of a TOML grid file.
-    out_dir
-        Folder of run directories; the grid is recorded under ``<out_dir>/grids/``.
+    out
+        Folder of run directories; the grid is recorded under ``<out>/grids/``.
     executor
-        Where runs execute (:func:`~spcl_diag.batch.executors.make_executor`); in this
-        process by default.
+        Where runs execute: an executor (:func:`~spcl_diag.batch.executors.make_executor`),
+        one of their names (``"local"``, ``"process"``, ``"slurm"``, ``"ray"``), or ``None``:
+        a process pool when ``jobs > 1``, else this process
+        (:func:`~spcl_diag.batch.executors.resolve_executor`).
+    jobs
+        Runs at once: the process pool's workers, a SLURM array's parallelism.
     device
         ``"auto"``, ``"cpu"``, ``"cuda"``, ... for every run.
     retry_failed
@@ -146,10 +153,10 @@ def run_batch(
     """
     if stack is not None and stack not in STACK_MODES:
         raise ConfigError(f"stack must be one of {', '.join(STACK_MODES)} or None; got {stack!r}.")
+    pool = resolve_executor(executor, jobs=jobs)
     grid = load_grid(grid)
     configs = grid.configs()  # every value checked before anything is written
-    out = Path(out_dir)
-    executor = executor or LocalExecutor()
+    out = Path(out)
     outcomes: list[TaskOutcome] = []
     todo: list[RunConfig] = []
     run_ids = [config.run_id() for config in configs]
@@ -174,7 +181,7 @@ def run_batch(
             for wave in waves:
                 tasks = stack_tasks(wave, str(out), device, retry_failed) if stack else [
                     RunTask(c.to_dict(), str(out), device, retry_failed) for c in wave]
-                for outcome in executor.map_unordered(tasks):
+                for outcome in pool.map_unordered(tasks):
                     outcomes += outcome.runs()
                     bar.update(len(outcome.runs()))
                     bar.set_postfix_str(_counts_text(Counter(o.status for o in outcomes)))
@@ -186,6 +193,90 @@ def run_batch(
             ) from None
     counts = Counter(o.status for o in outcomes)
     return BatchSummary(tuple(outcomes), out, grid_path, {s: counts.get(s, 0) for s in ("done", "skipped", "failed")})
+
+
+PLAN_KEYS: tuple[str, ...] = ("dataset", "backbone", "modalities", "balancing", "curriculum")
+PLAN_STATES: tuple[str, ...] = ("done", "failed", "to train")
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What :func:`run_batch` would do with a grid, without training (``spcl-diag batch --dry-run``).
+
+    ``runs`` has one entry per run of the grid, in grid order: its run id, the
+    :data:`PLAN_KEYS`, the seed and ``state``: ``done`` (finished in ``out``), ``failed``
+    (a recorded failure: trained again only with ``retry_failed``) or ``to train`` (absent, or
+    a stale folder that would be set aside).
+    """
+
+    runs: tuple[dict[str, Any], ...]
+    out: Path
+    retry_failed: bool = False
+
+    def counts(self) -> list[dict[str, Any]]:
+        """One row per cell and arm (:data:`PLAN_KEYS`), cells in grid order and arms in the order of
+        :data:`~spcl_diag.curriculum.names.ARMS`: its runs and how many are in each state."""
+        cells: dict[tuple, Counter[str]] = {}
+        for entry in self.runs:
+            cells.setdefault(tuple(entry[k] for k in PLAN_KEYS), Counter())[entry["state"]] += 1
+        cell_order = {key[:-1]: i for i, key in reversed(list(enumerate(cells)))}  # first appearance of each cell
+
+        def order(key: tuple) -> tuple:
+            return cell_order[key[:-1]], ARMS.index(key[-1]) if key[-1] in ARMS else len(ARMS), str(key[-1])
+
+        return [{**dict(zip(PLAN_KEYS, key)), "runs": sum(cells[key].values()),
+                 **{s: cells[key].get(s, 0) for s in PLAN_STATES}} for key in sorted(cells, key=order)]
+
+    def to_train(self) -> int:
+        """Runs a batch would train: the absent and stale ones, and the failed ones with ``retry_failed``."""
+        return sum(e["state"] == "to train" or (e["state"] == "failed" and self.retry_failed) for e in self.runs)
+
+    def table(self) -> str:
+        """Aligned lines of :meth:`counts` (what ``--dry-run`` prints)."""
+        header = [*PLAN_KEYS[:-1], "arm", "runs", *PLAN_STATES]
+        rows = [header, *([str(r[k]) for k in (*PLAN_KEYS, "runs", *PLAN_STATES)] for r in self.counts())]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        return "\n".join("  ".join(c.ljust(w) if i < len(PLAN_KEYS) else c.rjust(w)
+                                   for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows)
+
+    def line(self) -> str:
+        """``12 runs: 9 done, 1 failed, 2 to train (nothing trained: a dry run)``."""
+        c = Counter(e["state"] for e in self.runs)
+        retry = " (failed ones too: retry_failed)" if self.retry_failed and c.get("failed") else ""
+        return (f"{len(self.runs)} runs: " + ", ".join(f"{c.get(s, 0)} {s}" for s in PLAN_STATES)
+                + f"; a batch would train {self.to_train()}{retry} into {self.out} (nothing trained: a dry run)")
+
+
+def plan_batch(grid: Grid | dict[str, Any] | str | Path, out: str | Path, *, retry_failed: bool = False) -> BatchPlan:
+    """The runs ``grid`` expands to and which are already in ``out``; nothing is trained or written.
+
+    Parameters
+    ----------
+    grid, out, retry_failed
+        As :func:`run_batch`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> grid = Grid(curriculum=("none", "spcl"), seed=(0, 1))
+    >>> plan = plan_batch(grid, tempfile.mkdtemp())
+    >>> plan.line().split(";")[0]
+    '4 runs: 0 done, 0 failed, 4 to train'
+    >>> [(r["curriculum"], r["runs"]) for r in plan.counts()]
+    [('none', 2), ('spcl', 2)]
+    """
+    grid = load_grid(grid)
+    folder = Path(out)
+    runs = []
+    for config in grid.configs():  # every value checked, as in run_batch
+        run_id = config.run_id()
+        try:
+            state = rd.run_state(folder / run_id, run_id)
+        except RunSetupError:
+            state = "stale"
+        runs.append({"run_id": run_id, **{k: getattr(config, k) for k in PLAN_KEYS}, "seed": config.seed,
+                     "state": {"complete": "done", "failed": "failed"}.get(state, "to train")})
+    return BatchPlan(tuple(runs), folder, retry_failed)
 
 
 def stack_tasks(configs: list[RunConfig], out_dir: str, device: str, retry_failed: bool) -> list[Task]:

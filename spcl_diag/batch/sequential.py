@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spcl_diag.batch.executors import Executor
+from spcl_diag.batch.executors import Executor, resolve_executor
 from spcl_diag.batch.grid import Grid, derive_seeds, load_grid
 from spcl_diag.batch.runner import BatchSummary, run_batch
 from spcl_diag.errors import ConfigError
@@ -90,7 +90,7 @@ def seed_stream(grid: Grid, n: int) -> tuple[int, ...]:
 
 def run_until_decided(
     grid: Grid | dict[str, Any] | str | Path,
-    out_dir: str | Path,
+    out: str | Path,
     *,
     metric: str = "test_wf1",
     baseline: str = "none",
@@ -99,7 +99,8 @@ def run_until_decided(
     seeds_per_round: int = 2,
     alpha: float = 0.05,
     bounds: tuple[float, float] = SCORE_DIFFERENCE_BOUNDS,
-    executor: Executor | None = None,
+    executor: Executor | str | None = None,
+    jobs: int = 1,
     device: str = "auto",
     retry_failed: bool = False,
     progress: bool = True,
@@ -109,7 +110,7 @@ def run_until_decided(
 
     Parameters
     ----------
-    grid, out_dir, executor, device, retry_failed, progress, stack
+    grid, out, executor, jobs, device, retry_failed, progress, stack
         As :func:`~spcl_diag.batch.runner.run_batch`.
     metric
         The result column the decisions are about (``test_wf1``).
@@ -173,7 +174,8 @@ def run_until_decided(
              _product(grid.dataset, grid.backbone, grid.modalities, grid.balancing)]
     n_start = len(grid.seeds())
     per_alpha = alpha / (len(cells) * len(arms))
-    out = Path(out_dir)
+    executor = resolve_executor(executor, jobs=jobs)
+    out = Path(out)
     rounds = [run_batch(grid, out, executor=executor, device=device, retry_failed=retry_failed,
                         progress=progress, stack=stack)]
     settings = {"metric": metric, "baseline": baseline, "rope": rope, "max_seeds": max_seeds,

@@ -44,7 +44,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from spcl_diag.batch.executors import Executor
+import numpy as np
+
+from spcl_diag.batch.executors import Executor, resolve_executor
 from spcl_diag.batch.grid import Grid, derive_seeds
 from spcl_diag.batch.runner import run_batch
 from spcl_diag.curriculum.arms import PACED_ARMS
@@ -65,12 +67,19 @@ TUNE_FILE = "tune.json"
 
 @dataclass(frozen=True)
 class TuneResult:
-    """What :func:`tune` did; everything is also in ``path`` (``tune.json``)."""
+    """What :func:`tune` did; everything but ``comparison`` is also in ``path`` (``tune.json``).
+
+    ``comparison`` is :func:`~spcl_diag.stats.comparison.compare` of the arms on the
+    evaluation seeds only, on the test metric of ``select`` (``dev_wf1`` -> ``test_wf1``);
+    ``None`` when the baseline arm or a second arm has no evaluation run.
+    """
 
     path: Path
     tune_seeds: tuple[int, ...]
     eval_seeds: tuple[int, ...]
     record: dict[str, Any]
+    comparison: pd.DataFrame | None = None
+    metric: str = "test_wf1"
 
     @property
     def choices(self) -> list[dict[str, Any]]:
@@ -190,7 +199,6 @@ def choose(
     >>> [(c["candidate"], round(c["dev_mean"], 2), c["n_seeds"]) for c in choices]
     [(1, 0.55, 2)]
     """
-    import numpy as np
     import pandas as pd
 
     sign = 1.0 if higher_is_better else -1.0
@@ -238,12 +246,15 @@ def choose(
 
 def tune(
     grid: str | Path | Mapping[str, Any],
-    out_dir: str | Path,
+    out: str | Path,
     *,
     tune_seeds: int = 5,
     eval_seeds: int = 10,
     select: str = "dev_wf1",
-    executor: Executor | None = None,
+    baseline: str = "none",
+    rng: np.random.Generator | int = 0,
+    executor: Executor | str | None = None,
+    jobs: int = 1,
     device: str = "auto",
     progress: bool = True,
 ) -> TuneResult:
@@ -254,7 +265,7 @@ def tune(
     grid
         A tuning grid (TOML path or mapping) with an ``[axes]`` table; ``base_seed`` seeds
         both seed sets.
-    out_dir
+    out
         Folder of run directories; ``tune.json`` is written there.
     tune_seeds, eval_seeds
         Seeds for choosing and for evaluating.
@@ -262,12 +273,18 @@ def tune(
         Results column the choice maximises, or minimises when its declared direction is
         lower-is-better (:func:`~spcl_diag.metrics.registry.metric_direction`); must be a
         ``dev_`` metric, since test metrics would leak.
-    executor, device, progress
+    baseline
+        The arm of the final comparison (:attr:`TuneResult.comparison`).
+    rng
+        The statistics' generator of that comparison, or an ``int`` seed of one (as in
+        SPEC 7, ``numpy.random.default_rng(rng)``).
+    executor, jobs, device, progress
         As in :func:`~spcl_diag.batch.runner.run_batch`.
 
     Returns
     -------
     TuneResult
+        The choices, the record of ``tune.json`` and the comparison on the evaluation seeds.
 
     Examples
     --------
@@ -280,24 +297,25 @@ def tune(
     ['none']
     """
     from spcl_diag.runs.loading import load_runs
-    from spcl_diag.stats.comparison import infer_higher_is_better
+    from spcl_diag.stats.comparison import compare, infer_higher_is_better
 
     if not select.startswith("dev_"):
         raise ConfigError(f"--select must be a dev metric (dev_wf1, dev_acc, ...); got {select!r}: choosing on test leaks.")
+    pool = resolve_executor(executor, jobs=jobs)
     fields, axes = read_tune_grid(grid)
     tune_set, eval_set = split_seeds(int(fields["base_seed"]), tune_seeds, eval_seeds)
     arms = _as_list(fields.get("curriculum", ["none", "spcl"]))
     independent = [a for a in arms if a not in PACED_ARMS]
     options = {(arm, method): candidates(axes, curriculum=arm, balancing=method)
                for arm in independent for method in _as_list(fields.get("balancing", ["none"]))}
-    out = Path(out_dir)
+    out = Path(out)
     run_ids: dict[tuple[str, str, int], dict[str, tuple]] = {}  # (arm, balancing, candidate) -> run id -> (cell, arm)
     for (arm, method), arm_options in options.items():
         for index, option in enumerate(arm_options):
             g = _grid(fields, seeds=tune_set, role="tune", curriculum=[arm], balancing=[method], variants=[option])
             run_ids[(arm, method, index)] = {c.run_id(): (tuple(str(getattr(c, k)) for k in CELL), c.curriculum)
                                              for c in g.configs()}
-            run_batch(g, out, executor=executor, device=device, progress=progress)
+            run_batch(g, out, executor=pool, device=device, progress=progress)
     results = load_runs(out).results.set_index("run_id")
     if select not in results.columns:
         raise ConfigError(f"--select {select!r} is not a results column; dev columns: "
@@ -330,7 +348,7 @@ def tune(
         cell_axes = {k: [choice[k]] for k in CELL}
         g = _grid(fields, seeds=eval_set, role="eval", curriculum=[choice["arm"]], variants=[choice["overrides"]], **cell_axes)
         eval_ids += [c.run_id() for c in g.configs()]
-        run_batch(g, out, executor=executor, device=device, progress=progress)
+        run_batch(g, out, executor=pool, device=device, progress=progress)
     record = {
         "select": select, "higher_is_better": bool(direction), "base_seed": int(fields["base_seed"]),
         "tune_seeds": list(tune_set), "eval_seeds": list(eval_set), "axes": axes,
@@ -340,7 +358,14 @@ def tune(
     }
     path = out / TUNE_FILE
     path.write_text(json.dumps(record, indent=2, default=str) + "\n")
-    return TuneResult(path, tune_set, eval_set, record)
+    metric = select.replace("dev_", "test_", 1)
+    evaluation = load_runs(out).results
+    evaluation = evaluation[evaluation["run_id"].isin(eval_ids)]
+    arms_run = set(evaluation["curriculum"])
+    comparison = None
+    if baseline in arms_run and len(arms_run) > 1 and metric in evaluation.columns:
+        comparison = compare(evaluation, metric, baseline=baseline, rng=np.random.default_rng(rng))
+    return TuneResult(path, tune_set, eval_set, record, comparison, metric)
 
 
 __all__ = ["TUNE_FILE", "TuneResult", "candidates", "choose", "read_tune_grid", "split_seeds", "tune"]

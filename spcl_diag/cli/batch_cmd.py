@@ -1,35 +1,19 @@
-"""``spcl-diag batch GRID.toml --out DIR``: run or resume a grid of runs."""
+"""``spcl-diag batch GRID.toml --out DIR``: run or resume a grid of runs (:func:`spcl_diag.run_batch`).
+
+``--dry-run`` lists what the grid expands to instead (:func:`spcl_diag.plan_batch`);
+``--until-decided`` adds seeds until each comparison decides (:func:`spcl_diag.run_until_decided`).
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from spcl_diag.cli.options import add_device_option, add_jobs_option, positive_float, positive_int
+
 EXECUTOR_NAMES = ("local", "process", "slurm", "ray")  # spcl_diag.batch.EXECUTORS, without importing torch
 CLUSTERS = ("slurm", "local", "debug")  # spcl_diag.batch.executors.SUBMITIT_CLUSTERS
 STACK_MODES = ("arms",)  # spcl_diag.batch.runner.STACK_MODES
-
-
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer (1, 2, ...); got {text!r}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """argparse type: a number >= 0 (CPUs or GPUs per run; fractions share a device)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0; got {text!r}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,12 +27,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("grid", help="grid file (TOML): axes dataset, backbone, modalities, curriculum, seed, ...")
-    parser.add_argument("--out", default="runs", help="folder of run directories (default: %(default)s)")
+    parser.add_argument("--out", default="runs", help="folder of run directories to write into (default: %(default)s)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="list the runs the grid expands to, per cell and arm, and which are already done in "
+                             "--out; train nothing")
     parser.add_argument("--executor", default=None, choices=EXECUTOR_NAMES,
                         help="where runs execute (default: process when --jobs > 1, else local)")
-    parser.add_argument("--jobs", type=positive_int, default=1,
-                        help="runs at once with the process executor; SLURM array parallelism (default: %(default)s)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda, ... (default: %(default)s)")
+    add_jobs_option(parser)
+    add_device_option(parser)
     parser.add_argument("--retry-failed", action="store_true", help="train again the runs recorded as failed")
     parser.add_argument("--stack", choices=STACK_MODES, default=None,
                         help="arms: train the curriculum arms of each seed as one stacked model (one forward and "
@@ -85,6 +71,16 @@ def executor_options(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     return name, options
 
 
+def executor_argument(args: argparse.Namespace) -> Any:
+    """``executor=`` of the call: the name where ``jobs=`` says the rest, else the executor its flags build."""
+    name, options = executor_options(args)
+    if name in ("local", "process"):
+        return name
+    from spcl_diag.batch import make_executor  # submitit, ray: only when chosen
+
+    return make_executor(name, **options)
+
+
 def add_sequential_options(parser: argparse.ArgumentParser) -> None:
     """The ``--until-decided`` options (:func:`spcl_diag.batch.sequential.run_until_decided`)."""
     group = parser.add_argument_group("sequential seeds (anytime-valid confidence sequences)")
@@ -101,19 +97,24 @@ def add_sequential_options(parser: argparse.ArgumentParser) -> None:
                        help="most seeds per comparison (default: %(default)s)")
     group.add_argument("--seeds-per-round", type=positive_int, default=2,
                        help="seeds added per round to each undecided comparison (default: %(default)s)")
-    group.add_argument("--bound", type=positive_float, default=1.0,
+    group.add_argument("--bound", dest="bounds", type=positive_float, default=1.0,
                        help="declared bound B of every paired difference, |arm - baseline| <= B (default: %(default)s, "
                             "which always holds for scores in [0, 1]; a smaller B decides sooner but is an assumption)")
 
 
 def handle(args: argparse.Namespace) -> int:
-    from spcl_diag.batch import make_executor, run_batch  # torch: only when the command runs
+    if args.dry_run:
+        from spcl_diag.batch.runner import plan_batch  # reads configs and folders only: no torch
 
-    name, options = executor_options(args)
-    executor = make_executor(name, **options)
+        plan = plan_batch(args.grid, args.out, retry_failed=args.retry_failed)
+        print(plan.table())
+        print(plan.line())
+        return 0
     if args.until_decided:
-        return handle_until_decided(args, executor)
-    summary = run_batch(args.grid, args.out, executor=executor, device=args.device,
+        return handle_until_decided(args)
+    from spcl_diag.batch.runner import run_batch
+
+    summary = run_batch(args.grid, args.out, executor=executor_argument(args), jobs=args.jobs, device=args.device,
                         retry_failed=args.retry_failed, progress=not args.quiet, stack=args.stack)
     for outcome in summary.failed:
         print(f"failed {outcome.run_id}: {outcome.message}")
@@ -121,13 +122,14 @@ def handle(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
-def handle_until_decided(args: argparse.Namespace, executor: Any) -> int:
+def handle_until_decided(args: argparse.Namespace) -> int:
     from spcl_diag.batch.sequential import run_until_decided
 
     result = run_until_decided(args.grid, args.out, metric=args.metric, baseline=args.baseline, rope=args.rope,
                                max_seeds=args.max_seeds, seeds_per_round=args.seeds_per_round,
-                               bounds=(-args.bound, args.bound), executor=executor, device=args.device,
-                               retry_failed=args.retry_failed, progress=not args.quiet, stack=args.stack)
+                               bounds=(-args.bounds, args.bounds), executor=executor_argument(args), jobs=args.jobs,
+                               device=args.device, retry_failed=args.retry_failed, progress=not args.quiet,
+                               stack=args.stack)
     failed = [o for r in result.rounds for o in r.failed]
     for outcome in failed:
         print(f"failed {outcome.run_id}: {outcome.message}")

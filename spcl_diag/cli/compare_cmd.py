@@ -1,14 +1,11 @@
-"""``spcl-diag compare``: every arm against the baseline, seed-paired, as one table."""
+"""``spcl-diag compare``: every arm against the baseline, seed-paired, as one table (:func:`spcl_diag.compare`)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
+from spcl_diag.cli.options import add_rng_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,30 +36,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     direction.add_argument("--higher-is-better", dest="higher_is_better", action="store_true", default=None)
     direction.add_argument("--lower-is-better", dest="higher_is_better", action="store_false",
                            help="metric direction (default: the metric's declared direction; an error if it has none)")
-    parser.add_argument("--rng-seed", type=int, default=0, help="seed of the numpy Generator (default: %(default)s)")
-    parser.add_argument("--csv", type=Path, default=None, help="write the full table as CSV")
+    add_rng_option(parser)
+    parser.add_argument("--csv", type=Path, default=None, metavar="PATH", help="write the full table as CSV to PATH")
     parser.add_argument("--latex", type=Path, default=None,
                         help="write a booktabs table (<= 7 columns, significance as footnote symbols)")
     parser.add_argument("--markdown", type=Path, default=None, help="write the same table as Markdown")
     parser.add_argument("--digits", type=int, default=3, help="decimals of every number in --latex/--markdown (default: %(default)s)")
-    parser.set_defaults(handler=handle)
+    parser.set_defaults(handler=handle, user_errors=(ValueError,))  # a missing metric or column: which, and the valid ones
 
 
 def handle(args: argparse.Namespace) -> int:
-    # pandas, scipy: only when the command runs
+    import numpy as np  # pandas, scipy: only when the command runs
+
+    from spcl_diag.errors import NothingToDoError
+    from spcl_diag.stats.comparison import compare
     from spcl_diag.stats.paper_table import to_booktabs, to_markdown
     from spcl_diag.stats.tables import format_table
 
-    try:
-        table = _compare(args)
-    except ValueError as err:  # a missing metric or column: say which, list the valid ones
-        print(f"spcl-diag compare: error: {err}", file=sys.stderr)
-        return 2
+    table = compare(args.runs, args.metric, baseline=args.baseline, arms=args.arms, by=None if args.by is None else tuple(args.by),
+                    rng=np.random.default_rng(args.rng), alpha=args.alpha, correction=args.correction, test=args.test,
+                    interval=args.interval, confidence_level=args.confidence_level,
+                    higher_is_better=args.higher_is_better, arm_column=args.arm_column, pair_on=args.pair_on)
     if table.empty:
-        print(f"spcl-diag compare: error: no arm other than the baseline {args.baseline!r} under {args.runs}; "
-              "nothing to compare (train another arm, or name a baseline that is there with --baseline)",
-              file=sys.stderr)
-        return 2
+        raise NothingToDoError(f"no arm other than the baseline {args.baseline!r} under {args.runs}; nothing to compare "
+                               "(train another arm, or name a baseline that is there with --baseline)")
     print(format_table(table))
     if args.csv is not None:
         table.to_csv(args.csv, index=False)
@@ -74,17 +71,3 @@ def handle(args: argparse.Namespace) -> int:
         args.markdown.write_text(to_markdown(table, digits=args.digits, alpha=args.alpha) + "\n")
         print(f"wrote {args.markdown}")
     return 0
-
-
-def _compare(args: argparse.Namespace) -> pd.DataFrame:
-    import numpy as np
-
-    from spcl_diag.stats.comparison import compare
-
-    return compare(
-        args.runs, args.metric, args.baseline, args.arms, None if args.by is None else tuple(args.by),
-        rng=np.random.default_rng(args.rng_seed), alpha=args.alpha, correction=args.correction,
-        test=args.test, interval=args.interval, confidence_level=args.confidence_level,
-        higher_is_better=args.higher_is_better,
-        arm_column=args.arm_column, pair_on=args.pair_on,
-    )

@@ -2,8 +2,11 @@
 
 * ``data inspect PATH|BENCHMARK``: format, dialogues and utterances per split, feature
   dimensions, label histogram, speakers (``--json`` for the raw summary);
+  :func:`spcl_diag.inspect_data`;
 * ``data validate PATH``: load with every check and report OK or the problems;
-* ``data convert PATH OUT.npz``: write the file as a plain ``.npz`` bundle (no pickle).
+  :func:`spcl_diag.validate_data`;
+* ``data convert PATH OUT.npz``: write the file as a plain ``.npz`` bundle (no pickle);
+  :func:`spcl_diag.convert_data`.
 """
 
 from __future__ import annotations
@@ -11,10 +14,8 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
-from spcl_diag.data.dataset import SPLITS, ConversationDataset
-from spcl_diag.data.loaders import FORMATS, load, read_file, write_bundle
+from spcl_diag.data.loaders import FORMATS
 from spcl_diag.data.registry import BENCHMARKS
 
 
@@ -39,57 +40,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     for action in (inspect, validate, convert):
         action.add_argument("--format", default=None, choices=sorted(FORMATS), help="file format (default: detect)")
-        action.add_argument("--no-cache", action="store_true", help="parse pickles again, bypassing the .npz cache")
+        action.add_argument("--no-cache", dest="cache", action="store_false",
+                            help="parse pickles again, bypassing the .npz cache")
     inspect.add_argument("--data-dir", default=None, help="shared data folder, for benchmark names")
 
 
-def _dataset(args: argparse.Namespace) -> ConversationDataset:
-    if args.source in BENCHMARKS:
-        from spcl_diag.data.config import DataConfig
-
-        return BENCHMARKS[args.source](DataConfig(data_dir=args.data_dir))
-    return load(args.source, args.format, cache=not args.no_cache)
-
-
-def format_summary(dataset: ConversationDataset) -> str:
-    """A human-readable summary of ``dataset`` (what ``data inspect`` prints)."""
-    s: dict[str, Any] = dataset.summary()
-    lines = [f"{s['name']}: format {s['format']}, {dataset.n_dialogues} dialogues, {dataset.n_utterances} utterances"]
-    dims = ", ".join(f"{m} {d}" for m, d in dataset.dims.items()) or "none (labels only)"
-    lines.append(f"  modalities: {dims}")
-    for split in SPLITS:
-        counts = s["splits"][split]
-        lines.append(f"  {split:5s}: {counts['dialogues']:5d} dialogues, {counts['utterances']:6d} utterances")
-    lines.append(f"  dev set: {_dev_text(dataset.dev_origin)}")
-    total = max(1, dataset.n_utterances)
-    labels = ", ".join(f"{name} {n} ({100 * n / total:.1f}%)" for name, n in s["labels"].items())
-    lines.append(f"  labels: {labels}")
-    lines.append(f"  speakers: {s['n_speakers']} speaker slots; dialogue length max {s['max_dialogue_length']}, "
-                 f"mean {dataset.lengths.mean():.1f}")
-    return "\n".join(lines)
-
-
-def _dev_text(origin: str) -> str:
-    return {"file": "as given by the data", "fixed": "the first share of the training dialogues (fixed)",
-            "seeded": "drawn at random from the training dialogues (seeded)"}.get(origin, origin)
-
-
 def handle_inspect(args: argparse.Namespace) -> int:
-    dataset = _dataset(args)
-    print(json.dumps(dataset.summary(), indent=2) if args.json else format_summary(dataset))
+    from spcl_diag.data.inspection import inspect_data
+
+    found = inspect_data(args.source, format=args.format, cache=args.cache, data_dir=args.data_dir)
+    print(json.dumps(found.summary, indent=2) if args.json else str(found))
     return 0
 
 
 def handle_validate(args: argparse.Namespace) -> int:
-    dataset = load(args.source, args.format, cache=not args.no_cache)
+    from spcl_diag.data.inspection import validate_data
+
+    dataset = validate_data(args.source, format=args.format, cache=args.cache)
     print(f"OK: {Path(args.source).name} is a valid {dataset.source_format} file "
           f"({dataset.n_dialogues} dialogues, {dataset.n_utterances} utterances).")
     return 0
 
 
 def handle_convert(args: argparse.Namespace) -> int:
-    dataset = read_file(args.source, args.format, cache=not args.no_cache)
-    out = write_bundle(dataset, args.out)
+    from spcl_diag.data.inspection import convert_data
+
+    dataset, out = convert_data(args.source, args.out, format=args.format, cache=args.cache)
     print(f"wrote {out} ({dataset.source_format} -> npz; {dataset.n_dialogues} dialogues, "
           f"modalities {dataset.modalities or 'none'}; splits as in the file)")
     return 0

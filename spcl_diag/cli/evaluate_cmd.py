@@ -1,11 +1,12 @@
-"""``spcl-diag evaluate RUN_DIR``: score a saved model again (another file, masked modalities)."""
+"""``spcl-diag evaluate RUN_DIR``: score a saved model again (another file, masked modalities; :func:`spcl_diag.evaluate_run`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import sys
+
+from spcl_diag.cli.options import add_device_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,21 +23,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mask", default="", help="modalities to mask, e.g. a,v")
     parser.add_argument("--mask-value", choices=("mean", "zero"), default="mean",
                         help="what replaces a masked modality's input (default: %(default)s, the training mean)")
-    parser.add_argument("--device", default="cpu", help="(default: %(default)s)")
+    add_device_option(parser)
     parser.add_argument("--json", action="store_true", help="print every score as JSON instead of the table")
-    parser.set_defaults(handler=handle)
+    parser.set_defaults(handler=handle, user_errors=(ValueError,))  # a mask naming a modality the model lacks, ...
 
 
 def handle(args: argparse.Namespace) -> int:
-    from spcl_diag.evaluation.checkpoint import CheckpointError
     from spcl_diag.runs.scoring import evaluate_run, evaluation_path
 
-    try:
-        scores = evaluate_run(args.run_dir, dataset=args.dataset, mask=args.mask, mask_value=args.mask_value,
-                              device=args.device)
-    except (CheckpointError, ValueError) as err:
-        print(f"spcl-diag evaluate: error: {err}", file=sys.stderr)
-        return 2
+    scores = evaluate_run(args.run_dir, dataset=args.dataset, mask=args.mask, mask_value=args.mask_value,
+                          device=args.device)
     if args.json:
         # NaN (a class with no gold and no predicted utterance) is printed as null: valid JSON
         shown = {split: {scope: {k: round(v, 4) if math.isfinite(v) else None for k, v in m.items()}

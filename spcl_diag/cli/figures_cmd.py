@@ -1,8 +1,10 @@
-"""``spcl-diag figures RUNS --out DIR``: the standard figures of a folder of runs, PNG and PDF."""
+"""``spcl-diag figures RUNS --out DIR``: the standard figures of a folder of runs (:func:`spcl_diag.write_figures`)."""
 
 from __future__ import annotations
 
 import argparse
+
+from spcl_diag.cli.options import add_figure_options, add_rng_option
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,27 +16,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "plots of the comparisons with the baseline and the critical-difference diagram: the figures of "
         "`spcl-diag report`, as PNG and PDF.",
     )
-    parser.add_argument("runs", help="folder of run directories")
-    parser.add_argument("--out", default="figures", help="folder for the figure files (default: %(default)s)")
-    parser.add_argument("--formats", default="png,pdf", help="comma-separated file formats (default: %(default)s)")
-    parser.add_argument("--dpi", type=int, default=120, help="PNG resolution (default: %(default)s)")
+    parser.add_argument("runs", help="folder of run directories to read")
+    parser.add_argument("--out", default="figures", help="folder to write the figure files into (default: %(default)s)")
+    add_figure_options(parser, formats=True)
     parser.add_argument("--baseline", default="none", help="arm of the forest plots' comparisons (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the statistics' random generator, as in "
-                        "`report` (default: %(default)s)")
+    add_rng_option(parser, old_seed=True)
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    from spcl_diag.report import (  # matplotlib only when the command runs
-        report_figures,
-        save_figures,
-    )
-    from spcl_diag.runs.loading import load_runs
+    from spcl_diag.api import write_figures  # matplotlib only when the command runs
 
-    tables = load_runs(args.runs)
-    figures, left_out = report_figures(tables, baseline=args.baseline, seed=args.seed)
-    for message in left_out:
+    written = write_figures(args.runs, args.out, baseline=args.baseline, rng=args.rng, formats=args.formats,
+                            dpi=args.dpi)
+    for message in written.left_out:
         print(f"note: {message}")
-    written = save_figures(figures, args.out, formats=tuple(args.formats.split(",")), dpi=args.dpi)
-    print(f"{len(written)} files in {args.out}")
+    print(f"{len(written.files)} files in {written.out}")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from spcl_diag.cli.options import add_rng_option
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -15,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "paired test of the two effects, Holm-corrected over the groups, and a verdict in compare()'s words."
         ),
     )
-    parser.add_argument("runs", help="folder of run directories, or a results .csv/.tsv with one row per run")
+    parser.add_argument("runs", help="folder of run directories to read, or a results .csv/.tsv with one row per run")
     parser.add_argument("--metric", default="test_wf1", help="metric column (default: %(default)s)")
     parser.add_argument("--a", nargs=3, default=("curriculum", "none", "spcl"), metavar=("COLUMN", "LEVEL0", "LEVEL1"),
                         help="the factor whose effect is contrasted (default: curriculum none spcl)")
@@ -28,24 +30,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--correction", choices=("holm", "bh", "bonferroni", "none"), default="holm",
                         help="(default: %(default)s)")
     parser.add_argument("--alpha", type=float, default=0.05, help="(default: %(default)s)")
-    parser.add_argument("--rng-seed", type=int, default=0, help="seed of the sign-flip test's Generator (default: %(default)s)")
-    parser.add_argument("--csv", type=Path, default=None, help="write the full table as CSV")
-    parser.set_defaults(handler=handle)
+    add_rng_option(parser)
+    parser.add_argument("--csv", type=Path, default=None, metavar="PATH", help="write the full table as CSV to PATH")
+    parser.set_defaults(handler=handle, user_errors=(ValueError,))  # a missing metric, column or level
 
 
 def handle(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from spcl_diag.errors import ConfigError
     from spcl_diag.stats.interaction_contrast import interaction
     from spcl_diag.stats.tables import format_table
 
-    try:
-        table = interaction(args.runs, args.metric, tuple(args.a), tuple(args.b), rng=np.random.default_rng(args.rng_seed),
-                            by=tuple(args.by), pair_on=args.pair_on, test=args.test, alpha=args.alpha,
-                            correction=args.correction)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
+    table = interaction(args.runs, args.metric, a=tuple(args.a), b=tuple(args.b), rng=np.random.default_rng(args.rng),
+                        by=tuple(args.by), pair_on=args.pair_on, test=args.test, alpha=args.alpha,
+                        correction=args.correction)
     groups = [c for c in args.by if c in table.columns]
     print(format_table(table, columns=[*groups, "n_seeds", "effect_a_at_b0", "effect_a_at_b1", "interaction", "ci_low",
                                        "ci_high", "p", "p_adjusted", "min_p"]))

@@ -1,9 +1,11 @@
-"""``spcl-diag meta RUNS --metric test_wf1``: random-effects meta-analysis of an arm's gain over cells."""
+"""``spcl-diag meta RUNS --metric test_wf1``: random-effects meta-analysis of an arm's gain over cells (:func:`spcl_diag.meta_analysis`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+from spcl_diag.cli.options import add_figure_options, save_figure
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -15,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      "and its interval, tau^2, I^2, Cochran's Q, the prediction interval for a new cell, a "
                      "leave-one-cell-out table and, with --moderators, a meta-regression."),
     )
-    parser.add_argument("runs", help="folder of run directories, or a .csv of results")
+    parser.add_argument("runs", help="folder of run directories to read, or a .csv of results")
     parser.add_argument("--metric", default="test_wf1", help="metric column (default: %(default)s)")
     parser.add_argument("--baseline", default="none", help="(default: %(default)s)")
     parser.add_argument("--arm", default="spcl", help="(default: %(default)s)")
@@ -28,22 +30,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--method", choices=("dl", "pm"), default="dl",
                         help="tau^2 estimator: DerSimonian-Laird or Paule-Mandel (default: %(default)s)")
     parser.add_argument("--confidence-level", type=float, default=0.95, help="(default: %(default)s)")
-    parser.add_argument("--figure", type=Path, default=None, help="write the forest plot (PNG/PDF)")
-    parser.set_defaults(handler=handle)
+    parser.add_argument("--figure", type=Path, default=None, metavar="PATH",
+                        help="write the forest plot to PATH (its suffix: png, pdf, svg)")
+    add_figure_options(parser)
+    parser.set_defaults(handler=handle, user_errors=(ValueError,))  # a missing metric, column or arm
 
 
 def handle(args: argparse.Namespace) -> int:
-    from spcl_diag.errors import ConfigError
-    from spcl_diag.stats.meta_analysis import meta_analysis, meta_table
+    from spcl_diag.api import meta_analysis
 
-    try:
-        result = meta_analysis(args.runs, args.metric, args.baseline, args.arm, cells=args.cells,
-                               moderators=args.moderators, method=args.method,
-                               confidence_level=args.confidence_level, arm_column=args.arm_column)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
+    result = meta_analysis(args.runs, args.metric, args.baseline, args.arm, cells=args.cells,
+                           moderators=args.moderators, method=args.method, confidence_level=args.confidence_level,
+                           arm_column=args.arm_column)
     fmt = {"float_format": lambda v: f"{v:+.4f}"}
-    print(meta_table(result).drop(columns="kind").to_string(index=False, **fmt))
+    print(result.table().drop(columns="kind").to_string(index=False, **fmt))
     print(result.summary())
     print("leave one cell out:")
     print(result.leave_one_out.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -53,13 +53,5 @@ def handle(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}")
     if args.figure is not None:
-        import matplotlib.pyplot as plt
-
-        from spcl_diag.plots.meta_forest import plot_meta_forest
-
-        fig, ax = plt.subplots(figsize=(5.5, 2.2 + 0.32 * result.pooled.k))
-        plot_meta_forest(meta_table(result), xlabel=f"{args.metric}: {args.arm} - {args.baseline}", ax=ax)
-        fig.savefig(args.figure, dpi=150, bbox_inches="tight")
-        plt.close(fig)
-        print(f"wrote {args.figure}")
+        print(f"wrote {save_figure(result.figure(), args.figure, dpi=args.dpi)}")
     return 0

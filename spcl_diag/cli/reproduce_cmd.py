@@ -1,9 +1,17 @@
-"""``spcl-diag reproduce RUNS``: our seeds against published numbers, cell by cell."""
+"""``spcl-diag reproduce RUNS``: our seeds against published numbers, cell by cell (:func:`spcl_diag.reproduce`)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+
+def name_pair(text: str) -> tuple[str, str]:
+    """argparse type: ``OURS=PUBLISHED``, a run's dataset and the published table's name for it."""
+    ours, sep, theirs = text.partition("=")
+    if not sep or not ours or not theirs:
+        raise argparse.ArgumentTypeError(f"must look like OURS=PUBLISHED (e.g. IEMOCAP_features.pkl=IEMOCAP); got {text!r}")
+    return ours, theirs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,31 +25,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "The built-in semi-synthetic benchmarks are not comparable to published numbers."
         ),
     )
-    parser.add_argument("runs", help="folder of run directories")
+    parser.add_argument("runs", help="folder of run directories to read")
     parser.add_argument("--published", type=Path, default=None,
                         help="CSV with backbone,dataset,modalities,arm,metric,value,source and optionally n_runs, unit "
                              "(percent or fraction) (default: the shipped table)")
-    parser.add_argument("--dataset-name", action="append", default=[], metavar="OURS=PUBLISHED",
+    parser.add_argument("--dataset-name", dest="dataset_names", action="append", default=[], metavar="OURS=PUBLISHED", type=name_pair,
                         help="map a run's dataset to the published name, e.g. /data/IEMOCAP_features.pkl=IEMOCAP")
-    parser.add_argument("--csv", type=Path, default=None, help="write the table as CSV")
-    parser.set_defaults(handler=handle)
+    parser.add_argument("--csv", type=Path, default=None, metavar="PATH", help="write the table as CSV to PATH")
+    parser.set_defaults(handler=handle, user_errors=(ValueError,))  # a published table without a column, ...
 
 
 def handle(args: argparse.Namespace) -> int:
-    from spcl_diag.errors import ConfigError
     from spcl_diag.stats.reproduction import reproduce
     from spcl_diag.stats.tables import format_table
 
-    names = {}
-    for item in args.dataset_name:
-        ours, sep, theirs = item.partition("=")
-        if not sep or not ours or not theirs:
-            raise ConfigError(f"--dataset-name {item!r} must look like OURS=PUBLISHED (e.g. IEMOCAP_features.pkl=IEMOCAP).")
-        names[ours] = theirs
-    try:
-        table = reproduce(args.runs, args.published, dataset_names=names)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
+    table = reproduce(args.runs, args.published, dataset_names=dict(args.dataset_names))
     if table.empty:
         print("no run cell is covered by the published table (built-in benchmarks never are; "
               "map real feature files with --dataset-name)")

@@ -1,10 +1,9 @@
-"""``spcl-diag run``: train one configuration and write its run directory."""
+"""``spcl-diag run``: train one configuration and write its run directory (:func:`spcl_diag.run`)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from spcl_diag.cli.options import add_run_options, config_from_args, split_overrides
 
@@ -30,13 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="import MODULE first (a module name, found on PYTHONPATH or in the current folder, or a file path such as path/to/model.py), e.g. one that registers a backbone; repeatable")
     parser.add_argument("--write-config", default=None, metavar="FILE",
                         help="write the resolved config to FILE as TOML and exit without training")
-    parser.add_argument("--out", default="runs", help="folder of run directories (default: %(default)s)")
+    parser.add_argument("--out", default="runs", help="folder of run directories to write into (default: %(default)s)")
     parser.add_argument("--retry-failed", action="store_true", help="re-run a run recorded as failed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--probe", action="store_true", help="fit linear probes on the selected model (probe.json)")
     parser.add_argument("--log", nargs="+", default=[], choices=("tensorboard", "wandb", "mlflow"),
                         help="experiment loggers (optional extras); tensorboard writes into the run directory")
-    parser.set_defaults(handler=handle, accepts_overrides=True)
+    # a logger's optional package that is missing is the user's to install (the message names the extra)
+    parser.set_defaults(handler=handle, accepts_overrides=True, user_errors=(ImportError,))
 
 
 def _defaults_mark_unset(parser: argparse.ArgumentParser) -> None:
@@ -49,21 +49,17 @@ def _defaults_mark_unset(parser: argparse.ArgumentParser) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from spcl_diag.config.file import read_config_file, write_config_file
-    from spcl_diag.runs.execute import run  # torch: only when the command runs
-
-    base = read_config_file(args.config) if args.config is not None else None
-    config = config_from_args(args, split_overrides(args.overrides), base)
+    config = config_from_args(args, split_overrides(args.overrides))
     if args.write_config is not None:
+        from spcl_diag.config.file import write_config_file
+
         path = write_config_file(config.resolved(), args.write_config)
         print(f"wrote {path} (run id {config.run_id()})")
         return 0
-    try:
-        result = run(config, args.out, device=args.device, progress=not args.quiet, retry_failed=args.retry_failed,
-                     probe=args.probe, log=args.log)
-    except ImportError as err:  # a logger's optional package is missing
-        print(f"spcl-diag run: error: {err}", file=sys.stderr)
-        return 2
+    from spcl_diag.runs.execute import run  # torch: only when the command runs
+
+    result = run(config, args.out, device=args.device, progress=not args.quiet, retry_failed=args.retry_failed,
+                 probe=args.probe, log=args.log)
     if result.status != "ok":
         epoch = result.result.get("failed_epoch")
         print(f"run {result.run_id} failed{f' in epoch {epoch}' if epoch else ''}: {result.error}\n"

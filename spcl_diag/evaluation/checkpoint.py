@@ -24,15 +24,14 @@ import torch
 from spcl_diag._version import __version__
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.data.dataset import ConversationDataset
+from spcl_diag.errors import (
+    CheckpointError,  # with the other user errors; also importable from here
+)
 from spcl_diag.models import build_backbone
 from spcl_diag.models.base import Backbone
 
 FORMAT = 1
 CHECKPOINT = "model.pt"  # its name in a run directory (spcl_diag.runs.directory.CHECKPOINT)
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: another package version, format or dataset."""
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,21 @@ from spcl_diag.runs import directory as rd
 
 LS_COLUMNS: tuple[str, ...] = (
     "run_id", "dataset", "backbone", "modalities", "curriculum", "balancing", "seed", "status",
-    "best_epoch", "test_wf1", "wall_seconds",
+    "best_epoch", "test_wf1", "wall_seconds", "plugins",
 )
-FILTERS: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed", "status")
+FILTERS: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed", "status", "plugins")
+PLUGIN_HASH_DIGITS = 8  # of the 16 of plugins.plugin_hash shown in the plugins column (as git shortens a commit)
+
+
+def plugin_versions(sources: Mapping[str, str] | None) -> str | None:
+    """``"name=hash,..."`` of a run's plugins with each hash shortened, or None for a run without plugins.
+
+    >>> plugin_versions({"gru_ctx": "0123456789abcdef"})
+    'gru_ctx=01234567'
+    """
+    if not sources:
+        return None
+    return ",".join(f"{name}={digest[:PLUGIN_HASH_DIGITS]}" for name, digest in sorted(sources.items()))
 
 
 def run_summary(run_dir: Path) -> dict[str, Any]:
@@ -36,11 +48,15 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
         "best_epoch": result.get("best_epoch"),
         "test_wf1": test_wf1,
         "wall_seconds": result.get("wall_seconds"),
+        "plugins": plugin_versions(metadata.get("plugins")),
     }
 
 
-def list_runs(path: str | Path, filters: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
-    """Summaries of the runs under ``path`` whose fields match ``filters`` (field -> accepted values).
+def list_runs(runs: str | Path, filters: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
+    """Summaries of the runs under ``runs`` whose fields match ``filters`` (field -> accepted values).
+
+    A ``plugins`` value matches a run that imported that plugin (``gru_ctx``) or that version
+    of it (``gru_ctx=01234567``, or a prefix of the hash); ``-`` matches runs without plugins.
 
     Examples
     --------
@@ -60,9 +76,18 @@ def list_runs(path: str | Path, filters: Mapping[str, Sequence[str]] | None = No
     unknown = sorted(set(filters) - set(FILTERS))
     if unknown:
         raise ValueError(f"unknown filter(s) {', '.join(unknown)}; valid filters are {', '.join(FILTERS)}.")
-    rows = [run_summary(d) for d in find_run_dirs(path)]
+    rows = [run_summary(d) for d in find_run_dirs(runs)]
     rows.sort(key=_order)
-    return [r for r in rows if all(str(r[k]) in accepted for k, accepted in filters.items())]
+    return [r for r in rows if all(_matches(r, k, accepted) for k, accepted in filters.items())]
+
+
+def _matches(row: Mapping[str, Any], key: str, accepted: Sequence[str]) -> bool:
+    if key != "plugins":
+        return str(row[key]) in accepted
+    entries = (row["plugins"] or "").split(",") if row["plugins"] else []
+    return any((value == "-" and not entries) or any(e == value or e.split("=")[0] == value
+                                                      or ("=" in value and e.startswith(value)) for e in entries)
+               for value in accepted)
 
 
 def _order(row: Mapping[str, Any]) -> tuple:

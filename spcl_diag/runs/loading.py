@@ -247,8 +247,9 @@ def _warn_if_mixed_plugins(results: pd.DataFrame, path: str | Path) -> None:
     if len(mixed):
         warnings.warn(
             f"the runs under {path} of backbone(s) {', '.join(map(str, mixed.index))} imported "
-            f"{int(mixed.max())} versions of their plugins' source: filter on results['plugin_sources'] "
-            "or re-run into a fresh folder before comparing them.",
+            f"{int(mixed.max())} versions of their plugins' source: compare the versions apart (spcl-diag compare "
+            "--by dataset backbone modalities plugin_sources; by=(..., 'plugin_sources') in Python), filter on "
+            "results['plugin_sources'] (spcl-diag ls --plugins NAME=HASH), or re-run into a fresh folder.",
             UserWarning,
             stacklevel=3,
         )

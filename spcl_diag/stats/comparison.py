@@ -16,6 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from spcl_diag._deprecation import keyword_only
 from spcl_diag.metrics.registry import metric_direction
 from spcl_diag.runs.sweep import group_by_sweeps
 from spcl_diag.stats._common import check_confidence_level, check_rng, tie_tolerance
@@ -173,13 +174,14 @@ def _compare_one(
     return out
 
 
+@keyword_only("baseline", "arms", "by")
 def compare(
     runs: Any,
     metric: str,
+    *,
     baseline: str = "none",
     arms: Sequence[str] | None = None,
     by: Sequence[str] | None = None,
-    *,
     rng: np.random.Generator,
     alpha: float = 0.05,
     correction: Correction = "holm",

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from spcl_diag._deprecation import keyword_only
 from spcl_diag.stats._common import check_confidence_level, check_rng
 from spcl_diag.stats.comparison import check_seed_roles, results_frame
 from spcl_diag.stats.intervals import t_interval
@@ -48,12 +49,13 @@ COLUMNS: tuple[str, ...] = (
 )
 
 
+@keyword_only("a", "b")
 def interaction(
     runs: Any,
     metric: str,
+    *,
     a: Factor = ("curriculum", "none", "spcl"),
     b: Factor = ("balancing", "none", "ogm-ge"),
-    *,
     rng: np.random.Generator,
     by: Sequence[str] = ("dataset", "backbone", "modalities"),
     pair_on: str = "seed",

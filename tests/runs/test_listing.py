@@ -31,13 +31,13 @@ def test_ls_prints_one_line_per_run(folder, capsys):
     assert main(["ls", str(folder)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["run_id", "dataset", "backbone", "modalities", "curriculum", "balancing", "seed",
-                                "status", "best_epoch", "test_wf1", "wall_seconds"]
-    assert lines[1].split() == ["id0", "synthetic", "mmgcn", "ta", "none", "none", "0", "ok", "3", "0.5000", "1.5"]
-    assert lines[3].split()[7:] == ["failed", "-", "-", "3.5"]
+                                "status", "best_epoch", "test_wf1", "wall_seconds", "plugins"]
+    assert lines[1].split() == ["id0", "synthetic", "mmgcn", "ta", "none", "none", "0", "ok", "3", "0.5000", "1.5", "-"]
+    assert lines[3].split()[7:] == ["failed", "-", "-", "3.5", "-"]
 
 
 def test_ls_filters_and_csv(folder, capsys):
-    assert main(["ls", str(folder), "--status", "failed", "--csv"]) == 0
+    assert main(["ls", str(folder), "--status", "failed", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [r["run_id"] for r in rows] == ["id2"] and rows[0]["test_wf1"] == ""
     assert [r["run_id"] for r in list_runs(folder, {"curriculum": ["spcl"], "status": ["ok"]})] == ["id1"]
