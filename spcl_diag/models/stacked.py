@@ -255,18 +255,17 @@ def check_stackable(stack: StackedBackbone, batch: Any) -> None:
     for module_name, module in stack.template.named_modules():
         if _draws(module) and _uses_cudnn(module):
             raise StackingError(
-                f"backbone {name} cannot be stacked: its {type(module).__name__} {module_name!r} drops out between "
-                "its layers in cuDNN, whose masks the arms of a stack cannot share; set its dropout to 0 and drop out "
-                "between single-layer modules instead"
+                f"backbone {name} cannot be stacked (its {type(module).__name__} {module_name!r} draws its dropout "
+                "between layers from cuDNN's own random state, which the arms of a stack cannot share: set that "
+                "dropout to 0 and put nn.Dropout between single-layer modules instead)"
             )
     was_training = stack.training
     try:
         with torch.no_grad():
             stack.eval()(batch)
     except (RuntimeError, ValueError, NotImplementedError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise StackingError(
-            f"backbone {name} cannot be stacked: torch.func.vmap over its parameters failed ({first})"
+            f"backbone {name} cannot be stacked (torch.func.vmap over its parameters failed: {_first_sentence(err)})"
         ) from None
     finally:
         stack.train(was_training)
@@ -276,3 +275,9 @@ def _uses_cudnn(module: nn.Module) -> bool:
     """Whether ``module`` (an ``nn.RNNBase``) runs in cuDNN: on a CUDA device with cuDNN enabled."""
     return next(module.parameters()).device.type == "cuda" and torch.backends.cudnn.is_available() \
         and torch.backends.cudnn.enabled
+
+
+def _first_sentence(err: Exception) -> str:
+    """The first sentence of ``err``'s message, without its full stop (torch's run to several lines)."""
+    text = " ".join(str(err).split())
+    return text.split(". ")[0].rstrip(".") or type(err).__name__
