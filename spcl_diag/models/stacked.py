@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -161,7 +161,7 @@ def _norm_per_copy(grad: Tensor) -> Tensor:
 
 
 @contextmanager
-def _one_copy_at_a_time(modules: list[nn.Module]) -> Iterator[None]:
+def _one_copy_at_a_time(modules: Sequence[nn.Module]) -> Iterator[None]:
     """While the stack runs, each of ``modules`` (the recurrent ones) runs once per copy."""
     for module in modules:
         module.forward = _per_copy_forward(module)

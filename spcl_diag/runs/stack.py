@@ -36,6 +36,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 import torch
 
@@ -258,7 +259,8 @@ def _warn_once(message: str, out: Path) -> None:
     if key in _WARNED:
         return
     _WARNED.add(key)
-    package, frame, level = Path(__file__).resolve().parents[1], sys._getframe(1), 2
+    package, level = Path(__file__).resolve().parents[1], 2
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, UserWarning, stacklevel=level)

@@ -128,9 +128,35 @@ def test_a_backbone_vmap_cannot_run_is_one_sentence_naming_the_reason():
     class ReadsValues(Recurrent):
         def forward(self, x):
             output = super().forward(x)
-            return output if output.joint.max().item() < 1e6 else output
+            scale = 1.0 if output.joint.max().item() < 1e6 else 0.5
+            return ModelOutput(joint=output.joint * scale, per_modality=output.per_modality)
 
     with pytest.raises(StackingError) as caught:
         check_stackable(StackedBackbone(ReadsValues(nn.Linear(4, 3)), 2), torch.randn(4, 7, 4))
     assert str(caught.value) == ("backbone ReadsValues cannot be stacked (torch.func.vmap over its parameters failed: "
                                  "vmap: It looks like you're calling .item() on a Tensor)")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("name", ["gru-cudnn", "lstm-cudnn"])
+def test_a_stacked_cudnn_module_equals_each_copy_run_alone(name):
+    """On a GPU each copy calls cuDNN on its own weights (compacted per call, without cuDNN's warning about it)."""
+    cls = nn.GRU if name.startswith("gru") else nn.LSTM
+    torch.manual_seed(0)
+    stack = stack_of(Recurrent(cls(4, 5, num_layers=2, batch_first=True, bidirectional=True)).cuda())
+    x = torch.randn(4, 7, 4, device="cuda")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_stackable(stack, x)
+        output = stack.train()(x)
+    loss(output).backward()
+    for copy in range(COPIES):
+        solo = stack.unstack(stack.state(copy)).train()
+        expected = solo(x)
+        loss(expected).backward()
+        torch.testing.assert_close(output.joint[copy], expected.joint, rtol=1e-5, atol=1e-5)
+        for param_name, p in solo.named_parameters():
+            torch.testing.assert_close(stack.params[param_name].grad[copy], p.grad, rtol=1e-5, atol=1e-5, msg=param_name)
+    with pytest.raises(StackingError, match="draws its dropout between layers from cuDNN"):
+        check_stackable(stack_of(Recurrent(cls(4, 5, num_layers=2, dropout=0.1)).cuda()), x)

@@ -75,7 +75,7 @@ def test_a_recurrent_backbone_stacks_and_every_arm_equals_its_solo_run(backbone_
 
 def docs_gru_plugin() -> str:
     """The GRU plugin of docs/extending.md, as a reader saves it."""
-    blocks = re.findall(r"```python\n(.*?)```", EXTENDING.read_text(encoding="utf-8"), flags=re.S)
+    blocks = re.findall(r"```python\n(.*?)```", EXTENDING.read_text(encoding="utf-8"), flags=re.DOTALL)
     return next(block for block in blocks if "class GRUContext" in block)
 
 
