@@ -13,13 +13,15 @@ tensor values in Python (``.item()``, ``if x.any()``); :func:`check_stackable` s
 any training. Operators without a batching rule still work, at one call per copy (torch
 warns about them once).
 
-Recurrent modules (``nn.GRU``, ``nn.LSTM``, ``nn.RNN`` and their cells) have no batching rule
-at all (``aten::gru.input``, ``aten::lstm.input``, ...): inside the stack each runs once per
-copy, on that copy's slice of its weights, with torch's own kernel (:class:`_OneCopyAtATime`).
-Every call draws the random numbers that one solo call draws (the global generator is rewound
-before each copy), as ``randomness="same"`` asks; the exception is cuDNN's dropout between
-the layers of a multi-layer module, which draws from a state of its own that no copy can
-rewind, and :func:`check_stackable` refuses it.
+Recurrent modules have no batching rule (``aten::gru.input``, ``aten::lstm.input``,
+``aten::lstm_cell``, ...), so a stack runs them another way. ``nn.GRU``, ``nn.LSTM`` and
+``nn.RNN`` run once per copy, on that copy's slice of their weights, with torch's own kernel
+(:class:`_OneCopyAtATime`); every call draws the random numbers that one solo call draws (the
+global generator is rewound before each copy), as ``randomness="same"`` asks. The exception is
+cuDNN's dropout between the layers of a multi-layer module, drawn from a state of its own that
+no copy can rewind: :func:`check_stackable` refuses it. Their cells (``nn.GRUCell``,
+``nn.LSTMCell``, ``nn.RNNCell``), stepped once per time step, are written out gate by gate
+(:func:`~spcl_diag.models.recurrent.cell_step`), a few batched operators for all copies.
 
 Examples
 --------
@@ -41,6 +43,7 @@ torch.Size([4, 5, 2])
 from __future__ import annotations
 
 import copy
+import functools
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -52,13 +55,14 @@ from torch.func import functional_call, vmap
 from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from spcl_diag.models.base import Backbone, ModelOutput
+from spcl_diag.models.recurrent import cell_step
 
 
 class StackingError(ValueError):
     """A backbone that ``torch.func.vmap`` cannot run over stacked parameters."""
 
 
-RECURRENT = (nn.RNNBase, nn.RNNCellBase)  # run once per copy inside the stack: no vmap batching rule
+RECURRENT = (nn.RNNBase, nn.RNNCellBase)  # no vmap batching rule: run another way inside the stack
 
 
 class StackedBackbone:
@@ -109,7 +113,7 @@ class StackedBackbone:
                 fields["auxiliary_loss"] = output.auxiliary_loss
             return fields
 
-        with _one_copy_at_a_time(self.recurrent):
+        with _stackable(self.recurrent):
             fields = vmap(one_copy, randomness="same")(self.params)
         return ModelOutput(joint=fields["joint"], per_modality=fields["per_modality"], features=fields["features"],
                            auxiliary_loss=fields.get("auxiliary_loss"))
@@ -161,10 +165,11 @@ def _norm_per_copy(grad: Tensor) -> Tensor:
 
 
 @contextmanager
-def _one_copy_at_a_time(modules: Sequence[nn.Module]) -> Iterator[None]:
-    """While the stack runs, each of ``modules`` (the recurrent ones) runs once per copy."""
+def _stackable(modules: Sequence[nn.Module]) -> Iterator[None]:
+    """While the stack runs, recurrent ``modules`` run once per copy, and cells gate by gate."""
     for module in modules:
-        module.forward = _per_copy_forward(module)
+        module.forward = (functools.partial(cell_step, module) if isinstance(module, nn.RNNCellBase)
+                          else _per_copy_forward(module))
     try:
         yield
     finally:
