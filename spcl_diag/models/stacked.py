@@ -168,13 +168,24 @@ def _norm_per_copy(grad: Tensor) -> Tensor:
 def _stackable(modules: Sequence[nn.Module]) -> Iterator[None]:
     """While the stack runs, recurrent ``modules`` run once per copy, and cells gate by gate."""
     for module in modules:
-        module.forward = (functools.partial(cell_step, module) if isinstance(module, nn.RNNCellBase)
-                          else _per_copy_forward(module))
+        if isinstance(module, nn.RNNCellBase):
+            module.forward = functools.partial(cell_step, module)
+        else:
+            module.forward = _per_copy_forward(module)
+            # cuDNN's one weight buffer of a solo module (each copy's call compacts its own weights):
+            # a forward that calls it would hand it the stacked weights, which have no storage.
+            object.__setattr__(module, "flatten_parameters", _nothing)
     try:
         yield
     finally:
         for module in modules:
-            del module.forward  # the class's forward again
+            del module.forward  # the class's methods again
+            if isinstance(module, nn.RNNBase):
+                del module.flatten_parameters
+
+
+def _nothing() -> None:
+    """``flatten_parameters`` of a recurrent module inside the stack."""
 
 
 def _per_copy_forward(module: nn.Module) -> Callable[..., Any]:
