@@ -230,7 +230,8 @@ class _OneCopyAtATime(torch.autograd.Function):
             for copy_index in range(info.batch_size):
                 if rewind is not None:
                     rewind()
-                picked = [x if dim is None else x.select(dim, copy_index) for x, dim in zip(leaves, in_dims[3:])]
+                picked = [x if dim is None else x.select(dim, copy_index)
+                          for x, dim in zip(leaves, in_dims[3:])]  # in_dims of (module, spec, keep_structure, *leaves)
                 args, kwargs, weights = tree_unflatten(picked, spec)
                 copies.append(functional_call(module, weights, args, kwargs))
         flat, out_spec = tree_flatten(copies[0])
@@ -289,8 +290,8 @@ def check_stackable(stack: StackedBackbone, batch: Any) -> None:
 
 def _uses_cudnn(module: nn.Module) -> bool:
     """Whether ``module`` (an ``nn.RNNBase``) runs in cuDNN: on a CUDA device with cuDNN enabled."""
-    return next(module.parameters()).device.type == "cuda" and torch.backends.cudnn.is_available() \
-        and torch.backends.cudnn.enabled
+    return (next(module.parameters()).device.type == "cuda" and torch.backends.cudnn.is_available()
+            and torch.backends.cudnn.enabled)
 
 
 def _first_sentence(err: Exception) -> str:
