@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.models.configs import BiDDINConfig
+from spcl_diag.models.recurrent import gru_update
 
 
 def sinusoidal_positions(length: int, width: int, *, device: torch.device | None = None) -> Tensor:
@@ -42,23 +43,6 @@ def reverse_within_length(mask: Tensor) -> Tensor:
     pos = torch.arange(mask.shape[1], device=mask.device).expand_as(mask)
     lengths = mask.sum(1, keepdim=True)
     return torch.where(mask, lengths - 1 - pos, pos)
-
-
-def gru_update(input_gates: Tensor, hidden_gates: Tensor, h: Tensor) -> Tensor:
-    r"""A GRU update from its two projections, in torch's gate order (r, z, n).
-
-    .. math:: r = \sigma(g^x_r + g^h_r),\ z = \sigma(g^x_z + g^h_z),\
-              n = \tanh(g^x_n + r \odot g^h_n),\ h' = (1 - z) \odot n + z \odot h
-
-    with :math:`g^x = W_{ih} x + b_{ih}` and :math:`g^h = W_{hh} h + b_{hh}` (each ``[..., 3H]``),
-    as :class:`torch.nn.GRUCell` computes it. Taking the projections as inputs lets the
-    recurrence project all time steps' inputs before its loop and step several cells at once.
-    """
-    i_r, i_z, i_n = input_gates.chunk(3, -1)
-    h_r, h_z, h_n = hidden_gates.chunk(3, -1)
-    r, z = torch.sigmoid(i_r + h_r), torch.sigmoid(i_z + h_z)
-    n = torch.tanh(i_n + r * h_n)
-    return n + z * (h - n)
 
 
 class _Recurrence(nn.Module):

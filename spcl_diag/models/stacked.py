@@ -13,6 +13,16 @@ tensor values in Python (``.item()``, ``if x.any()``); :func:`check_stackable` s
 any training. Operators without a batching rule still work, at one call per copy (torch
 warns about them once).
 
+Recurrent modules have no batching rule (``aten::gru.input``, ``aten::lstm.input``,
+``aten::lstm_cell``, ...), so a stack runs them another way. ``nn.GRU``, ``nn.LSTM`` and
+``nn.RNN`` run once per copy, on that copy's slice of their weights, with torch's own kernel
+(:class:`_OneCopyAtATime`); every call draws the random numbers that one solo call draws (the
+global generator is rewound before each copy), as ``randomness="same"`` asks. The exception is
+cuDNN's dropout between the layers of a multi-layer module, drawn from a state of its own that
+no copy can rewind: :func:`check_stackable` refuses it. Their cells (``nn.GRUCell``,
+``nn.LSTMCell``, ``nn.RNNCell``), stepped once per time step, are written out gate by gate
+(:func:`~spcl_diag.models.recurrent.cell_step`), a few batched operators for all copies.
+
 Examples
 --------
 >>> import torch
@@ -33,17 +43,26 @@ torch.Size([4, 5, 2])
 from __future__ import annotations
 
 import copy
+import functools
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.func import functional_call, vmap
+from torch.utils._pytree import tree_flatten, tree_unflatten
 
 from spcl_diag.models.base import Backbone, ModelOutput
+from spcl_diag.models.recurrent import cell_step
 
 
 class StackingError(ValueError):
     """A backbone that ``torch.func.vmap`` cannot run over stacked parameters."""
+
+
+RECURRENT = (nn.RNNBase, nn.RNNCellBase)  # no vmap batching rule: run another way inside the stack
 
 
 class StackedBackbone:
@@ -67,6 +86,7 @@ class StackedBackbone:
             for group, params in model.parameter_groups().items() if params
         }
         self.modalities = model.modalities
+        self.recurrent = [m for m in model.modules() if isinstance(m, RECURRENT)]
 
     @property
     def training(self) -> bool:
@@ -93,7 +113,8 @@ class StackedBackbone:
                 fields["auxiliary_loss"] = output.auxiliary_loss
             return fields
 
-        fields = vmap(one_copy, randomness="same")(self.params)
+        with _stackable(self.recurrent):
+            fields = vmap(one_copy, randomness="same")(self.params)
         return ModelOutput(joint=fields["joint"], per_modality=fields["per_modality"], features=fields["features"],
                            auxiliary_loss=fields.get("auxiliary_loss"))
 
@@ -143,20 +164,137 @@ def _norm_per_copy(grad: Tensor) -> Tensor:
     return torch.linalg.vector_norm(grad, dim=tuple(range(1, grad.dim()))) if grad.dim() > 1 else grad.abs()
 
 
+@contextmanager
+def _stackable(modules: Sequence[nn.Module]) -> Iterator[None]:
+    """While the stack runs, recurrent ``modules`` run once per copy, and cells gate by gate."""
+    for module in modules:
+        if isinstance(module, nn.RNNCellBase):
+            module.forward = functools.partial(cell_step, module)
+        else:
+            module.forward = _per_copy_forward(module)
+            # cuDNN's one weight buffer of a solo module (each copy's call compacts its own weights):
+            # a forward that calls it would hand it the stacked weights, which have no storage.
+            object.__setattr__(module, "flatten_parameters", _nothing)
+    try:
+        yield
+    finally:
+        for module in modules:
+            del module.forward  # the class's methods again
+            if isinstance(module, nn.RNNBase):
+                del module.flatten_parameters
+
+
+def _nothing() -> None:
+    """``flatten_parameters`` of a recurrent module inside the stack."""
+
+
+def _per_copy_forward(module: nn.Module) -> Callable[..., Any]:
+    """``module``'s forward, through :class:`_OneCopyAtATime` when vmap batches its weights or inputs."""
+    own = type(module).forward.__get__(module)
+
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        # Under functional_call, named_parameters() are the tensors it put in: the stacked weights.
+        leaves, spec = tree_flatten((args, kwargs, dict(module.named_parameters())))
+        if not any(isinstance(x, Tensor) and torch._C._functorch.is_batchedtensor(x) for x in leaves):
+            return own(*args, **kwargs)  # one copy's call, from _OneCopyAtATime.vmap
+        structure: list[Any] = []  # the output's pytree structure, which only the copies' calls know
+        flat = _OneCopyAtATime.apply(module, spec, structure.append, *leaves)  # a list itself would be unpacked
+        return tree_unflatten(list(flat), structure[0])
+
+    return forward
+
+
+class _OneCopyAtATime(torch.autograd.Function):
+    """A module's own forward under ``torch.func.vmap``: one call per copy, on its slices, outputs stacked.
+
+    vmap calls :meth:`vmap` with the unbatched tensors and their batch dimensions
+    (`extending torch.func <https://pytorch.org/docs/stable/notes/extending.func.html>`_); the
+    calls there run under plain autograd, so the backward pass is torch's own for each copy.
+    A module that draws random numbers (dropout between the layers of an ``nn.GRU``) draws
+    those of one solo call for every copy: the stack's ``randomness="same"``.
+    """
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+        """Nothing to save (torch.func requires the method): autograd records the calls of :meth:`vmap`."""
+
+    @staticmethod
+    def vmap(info: Any, in_dims: tuple[int | None, ...], module: nn.Module, spec: Any,
+             keep_structure: Callable[[Any], None], *leaves: Any) -> tuple[tuple[Any, ...], tuple[int | None, ...]]:
+        """The copies' outputs, flattened (their structure to ``keep_structure``), and their batch dimensions."""
+        weight = next(module.parameters())
+        rewind = _rewinder(weight.device) if module.training and _draws(module) else None
+        copies = []
+        with warnings.catch_warnings():  # cuDNN compacts one copy's weights per call; the solo run needs no copy
+            warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous")
+            for copy_index in range(info.batch_size):
+                if rewind is not None:
+                    rewind()
+                picked = [x if dim is None else x.select(dim, copy_index)
+                          for x, dim in zip(leaves, in_dims[3:])]  # in_dims of (module, spec, keep_structure, *leaves)
+                args, kwargs, weights = tree_unflatten(picked, spec)
+                copies.append(functional_call(module, weights, args, kwargs))
+        flat, out_spec = tree_flatten(copies[0])
+        outputs, out_dims = [], []
+        for parts in zip(flat, *(tree_flatten(c)[0] for c in copies[1:])):
+            # A tensor every copy returns as is (a PackedSequence's batch_sizes) is not stacked.
+            shared = not isinstance(parts[0], Tensor) or all(p is parts[0] for p in parts)
+            outputs.append(parts[0] if shared else torch.stack(parts))
+            out_dims.append(None if shared else 0)
+        keep_structure(out_spec)
+        return tuple(outputs), tuple(out_dims)
+
+
+def _draws(module: nn.Module) -> bool:
+    """Whether ``module`` draws random numbers in training: dropout between the layers of an ``nn.RNNBase``."""
+    return isinstance(module, nn.RNNBase) and module.dropout > 0 and module.num_layers > 1
+
+
+def _rewinder(device: torch.device) -> Callable[[], None]:
+    """A call that sets ``device``'s default random generator back to its present state."""
+    if device.type == "cpu":
+        state = torch.get_rng_state()
+        return lambda: torch.set_rng_state(state)
+    backend = getattr(torch, device.type)
+    state = backend.get_rng_state(device)
+    return lambda: backend.set_rng_state(state, device)
+
+
 def check_stackable(stack: StackedBackbone, batch: Any) -> None:
     """Run the stack once on ``batch`` in eval mode, without gradients; raise :class:`StackingError` if vmap cannot.
 
     Eval mode draws no dropout, so the check leaves the global random state as it found it.
+    A recurrent module that drops out between its layers in cuDNN is refused: cuDNN draws
+    those masks from a state of its own, which advances once per copy, so the copies would not
+    draw their solo runs' masks.
     """
     name = type(stack.template).__name__
+    for module_name, module in stack.template.named_modules():
+        if _draws(module) and _uses_cudnn(module):
+            raise StackingError(
+                f"backbone {name} cannot be stacked (its {type(module).__name__} {module_name!r} draws its dropout "
+                "between layers from cuDNN's own random state, which the arms of a stack cannot share: set that "
+                "dropout to 0 and put nn.Dropout between single-layer modules instead)"
+            )
     was_training = stack.training
     try:
         with torch.no_grad():
             stack.eval()(batch)
     except (RuntimeError, ValueError, NotImplementedError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise StackingError(
-            f"backbone {name} cannot be stacked: torch.func.vmap over its parameters failed ({first})"
+            f"backbone {name} cannot be stacked (torch.func.vmap over its parameters failed: {_first_sentence(err)})"
         ) from None
     finally:
         stack.train(was_training)
+
+
+def _uses_cudnn(module: nn.Module) -> bool:
+    """Whether ``module`` (an ``nn.RNNBase``) runs in cuDNN: on a CUDA device with cuDNN enabled."""
+    return (next(module.parameters()).device.type == "cuda" and torch.backends.cudnn.is_available()
+            and torch.backends.cudnn.enabled)
+
+
+def _first_sentence(err: Exception) -> str:
+    """The first sentence of ``err``'s message, without its full stop (torch's run to several lines)."""
+    text = " ".join(str(err).split())
+    return text.split(". ")[0].rstrip(".") or type(err).__name__

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import FrameType
 
 import torch
 
@@ -109,7 +111,7 @@ def run_stack(
             todo.append(i)
     balancing = unstackable_balancing([configs[i] for i in todo])
     if balancing:
-        warnings.warn(f"{balancing}; training these runs one at a time.", UserWarning, stacklevel=2)
+        _warn_once(f"{balancing.rstrip('.')}, so these runs train one at a time.", out)
         return [results.get(i) or _solo(configs[i], out, device, show, retry_failed, dataset, probe) for i in range(len(configs))]
 
     pacing = _twin_pacings(configs, todo, results, {}, out, device=device, show=show, dataset=dataset, probe=probe,
@@ -155,7 +157,7 @@ def _train_stack(
     except StackingError as err:
         for tmp, _ in dirs:
             shutil.rmtree(tmp, ignore_errors=True)
-        warnings.warn(f"{err}, so its runs train one at a time.", UserWarning, stacklevel=3)
+        _warn_once(f"{err}, so its runs train one at a time.", out)
         return {p: _solo(c, out, device, show, retry_failed, dataset, probe) for p, c in zip(positions, configs)}
     except Exception as err:  # noqa: BLE001 - the stack broke: every arm fails with its reason, recorded
         outcomes = dict.fromkeys(arms, err)
@@ -245,6 +247,23 @@ def _split_stack(
                                         show=show, pacing=chunk_pacing, dataset=dataset, probe=probe,
                                         retry_failed=retry_failed, fits=True))
     return results
+
+
+_WARNED: set[tuple[str, str]] = set()  # (output folder, message) of the one-at-a-time warnings given
+
+
+def _warn_once(message: str, out: Path) -> None:
+    """Warn ``message`` once per output folder (every seed's stack of a batch would repeat it), at the first
+    caller outside the package, so that no source line of the package shows."""
+    key = (str(out.resolve()), message)
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
+    package, level = Path(__file__).resolve().parents[1], 2
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
 
 
 def _returning(outcome: TrainingOutcome | BaseException) -> Callable[[], TrainingOutcome]:
