@@ -10,16 +10,13 @@ with the same config and seed; when that run does not exist yet it is run first.
 
 from __future__ import annotations
 
-import dataclasses
-import os
+import functools
 import platform
 import shutil
 import sys
 import time
 import traceback
-import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +24,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from spcl_diag._deprecation import moved
 from spcl_diag._version import __version__
-from spcl_diag.config.identity import identity_payload, payload_run_id
+from spcl_diag.config.identity import identity_payload
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.config.seeds import RunSeeds
-from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
 from spcl_diag.data.cache import cache_path
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.loaders import is_npz
 from spcl_diag.data.registry import (
-    memory_dataset_name,
     prepare_dataset,
     resolve_dataset,
     source_file,
@@ -56,37 +52,13 @@ from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_s
 from spcl_diag.metrics.disparity import disparity_ratio
 from spcl_diag.metrics.unimodal import unimodal_spread
 from spcl_diag.runs import directory as rd
+from spcl_diag.runs.lifecycle import RunResult, plan_run, twin_of, twin_pacing
 from spcl_diag.train.callbacks import Callback, make_loggers
 from spcl_diag.train.loop import SplitPredictions, TrainingOutcome, train_run
 
 # Post-training imbalance metrics from masked / permuted evaluation of the test split.
 MASK_VALUE: MaskValue = "mean"  # absent modalities get the training mean feature (not OOD zeros)
 PERCEPTUAL_PERMUTATIONS = 3  # permutations averaged per modality (Gat et al. stress the expectation)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """The outcome of :func:`run`: where the run is and what ``result.json`` says."""
-
-    run_id: str
-    path: Path
-    status: str  # "ok" or "failed"
-    result: dict[str, Any]
-
-    @property
-    def test_wf1(self) -> float:
-        return float(self.result["test"]["joint"]["wf1"])
-
-    @property
-    def error(self) -> str | None:
-        """The one-line reason of a failed run (``None`` when it succeeded)."""
-        if self.status == "ok":
-            return None
-        return str(self.result.get("error") or "no reason recorded; see error.txt")
-
-
-class RunFailedError(RunSetupError):
-    """The spcl run that a ``random`` or ``anti`` run is paired with failed."""
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -174,25 +146,19 @@ def run(
     >>> result.status, sorted(result.result["test"])
     ('ok', ['a', 'joint', 't', 'v'])
     """
-    if dataset is not None:
-        config = dataclasses.replace(config, dataset=memory_dataset_name(dataset))
-    config = config.resolved()
+    plan = plan_run(config, out_dir, dataset=dataset)
+    config, run_id, out = plan.config, plan.run_id, plan.out
     show = interactive() if progress is None else progress
-    out = Path(out_dir)
-    payload = identity_payload(config)
-    run_id = payload_run_id(payload)
-    final = out / run_id
-    state = rd.run_state(final, run_id)
-    if state == "complete" or (state == "failed" and not retry_failed):
-        return read_result(run_id, final)
-    check_writable(out, run_id)
-    if state in ("failed", "stale"):
-        set_aside(final, "failed" if state == "failed" else "stale", run_id)
+    decision = plan.decide(retry_failed=retry_failed)
+    if decision.action == "read":
+        return plan.read()
+    plan.clear(decision)
 
     pacing = None
-    if config.curriculum in PACED_ARMS:
-        pacing = twin_pacing(config, out, device=device, progress=show, retry_failed=retry_failed, dataset=dataset,
-                             probe=probe, log=log)
+    if twin_of(config) is not None:
+        pacing = twin_pacing(config, functools.partial(
+            run, out_dir=out, device=device, progress=show, retry_failed=retry_failed, dataset=dataset, probe=probe,
+            log=log))
 
     stage = _stage_reporter(run_id, show)
     stage(_loading_text(config))
@@ -206,32 +172,7 @@ def run(
         with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
             return train_run(config, data, device=torch_device, pacing=pacing, progress=show, callbacks=hooks)
 
-    return finish_run(tmp, final, config, data, hooks, train, started=started, probe=probe)
-
-
-def twin_pacing(
-    config: RunConfig, out: Path, *, device: str | torch.device, progress: bool, retry_failed: bool,
-    dataset: ConversationDataset | None, probe: bool, log: Sequence[str],
-) -> PacingRecord:
-    """The pacing a ``random`` / ``anti`` run replays: its paired spcl run's, trained first if it is missing.
-
-    Raises
-    ------
-    RunSetupError
-        The spcl run could not start; :class:`RunFailedError` when it failed.
-    """
-    run_id = config.run_id()
-    try:
-        twin = run(config.paired("spcl"), out, device=device, progress=progress, retry_failed=retry_failed,
-                   dataset=dataset, probe=probe, log=log)
-    except RunSetupError as err:
-        raise RunSetupError(f"the paired spcl run of {config.curriculum} run {run_id} could not start: {err}") from None
-    if twin.status != "ok":
-        raise RunFailedError(
-            f"the paired spcl run {twin.run_id} failed ({twin.error}), so the {config.curriculum} arm cannot "
-            "replay its pacing; fix the cause and run again with --retry-failed (retry_failed=True)."
-        )
-    return PacingRecord.load(str(twin.path / rd.PACING))
+    return finish_run(tmp, plan.final, config, data, hooks, train, started=started, probe=probe)
 
 
 def load_run_data(
@@ -309,24 +250,6 @@ def finish_run(
         hook.on_run_end(result)
     rd.publish(tmp, final)
     return RunResult(run_id=run_id, path=final, status=result["status"], result=result)
-
-
-def check_writable(out: Path, run_id: str) -> None:
-    """Refuse, before any work and without creating anything, an output folder that cannot be written."""
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise RunSetupError(
-            f"run {run_id} could not start: cannot create the output folder {out} ({existing} is not a folder); "
-            "choose another folder (--out)."
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        what = "the output folder" if existing == out else f"the output folder {out}: its parent"
-        raise RunSetupError(
-            f"run {run_id} could not start: {what} {existing} is not writable; finished runs can be read from "
-            "it, but new ones need another folder (--out)."
-        )
 
 
 def _stage_reporter(run_id: str, show: bool) -> Callable[[str], None]:
@@ -483,23 +406,8 @@ def _contribution_metrics(
     }, masked
 
 
-def read_result(run_id: str, path: Path) -> RunResult:
-    result = rd.read_json(path / rd.RESULT)
-    return RunResult(run_id=run_id, path=path, status=result.get("status", "failed"), result=result)
-
-
-def set_aside(path: Path, kind: str, run_id: str) -> None:
-    """Move a failed (``kind="failed"``) or stale run directory out of the way without deleting it.
-
-    Stale: incomplete, damaged, or holding the run of another config; said in a warning.
-    """
-    n = 1
-    while path.with_name(f"{path.name}.{kind}-{n}").exists():
-        n += 1
-    aside = path.with_name(f"{path.name}.{kind}-{n}")
-    shutil.move(str(path), str(aside))
-    if kind == "stale":
-        holds = rd.read_folder_run_id(aside)
-        why = f"its config.json resolves to run {holds}" if holds and holds != run_id else "it is incomplete or damaged"
-        warnings.warn(f"run folder {path} was not a finished run {run_id} ({why}); set aside as {aside.name} "
-                      "and trained again.", UserWarning, stacklevel=3)
+def __getattr__(name: str) -> Any:
+    """Names that moved to :mod:`spcl_diag.runs.lifecycle` (issue 26) still resolve here, with a warning."""
+    if name in ("RunFailedError", "check_writable", "set_aside"):
+        return moved(__name__, name, ("spcl_diag.runs.lifecycle",))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
