@@ -45,7 +45,7 @@ from spcl_diag.curriculum.arms import PacingRecord
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.errors import RunSetupError
 from spcl_diag.models.stacked import StackingError
-from spcl_diag.runs.execute import finish_run, interactive, load_run_data, open_run_dir, run
+from spcl_diag.runs.execute import interactive, load_run_data, run
 from spcl_diag.runs.lifecycle import (
     RunFailedError,
     RunPlan,
@@ -56,6 +56,7 @@ from spcl_diag.runs.lifecycle import (
     twin_pacing,
     twins_needed,
 )
+from spcl_diag.runs.writer import finish_run, open_run_dir
 from spcl_diag.train.callbacks import Callback
 from spcl_diag.train.loop import TrainingOutcome
 from spcl_diag.train.memory import estimate_stack_memory, free_memory
@@ -171,7 +172,7 @@ def _train_stack(
     stack = {"arms": arms, "runs": run_ids}
     for plan in plans:
         plan.clear(plan.decide(retry_failed=opts.retry_failed))
-    dirs = [open_run_dir(opts.out, plan.run_id, plan.config, data, torch_device, log=opts.log,
+    dirs = [open_run_dir(plan, data, torch_device, log=opts.log,
                          callbacks=opts.callbacks_of(plan.config.curriculum), metadata={"stack": stack})
             for plan in plans]
     started = time.perf_counter()
@@ -200,7 +201,7 @@ def _train_stack(
                 "cause and run again with --retry-failed (retry_failed=True)."
             )
             continue
-        results[position] = finish_run(tmp, plan.final, config, data, hooks, _returning(outcome), started=started,
+        results[position] = finish_run(tmp, plan, data, hooks, _returning(outcome), started=started,
                                        probe=opts.probe, extra={"stack": stack})
     return results
 
