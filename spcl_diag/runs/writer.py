@@ -32,6 +32,7 @@ from spcl_diag.metrics.disparity import disparity_ratio
 from spcl_diag.metrics.unimodal import unimodal_spread
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.lifecycle import RunPlan, RunResult
+from spcl_diag.runs.notice import learned_nothing_notice, warn_learned_nothing
 from spcl_diag.train.callbacks import Callback, make_loggers
 from spcl_diag.train.loop import TrainingOutcome
 
@@ -94,6 +95,8 @@ def finish_run(
     for hook in hooks:
         hook.on_run_end(result)
     rd.publish(tmp, final)
+    if result.get("notice"):
+        warn_learned_nothing(result["notice"])
     return RunResult(run_id=run_id, path=final, status=result["status"], result=result)
 
 
@@ -194,6 +197,11 @@ def write_outcome(
         extra=masked_arrays,
     )
     imbalance.update(contribution)
+    dev = outcome.predictions["dev"]
+    notice = learned_nothing_notice(
+        config, plan.run_id, scores["dev"]["joint"]["wf1"], train_labels=outcome.train_split.labels_host,
+        dev_labels=dev.labels, n_classes=dev.probs["joint"].shape[1], class_names=dataset.label_names,
+    )
     result = {
         "run_id": plan.run_id,
         "status": "ok",
@@ -205,6 +213,7 @@ def write_outcome(
         "n_parameters": sum(p.numel() for p in outcome.model.parameters()),
         "train_seconds": float(sum(outcome.epoch_seconds)),
         "wall_seconds": wall_seconds,
+        **({"notice": notice} if notice else {}),
         **(extra or {}),
     }
     rd.write_json(tmp / rd.RESULT, result)
