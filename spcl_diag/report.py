@@ -13,7 +13,8 @@ as it is. The report holds
   and a ranking section with a critical-difference diagram when the runs span at least two
   cells (:func:`spcl_diag.stats.rank_arms`);
 * the run inventory (runs per configuration and seed, failures with their last error line);
-* the exact grids that batches recorded in the folder, and the package version.
+* the exact grids that batches recorded in the folder, the package version and the source
+  hashes of the plugins the runs imported.
 
 Figures are drawn by :mod:`spcl_diag.plots` and saved by
 :func:`spcl_diag.plots.saving.save_figures`; each metric's comparison is
@@ -28,6 +29,7 @@ import os
 import platform
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -433,10 +435,28 @@ def _provenance_section(tables: RunTables, runs: str | Path) -> list[str]:
             f"- spcl_diag {__version__} (runs written by {', '.join(versions) or 'unknown'}; git commit "
             f"{', '.join(commits) or 'unknown'})"
         ),
+        *_plugin_lines(tables.results),
         f"- Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, pandas {pd.__version__}",
         "",
     ]
     return lines
+
+
+def _plugin_lines(results: pd.DataFrame) -> list[str]:
+    """``- plugins: `name` source <hash> (n runs); ...``: the plugin code the runs ran (its source hash is part
+    of the run id, :func:`spcl_diag.plugins.plugin_sources`), with the plugins whose runs mix versions."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for text in results.get("plugin_sources", pd.Series(dtype=object)).dropna():
+        counts.update(tuple(item.partition("=")[::2]) for item in str(text).split(","))
+    if not counts:
+        return []
+    line = "- plugins: " + "; ".join(f"`{name}` source {digest} ({n} run{'s' * (n != 1)})"
+                                     for (name, digest), n in sorted(counts.items()))
+    mixed = sorted({name for name, _ in counts if sum(1 for other, _ in counts if other == name) > 1})
+    if mixed:
+        line += (f". Runs of {', '.join(f'`{m}`' for m in mixed)} ran more than one version of its source: compare "
+                 "them apart (`spcl-diag compare ... --by plugin_sources`)")
+    return [line]
 
 
 # ------------------------------------------------------------------------------ helpers
