@@ -447,7 +447,9 @@ def _plugin_lines(results: pd.DataFrame) -> list[str]:
     of the run id, :func:`spcl_diag.plugins.plugin_sources`), with the plugins whose runs mix versions."""
     counts: Counter[tuple[str, str]] = Counter()
     for text in results.get("plugin_sources", pd.Series(dtype=object)).dropna():
-        counts.update(tuple(item.partition("=")[::2]) for item in str(text).split(","))
+        for item in str(text).split(","):
+            name, _, digest = item.partition("=")
+            counts[name, digest] += 1
     if not counts:
         return []
     line = "- plugins: " + "; ".join(f"`{name}` source {digest} ({n} run{'s' * (n != 1)})"
