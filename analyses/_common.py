@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 
 from spcl_diag import RunTables, load_runs
 from spcl_diag.batch import Grid, run_batch
-from spcl_diag.stats import compare
+from spcl_diag.stats import multi_metric
 
 FIGURES = Path(__file__).resolve().parents[1] / "figures"
 # small enough for a few minutes on two CPU cores; drop these for full-size runs
@@ -47,9 +47,7 @@ def run_grid(args: argparse.Namespace, *, modalities: Sequence[str], arms: Seque
 
 def compare_metrics(results: pd.DataFrame, metrics: Sequence[str], *, by: Sequence[str]) -> pd.DataFrame:
     """``compare`` against ``none`` for each metric (each its own Holm family), stacked."""
-    rng = np.random.default_rng(0)
-    parts = [compare(results[results[m].notna()], m, baseline="none", by=by, rng=rng) for m in metrics]
-    return pd.concat(parts, ignore_index=True)
+    return multi_metric.compare_metrics(results, metrics, baseline="none", by=by, rng=np.random.default_rng(0))
 
 
 def ci_text(mean: float, low: float, high: float) -> str:

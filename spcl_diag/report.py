@@ -13,10 +13,12 @@ as it is. The report holds
   and a ranking section with a critical-difference diagram when the runs span at least two
   cells (:func:`spcl_diag.stats.rank_arms`);
 * the run inventory (runs per configuration and seed, failures with their last error line);
-* the exact grids that batches recorded in the folder, and the package version.
+* the exact grids that batches recorded in the folder, the package version and the source
+  hashes of the plugins the runs imported.
 
-This module and the command line are where figures are saved; :mod:`spcl_diag.plots` only
-draws them.
+Figures are drawn by :mod:`spcl_diag.plots` and saved by
+:func:`spcl_diag.plots.saving.save_figures`; each metric's comparison is
+:func:`spcl_diag.stats.multi_metric.compare_metrics`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import os
 import platform
 import sys
 import warnings
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,7 @@ from spcl_diag._version import __version__
 from spcl_diag.batch.runner import recorded_grids
 from spcl_diag.metrics.registry import column_label
 from spcl_diag.plots import standard_figures
+from spcl_diag.plots.saving import save_figures
 from spcl_diag.runs import directory as rd
 from spcl_diag.runs.loading import RunTables, load_runs
 from spcl_diag.stats.paper_table import to_markdown
@@ -72,28 +76,6 @@ FIGURE_CAPTIONS: dict[str, str] = {
     "aggregate": "Interquartile mean of test weighted-F1 over all cells and the probability that a run of each arm "
     "beats a baseline run, averaged over cells, with 95% stratified bootstrap intervals (Agarwal et al. 2021).",
 }
-
-
-def save_figures(
-    figures: Mapping[str, Figure], folder: str | Path, *, formats: Sequence[str] = ("png",), dpi: int = 110
-) -> list[Path]:
-    """Write each figure as ``<folder>/<name>.<format>`` and close it.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, fig in figures.items():
-        for fmt in formats:
-            path = out / f"{name}.{fmt}"
-            fig.savefig(path, dpi=dpi, bbox_inches="tight")
-            written.append(path)
-        plt.close(fig)
-    return written
 
 
 def rng_seed(rng: np.random.Generator | int) -> int:
@@ -476,10 +458,30 @@ def _provenance_section(tables: RunTables, runs: str | Path) -> list[str]:
             f"- spcl_diag {__version__} (runs written by {', '.join(versions) or 'unknown'}; git commit "
             f"{', '.join(commits) or 'unknown'})"
         ),
+        *_plugin_lines(tables.results),
         f"- Python {platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, pandas {pd.__version__}",
         "",
     ]
     return lines
+
+
+def _plugin_lines(results: pd.DataFrame) -> list[str]:
+    """``- plugins: `name` source <hash> (n runs); ...``: the plugin code the runs ran (its source hash is part
+    of the run id, :func:`spcl_diag.plugins.plugin_sources`), with the plugins whose runs mix versions."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for text in results.get("plugin_sources", pd.Series(dtype=object)).dropna():
+        for item in str(text).split(","):
+            name, _, digest = item.partition("=")
+            counts[name, digest] += 1
+    if not counts:
+        return []
+    line = "- plugins: " + "; ".join(f"`{name}` source {digest} ({n} run{'s' * (n != 1)})"
+                                     for (name, digest), n in sorted(counts.items()))
+    mixed = sorted({name for name, _ in counts if sum(1 for other, _ in counts if other == name) > 1})
+    if mixed:
+        line += (f". Runs of {', '.join(f'`{m}`' for m in mixed)} ran more than one version of its source: compare "
+                 "them apart (`spcl-diag compare ... --by plugin_sources`)")
+    return [line]
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -496,22 +498,21 @@ def _without_machine_paths(value: Any) -> Any:
 
 
 def _compare_metrics(results: pd.DataFrame, metrics: Sequence[str], *, baseline: str, seed: int) -> pd.DataFrame:
+    """:func:`~spcl_diag.stats.multi_metric.compare_metrics` grouped by the cell columns that vary; mean and sd when it cannot test."""
     by = [c for c in (*GROUP_COLUMNS, "balancing") if c in results and results[c].nunique() > 1]
     try:
-        from spcl_diag.stats import compare
+        from spcl_diag.stats import multi_metric
     except ImportError:
         return _mean_sd(results, metrics, by, "spcl_diag.stats.compare is not available, so no tests were run.")
     if baseline not in set(results["curriculum"]):
         return _mean_sd(results, metrics, by, f"No `{baseline}` runs to compare with, so no tests were run.")
-    rng = np.random.default_rng(seed)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            # rows without the metric (a modality the run lacks) are not missing data
-            parts = [compare(results[results[m].notna()], m, baseline=baseline, by=by, rng=rng) for m in metrics]
+            return multi_metric.compare_metrics(results, metrics, baseline=baseline, by=by,
+                                                rng=np.random.default_rng(seed))
     except ValueError as err:  # e.g. runs that differ in a setting outside the grouping columns
         return _mean_sd(results, metrics, by, f"compare() refused these runs ({err}).")
-    return pd.concat(parts, ignore_index=True)
 
 
 def _mean_sd(results: pd.DataFrame, metrics: Sequence[str], by: list[str], reason: str) -> pd.DataFrame:

@@ -99,3 +99,23 @@ def test_report_lists_the_note_of_a_row_whose_test_and_interval_disagree():
                                          "none"))
     assert "interval and test disagree, see note). Note: interval and test disagree: the Wilcoxon test rejects" in text
     assert "Hodges-Lehmann shift +0.01 [+0.01, +0.01]" in text and "| spcl | 12 |" in text and "† §" in text
+
+
+def test_the_versions_section_records_the_plugins_source_hashes(tmp_path):
+    """Issue 30 item 1: which plugin code the runs ran, and a mix of versions named with the fix."""
+    import pandas as pd
+
+    from spcl_diag.report import _provenance_section
+    from spcl_diag.runs.loading import RunTables
+
+    results = pd.DataFrame({
+        "dataset": "synthetic", "backbone": ["gru_ctx", "gru_ctx", "gru_ctx", "late_fusion"], "modalities": "tav",
+        "curriculum": "none", "seed": [0, 1, 2, 0], "git_commit": "a" * 40, "package_version": "0.1.0",
+        "plugin_sources": ["gru_ctx=00ff00ff00ff00ff", "gru_ctx=00ff00ff00ff00ff", "gru_ctx=11ee11ee11ee11ee", None],
+    })
+    lines = _provenance_section(RunTables(results, pd.DataFrame()), tmp_path)
+    (plugins,) = [line for line in lines if line.startswith("- plugins:")]
+    assert "`gru_ctx` source 00ff00ff00ff00ff (2 runs)" in plugins and "`gru_ctx` source 11ee11ee11ee11ee (1 run)" in plugins
+    assert "more than one version" in plugins and "--by plugin_sources" in plugins
+    no_plugins = _provenance_section(RunTables(results.assign(plugin_sources=None), pd.DataFrame()), tmp_path)
+    assert not any(line.startswith("- plugins:") for line in no_plugins)

@@ -45,6 +45,7 @@ import json
 import os
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,8 @@ def run_batch(
     retry_failed: bool = False,
     progress: bool = True,
     stack: str | None = None,
+    probe: bool = False,
+    log: Sequence[str] = (),
 ) -> BatchSummary:
     """Run (or resume) every run of ``grid`` into ``out``.
 
@@ -129,6 +132,9 @@ def run_batch(
     stack
         ``"arms"``: train the arms of each seed as one stacked model (one task per seed and
         cell); ``None`` (default): one task per run.
+    probe, log
+        Passed to every run (:func:`~spcl_diag.runs.execute.run`), stacked or not: linear
+        probes of the selected model, experiment loggers (``"tensorboard"``, ...).
 
     Returns
     -------
@@ -179,8 +185,8 @@ def run_batch(
         bar.set_postfix_str(_counts_text(Counter(o.status for o in outcomes)))
         try:
             for wave in waves:
-                tasks = stack_tasks(wave, str(out), device, retry_failed) if stack else [
-                    RunTask(c.to_dict(), str(out), device, retry_failed) for c in wave]
+                tasks = stack_tasks(wave, str(out), device, retry_failed, probe=probe, log=log) if stack else [
+                    RunTask(c.to_dict(), str(out), device, retry_failed, probe, tuple(log)) for c in wave]
                 for outcome in pool.map_unordered(tasks):
                     outcomes += outcome.runs()
                     bar.update(len(outcome.runs()))
@@ -279,7 +285,10 @@ def plan_batch(grid: Grid | dict[str, Any] | str | Path, out: str | Path, *, ret
     return BatchPlan(tuple(runs), folder, retry_failed)
 
 
-def stack_tasks(configs: list[RunConfig], out_dir: str, device: str, retry_failed: bool) -> list[Task]:
+def stack_tasks(
+    configs: list[RunConfig], out_dir: str, device: str, retry_failed: bool, *, probe: bool = False,
+    log: Sequence[str] = (),
+) -> list[Task]:
     """One :class:`StackTask` per group of runs that differ in their arm only; unstackable methods' runs alone.
 
     Whether a balancing method stacks is its spec's (``MethodSpec.stacks``; ``agm`` and
@@ -292,10 +301,11 @@ def stack_tasks(configs: list[RunConfig], out_dir: str, device: str, retry_faile
     tasks: list[Task] = []
     for config in configs:
         if unstackable_balancing([config]):
-            tasks.append(RunTask(config.to_dict(), out_dir, device, retry_failed))
+            tasks.append(RunTask(config.to_dict(), out_dir, device, retry_failed, probe, tuple(log)))
         else:
             groups.setdefault(config.paired("spcl").run_id(), []).append(config)
-    tasks += [StackTask(tuple(c.to_dict() for c in group), out_dir, device, retry_failed) for group in groups.values()]
+    tasks += [StackTask(tuple(c.to_dict() for c in group), out_dir, device, retry_failed, probe, tuple(log))
+              for group in groups.values()]
     return tasks
 
 

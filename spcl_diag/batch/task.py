@@ -5,6 +5,11 @@ and returns plain picklable values, so it travels unchanged to a process pool, a
 (submitit) or a Ray worker. A :class:`RunTask` is one run; a :class:`StackTask` is the arms of
 one seed trained as one stacked model (``spcl-diag batch --stack arms``,
 :func:`spcl_diag.runs.stack.run_stack`), and its outcome lists one outcome per run.
+
+What to do with a run's folder and which spcl twin must be complete first are
+:mod:`spcl_diag.runs.lifecycle`'s (as for :func:`~spcl_diag.runs.execute.run`); a task adds
+only the locks: it reads finished runs without one, and trains a run (a twin first) only
+while holding that run's lock.
 """
 
 from __future__ import annotations
@@ -15,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from spcl_diag.batch.grid import dependency
 from spcl_diag.batch.locking import RunLock
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.errors import RunSetupError
 from spcl_diag.runs import directory as rd
+from spcl_diag.runs.lifecycle import decide, plan_run, twin_of, twins_needed
 
 Status = Literal["done", "skipped", "failed"]
 
@@ -32,6 +37,8 @@ class RunTask:
     out_dir: str
     device: str = "auto"
     retry_failed: bool = False
+    probe: bool = False  # run(probe=True): linear probes of the selected model
+    log: tuple[str, ...] = ()  # run(log=...): experiment loggers
 
     @property
     def run_id(self) -> str:
@@ -50,6 +57,8 @@ class StackTask:
     out_dir: str
     device: str = "auto"
     retry_failed: bool = False
+    probe: bool = False  # run(probe=True): linear probes of the selected model
+    log: tuple[str, ...] = ()  # run(log=...): experiment loggers
 
     @property
     def run_ids(self) -> tuple[str, ...]:
@@ -97,10 +106,9 @@ def execute_task(task: Task) -> TaskOutcome:
     if isinstance(task, StackTask):
         return execute_stack_task(task)
     started = time.perf_counter()
-    config = RunConfig.from_dict(task.config).resolved()
-    out = Path(task.out_dir)
-    run_id = config.run_id()
-    twin = dependency(config)
+    plan = plan_run(RunConfig.from_dict(task.config), task.out_dir)
+    config, out, run_id = plan.config, plan.out, plan.run_id
+    twin = twin_of(config)
     if twin is not None:
         twin_outcome = _train_locked(twin, out, task, started)
         if twin_outcome.status == "failed":
@@ -122,13 +130,9 @@ def execute_stack_task(task: StackTask) -> TaskOutcome:
 
     started = time.perf_counter()
     out = Path(task.out_dir)
-    configs = [RunConfig.from_dict(c).resolved() for c in task.configs]
-    outcomes: dict[str, TaskOutcome] = {}
-    if "spcl" not in {c.curriculum for c in configs}:
-        for config in configs:
-            twin = dependency(config)
-            if twin is not None and twin.run_id() not in outcomes:
-                outcomes[twin.run_id()] = _train_locked(twin, out, task, started)
+    configs = [plan_run(RunConfig.from_dict(c), out).config for c in task.configs]
+    for twin in twins_needed(configs):
+        _train_locked(twin, out, task, started)  # its failure is each paced arm's, said by run_stack
     members: dict[str, TaskOutcome] = {}
     try:
         with ExitStack() as locks:
@@ -142,7 +146,8 @@ def execute_stack_task(task: StackTask) -> TaskOutcome:
                     todo.append(config)
                 else:
                     members[config.run_id()] = known
-            results = run_stack(todo, out, device=task.device, progress=False, retry_failed=task.retry_failed) if todo else []
+            results = run_stack(todo, out, device=task.device, progress=False, retry_failed=task.retry_failed,
+                                probe=task.probe, log=task.log) if todo else []
             for config, result in zip(todo, results):
                 members[config.run_id()] = _result_outcome(config.run_id(), out, result, started)
     except RunSetupError as err:  # nothing recorded: the same batch trains it once the cause is fixed
@@ -179,7 +184,8 @@ def _train_locked(config: RunConfig, out: Path, task: Task, started: float) -> T
             outcome = recorded_outcome(run_id, final, task, started)  # finished while we waited for the lock
             if outcome is not None:
                 return outcome
-            result = run(config, out, device=task.device, progress=False, retry_failed=task.retry_failed)
+            result = run(config, out, device=task.device, progress=False, retry_failed=task.retry_failed,
+                         probe=task.probe, log=task.log)
     except RunSetupError as err:  # nothing recorded: the same batch trains it once the cause is fixed
         return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started, str(err))
     except Exception as err:  # noqa: BLE001 - run() records training errors itself; this is anything else
@@ -190,15 +196,15 @@ def _train_locked(config: RunConfig, out: Path, task: Task, started: float) -> T
 
 
 def recorded_outcome(run_id: str, final: Path, task: Task, started: float) -> TaskOutcome | None:
-    """The outcome of a run already on disk (finished, or failed and not retried), else None."""
-    state = rd.run_state(final, run_id)
-    if state == "complete":
+    """The outcome of a run already on disk (:func:`~spcl_diag.runs.lifecycle.decide` says "read"), else None."""
+    decision = decide(rd.run_state(final, run_id), retry_failed=task.retry_failed)
+    if decision.action == "train":
+        return None
+    if decision.state == "complete":
         return TaskOutcome(run_id, "skipped", str(final), time.perf_counter() - started)
-    if state == "failed" and not task.retry_failed:
-        reason = _recorded_reason(final)
-        return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started,
-                           f"failed earlier ({reason}); not retried without retry_failed", recorded=True)
-    return None
+    reason = _recorded_reason(final)
+    return TaskOutcome(run_id, "failed", str(final), time.perf_counter() - started,
+                       f"failed earlier ({reason}); not retried without retry_failed", recorded=True)
 
 
 def complete_on_disk(out: Path, run_id: str) -> bool:

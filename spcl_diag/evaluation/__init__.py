@@ -1,4 +1,5 @@
-"""Scoring a trained model: its predictions, masked and permuted evaluation, linear probes, checkpoints.
+"""Scoring a trained model: its predictions, masked and permuted evaluation and the contribution metrics they
+give, linear probes, checkpoints.
 
 :mod:`spcl_diag.metrics` keeps the formulas (pure functions over arrays); this package runs
 a trained :class:`~spcl_diag.models.base.Backbone` to produce their inputs. It knows models and
@@ -17,6 +18,7 @@ from spcl_diag.evaluation.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from spcl_diag.evaluation.contribution import Contribution, contribution_scores
 from spcl_diag.evaluation.masking import (
     masked_evaluation,
     permuted_evaluation,
@@ -29,7 +31,9 @@ from spcl_diag.evaluation.probe import fit_linear_probe, probe_scores, represent
 __all__ = [
     "Checkpoint",
     "CheckpointError",
+    "Contribution",
     "SplitPredictions",
+    "contribution_scores",
     "evaluate",
     "fit_linear_probe",
     "load_checkpoint",

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from spcl_diag.metrics.classification import confusion_matrix
+from spcl_diag._deprecation import moved
 from spcl_diag.plots.style import scope_label
 
 
@@ -45,35 +46,12 @@ def plot_confusion(counts: np.ndarray, class_names: Sequence[str], *, ax: Axes |
     return ax
 
 
-def confusion_counts(run_dirs: Sequence[str | Path], *, split: str = "test") -> tuple[dict[str, np.ndarray], list[str]]:
-    """Scope -> ``[C, C]`` counts summed over ``run_dirs``, and the class names."""
-    from spcl_diag.runs.loading import load_predictions
-
-    totals: dict[str, np.ndarray] = {}
-    names: list[str] | None = None
-    for run_dir in run_dirs:
-        preds = load_predictions(run_dir)
-        if f"{split}_labels" not in preds:
-            raise ValueError(f"{run_dir}: predictions.npz has no {split} split; it has {sorted(preds)}.")
-        labels = preds[f"{split}_labels"]
-        n_classes = preds[f"{split}_probs_joint"].shape[1]
-        these = [str(n) for n in preds["label_names"]] if "label_names" in preds else [f"class{c}" for c in range(n_classes)]
-        if names is not None and these != names:
-            raise ValueError(f"{run_dir}: classes {these} differ from the other runs' {names}.")
-        names = these
-        for key, probs in preds.items():
-            if key.startswith(f"{split}_probs_"):
-                scope = key.removeprefix(f"{split}_probs_")
-                counts = confusion_matrix(labels, probs.argmax(1), n_classes=n_classes)
-                totals[scope] = totals.get(scope, 0) + counts
-    if names is None:
-        raise ValueError("confusion_counts needs at least one run directory.")
-    return totals, names
-
-
 def confusion_figure(run_dirs: Sequence[str | Path] | str | Path, *, split: str = "test",
                      scopes: Sequence[str] | None = None) -> Figure:
-    """One confusion panel per scope (joint first, then each modality), summed over ``run_dirs``."""
+    """One confusion panel per scope (joint first, then each modality), summed over ``run_dirs``
+    (:func:`~spcl_diag.runs.frames.confusion_counts`)."""
+    from spcl_diag.runs.frames import confusion_counts  # reads the run folders (and imports torch)
+
     dirs = [run_dirs] if isinstance(run_dirs, (str, Path)) else list(run_dirs)
     totals, names = confusion_counts(dirs, split=split)
     order = [s for s in ("joint", "t", "a", "v") if s in totals] + [s for s in totals if s not in ("joint", "t", "a", "v")]
@@ -88,3 +66,9 @@ def confusion_figure(run_dirs: Sequence[str | Path] | str | Path, *, split: str 
                  fontsize="medium")
     fig.tight_layout()
     return fig
+
+
+def __getattr__(name: str) -> Any:
+    if name == "confusion_counts":  # it reads run folders: moved to runs/ (issue 26)
+        return moved(__name__, name, ("spcl_diag.runs.frames",))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,57 +1,27 @@
 """Difficulty figures: trajectories of every training utterance, and difficulty against the
 modality that is most confident.
 
-Two tidy builders read run directories: :func:`difficulty_frame` (the recorded training
-trajectories of ``difficulty.npz``) and :func:`confidence_frame` (the SPCL difficulty of
-each test utterance under the selected model, from ``predictions.npz``).
+The frames they draw are built from run directories by :mod:`spcl_diag.runs.frames`
+(:func:`~spcl_diag.runs.frames.difficulty_frame`, :func:`~spcl_diag.runs.frames.confidence_frame`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from spcl_diag.curriculum.difficulty import spcl_difficulty
-from spcl_diag.modalities import MODALITIES
+from spcl_diag._deprecation import moved
 from spcl_diag.plots.style import MODALITY_COLORS, order_levels, scope_label
-from spcl_diag.runs.loading import RunTables, load_difficulty, load_predictions
 
 NDArrayLike = Sequence[int] | np.ndarray
-
-
-def difficulty_frame(run_dir: str | Path) -> pd.DataFrame:
-    """The difficulty trajectories of one run as tidy rows.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per training utterance and epoch: ``utterance`` (index in the training
-        set), ``epoch`` (1-based), ``l``, ``c``, ``d`` (float), ``v`` (kept), ``dialogue_id``,
-        ``label``.
-    """
-    traj = load_difficulty(run_dir)
-    n_utt, n_epochs = traj["d"].shape  # one row per utterance, one column per epoch
-    frame = pd.DataFrame(
-        {
-            "utterance": np.tile(np.arange(n_utt), n_epochs),
-            "epoch": np.repeat(np.arange(1, n_epochs + 1), n_utt),
-            **{key: traj[key].astype(np.float64).T.ravel() for key in ("l", "c", "d")},
-            "v": traj["v"].T.ravel(),
-            "dialogue_id": np.tile(traj["dialogue_id"], n_epochs),
-            "label": np.tile(traj["label"], n_epochs),
-        }
-    )
-    return frame
 
 
 def plot_difficulty_heatmap(
@@ -117,53 +87,6 @@ def plot_difficulty_heatmap(
     return ax
 
 
-def confidence_frame(tables: RunTables, *, split: str = "test") -> pd.DataFrame:
-    """SPCL difficulty of each ``split`` utterance and its most confident modality, per run.
-
-    The difficulty is computed from the saved probabilities at the selected epoch with the
-    training rule (:func:`spcl_diag.curriculum.difficulty.spcl_difficulty`, conversation
-    term over each whole dialogue); the most confident modality is the one with the
-    highest gold-class probability. Only runs with at least two modalities contribute.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``run_id, curriculum, seed, modalities, most_confident, l, c, d``, one row per
-        utterance of each run.
-    """
-    frames = []
-    ok = tables.results[tables.results["status"] == "ok"]
-    for row in ok.itertuples(index=False):
-        present = [m for m in MODALITIES if m in row.modalities]
-        if len(present) < 2:
-            continue
-        preds = load_predictions(row.path)
-        labels = torch.from_numpy(preds[f"{split}_labels"])
-        _, dialogue = np.unique(preds[f"{split}_dialogue_id"], return_inverse=True)
-        dialogue_t = torch.from_numpy(dialogue.astype(np.int64))
-        logits = {m: torch.from_numpy(np.log(preds[f"{split}_probs_{m}"].clip(1e-12))) for m in present}
-        joint = torch.from_numpy(np.log(preds[f"{split}_probs_joint"].clip(1e-12)))
-        diff = spcl_difficulty(joint, logits, labels, dialogue_t, int(dialogue.max()) + 1)
-        gold = np.stack([preds[f"{split}_probs_{m}"][np.arange(len(labels)), labels.numpy()] for m in present])
-        frames.append(
-            pd.DataFrame(
-                {
-                    "run_id": row.run_id,
-                    "curriculum": row.curriculum,
-                    "seed": row.seed,
-                    "modalities": row.modalities,
-                    "most_confident": np.asarray(present)[gold.argmax(axis=0)],
-                    "l": diff.utterance.numpy(),
-                    "c": diff.conversation.numpy(),
-                    "d": diff.difficulty.numpy(),
-                }
-            )
-        )
-    if not frames:
-        raise ValueError("confidence_frame: no finished run with at least two modalities.")
-    return pd.concat(frames, ignore_index=True)
-
-
 def plot_difficulty_by_modality(
     data: pd.DataFrame,
     *,
@@ -176,7 +99,7 @@ def plot_difficulty_by_modality(
     Parameters
     ----------
     data
-        :func:`confidence_frame` rows (columns ``curriculum``, ``most_confident``, ``y``).
+        :func:`~spcl_diag.runs.frames.confidence_frame` rows (columns ``curriculum``, ``most_confident``, ``y``).
     y
         ``d``, ``l`` or ``c``.
     arms
@@ -216,3 +139,8 @@ def plot_difficulty_by_modality(
     )
     return ax
 
+
+def __getattr__(name: str) -> Any:
+    if name in ("difficulty_frame", "confidence_frame"):  # they read run folders: moved to runs/ (issue 26)
+        return moved(__name__, name, ("spcl_diag.runs.frames",))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -20,12 +20,7 @@ from spcl_diag.metrics.registry import FAMILY_LABELS, column_label, metric_famil
 from spcl_diag.plots.aggregate import aggregate_figure
 from spcl_diag.plots.confusion import confusion_figure
 from spcl_diag.plots.curves import grad_share_curves, modality_curves, plot_kept_fraction
-from spcl_diag.plots.difficulty import (
-    confidence_frame,
-    difficulty_frame,
-    plot_difficulty_by_modality,
-    plot_difficulty_heatmap,
-)
+from spcl_diag.plots.difficulty import plot_difficulty_by_modality, plot_difficulty_heatmap
 from spcl_diag.plots.forest import plot_forest
 from spcl_diag.plots.gap import pair_gaps, plot_pair_gap
 from spcl_diag.plots.style import hue_color
@@ -51,6 +46,8 @@ def curriculum_figure(tables: RunTables, *, seed: int | None = None, arms: Seque
     arms
         Curriculum arms to compare.
     """
+    from spcl_diag.runs.frames import difficulty_frame  # reads the run folders
+
     results = _main_group(tables.results)
     present = [a for a in arms if a in set(results["curriculum"])]
     if not present:
@@ -81,6 +78,8 @@ def curriculum_figure(tables: RunTables, *, seed: int | None = None, arms: Seque
 
 def confidence_figure(tables: RunTables, *, arms: Sequence[str] | None = None) -> Figure:
     """Test-utterance difficulty grouped by arm and by the most confident modality."""
+    from spcl_diag.runs.frames import confidence_frame  # reads the run folders (and imports torch)
+
     frame = confidence_frame(tables)
     fig, ax = plt.subplots(figsize=(1.6 + 1.5 * frame["curriculum"].nunique(), 3.6))
     plot_difficulty_by_modality(frame, arms=arms, ax=ax)

@@ -14,7 +14,9 @@
 * ``probe.json``      linear-probe scores per modality (``run(probe=True)``, ``spcl-diag probe``);
 * ``evaluations/``    scores of ``spcl-diag evaluate`` (another file, masked modalities);
 * ``tensorboard/``    event files of ``--log tensorboard``;
-* ``result.json``     status, selected epoch, dev and test metrics, imbalance summary, wall time;
+* ``result.json``     status, selected epoch, dev and test metrics, imbalance summary, wall time,
+  and a ``notice`` when the best dev score is not above the majority class's
+  (:mod:`spcl_diag.runs.notice`);
 * ``error.txt``       the traceback, when the run failed (``result.json`` then has ``error``,
   the one-line reason, and ``failed_epoch`` when training had started).
 

@@ -6,87 +6,39 @@ training (data, output folder) raises :class:`~spcl_diag.errors.RunSetupError` a
 nothing; a failure during training, a NaN or infinite loss included, is recorded as a
 failed run with its reason. The ``random`` and ``anti`` arms replay the per-batch counts of the ``spcl`` run
 with the same config and seed; when that run does not exist yet it is run first.
+
+What becomes of the run's folder and its twin is :mod:`spcl_diag.runs.lifecycle`'s; the files
+are written by :mod:`spcl_diag.runs.writer`; this module loads the data and trains.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import platform
-import shutil
+import functools
 import sys
 import time
-import traceback
-import warnings
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from spcl_diag._version import __version__
-from spcl_diag.config.identity import identity_payload, payload_run_id
+from spcl_diag._deprecation import moved
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.config.seeds import RunSeeds
-from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
 from spcl_diag.data.cache import cache_path
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.loaders import is_npz
 from spcl_diag.data.registry import (
-    memory_dataset_name,
     prepare_dataset,
     resolve_dataset,
     source_file,
 )
 from spcl_diag.errors import ConfigError, DataFormatError, RunSetupError
-from spcl_diag.evaluation.checkpoint import save_checkpoint
-from spcl_diag.evaluation.masking import (
-    MaskValue,
-    permuted_scores,
-    predictions_scores,
-    scores_by_subset,
-    subset_predictions,
-)
-from spcl_diag.evaluation.probe import probe_scores
-from spcl_diag.metrics.classification import scope_scores
-from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score, shapley_values
-from spcl_diag.metrics.disparity import disparity_ratio
-from spcl_diag.metrics.unimodal import unimodal_spread
-from spcl_diag.runs import directory as rd
-from spcl_diag.train.callbacks import Callback, make_loggers
-from spcl_diag.train.loop import SplitPredictions, TrainingOutcome, train_run
-
-# Post-training imbalance metrics from masked / permuted evaluation of the test split.
-MASK_VALUE: MaskValue = "mean"  # absent modalities get the training mean feature (not OOD zeros)
-PERCEPTUAL_PERMUTATIONS = 3  # permutations averaged per modality (Gat et al. stress the expectation)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """The outcome of :func:`run`: where the run is and what ``result.json`` says."""
-
-    run_id: str
-    path: Path
-    status: str  # "ok" or "failed"
-    result: dict[str, Any]
-
-    @property
-    def test_wf1(self) -> float:
-        return float(self.result["test"]["joint"]["wf1"])
-
-    @property
-    def error(self) -> str | None:
-        """The one-line reason of a failed run (``None`` when it succeeded)."""
-        if self.status == "ok":
-            return None
-        return str(self.result.get("error") or "no reason recorded; see error.txt")
-
-
-class RunFailedError(RunSetupError):
-    """The spcl run that a ``random`` or ``anti`` run is paired with failed."""
+from spcl_diag.runs.lifecycle import RunResult, plan_run, twin_of, twin_pacing
+from spcl_diag.runs.writer import finish_run, one_line, open_run_dir
+from spcl_diag.train.callbacks import Callback
+from spcl_diag.train.loop import TrainingOutcome, train_run
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -174,30 +126,24 @@ def run(
     >>> result.status, sorted(result.result["test"])
     ('ok', ['a', 'joint', 't', 'v'])
     """
-    if dataset is not None:
-        config = dataclasses.replace(config, dataset=memory_dataset_name(dataset))
-    config = config.resolved()
+    plan = plan_run(config, out_dir, dataset=dataset)
+    config, run_id, out = plan.config, plan.run_id, plan.out
     show = interactive() if progress is None else progress
-    out = Path(out_dir)
-    payload = identity_payload(config)
-    run_id = payload_run_id(payload)
-    final = out / run_id
-    state = rd.run_state(final, run_id)
-    if state == "complete" or (state == "failed" and not retry_failed):
-        return read_result(run_id, final)
-    check_writable(out, run_id)
-    if state in ("failed", "stale"):
-        set_aside(final, "failed" if state == "failed" else "stale", run_id)
+    decision = plan.decide(retry_failed=retry_failed)
+    if decision.action == "read":
+        return plan.read()
+    plan.clear(decision)
 
     pacing = None
-    if config.curriculum in PACED_ARMS:
-        pacing = twin_pacing(config, out, device=device, progress=show, retry_failed=retry_failed, dataset=dataset,
-                             probe=probe, log=log)
+    if twin_of(config) is not None:
+        pacing = twin_pacing(config, functools.partial(
+            run, out_dir=out, device=device, progress=show, retry_failed=retry_failed, dataset=dataset, probe=probe,
+            log=log))
 
     stage = _stage_reporter(run_id, show)
     stage(_loading_text(config))
     data, torch_device = load_run_data(config, run_id, dataset=dataset, device=device)
-    tmp, hooks = open_run_dir(out, run_id, config, data, torch_device, log=log, callbacks=callbacks)
+    tmp, hooks = open_run_dir(plan, data, torch_device, log=log, callbacks=callbacks)
     started = time.perf_counter()
     stage(f"building {config.backbone} ({config.curriculum}, seed {config.seed}) on {torch_device}, "
           f"then {config.train.epochs} epochs")
@@ -206,32 +152,7 @@ def run(
         with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
             return train_run(config, data, device=torch_device, pacing=pacing, progress=show, callbacks=hooks)
 
-    return finish_run(tmp, final, config, data, hooks, train, started=started, probe=probe)
-
-
-def twin_pacing(
-    config: RunConfig, out: Path, *, device: str | torch.device, progress: bool, retry_failed: bool,
-    dataset: ConversationDataset | None, probe: bool, log: Sequence[str],
-) -> PacingRecord:
-    """The pacing a ``random`` / ``anti`` run replays: its paired spcl run's, trained first if it is missing.
-
-    Raises
-    ------
-    RunSetupError
-        The spcl run could not start; :class:`RunFailedError` when it failed.
-    """
-    run_id = config.run_id()
-    try:
-        twin = run(config.paired("spcl"), out, device=device, progress=progress, retry_failed=retry_failed,
-                   dataset=dataset, probe=probe, log=log)
-    except RunSetupError as err:
-        raise RunSetupError(f"the paired spcl run of {config.curriculum} run {run_id} could not start: {err}") from None
-    if twin.status != "ok":
-        raise RunFailedError(
-            f"the paired spcl run {twin.run_id} failed ({twin.error}), so the {config.curriculum} arm cannot "
-            "replay its pacing; fix the cause and run again with --retry-failed (retry_failed=True)."
-        )
-    return PacingRecord.load(str(twin.path / rd.PACING))
+    return finish_run(tmp, plan, data, hooks, train, started=started, probe=probe)
 
 
 def load_run_data(
@@ -247,86 +168,7 @@ def load_run_data(
         )
         return data, resolve_device(device)
     except (DataFormatError, ConfigError, OSError, RuntimeError) as err:
-        raise RunSetupError(f"run {run_id} could not start: {_one_line(err)}") from None
-
-
-def open_run_dir(
-    out: Path, run_id: str, config: RunConfig, data: ConversationDataset, device: torch.device, *,
-    log: Sequence[str] = (), callbacks: Sequence[Callback] = (), metadata: Mapping[str, Any] | None = None,
-) -> tuple[Path, list[Callback]]:
-    """Create the run's temporary directory with its ``config.json``; return it and the run's loggers and callbacks.
-
-    ``metadata`` adds entries to ``config.json`` (a stacked run names its stack).
-    """
-    try:
-        tmp = rd.temporary_dir(out, run_id)
-    except OSError as err:
-        raise RunSetupError(f"run {run_id} could not start: cannot write to {out} ({err.strerror or err}); "
-                            "choose another folder (--out).") from None
-    try:
-        hooks = [*make_loggers(tuple(log), tmp, out, name=run_id, config=config.to_dict()), *callbacks]
-    except (ImportError, ValueError) as err:  # a logger's optional package is missing
-        shutil.rmtree(tmp)
-        raise RunSetupError(f"run {run_id} could not start: {_one_line(err)}") from None
-    payload = identity_payload(config)
-    info = run_metadata(run_id, config.to_dict(), device)
-    info.update(identity=payload, dataset_fingerprint=data.fingerprint(), dataset_summary=data.summary())
-    if config.plugins:
-        info["plugins"] = payload["plugins"]  # name -> source hash
-    info.update(metadata or {})
-    rd.write_json(tmp / rd.CONFIG, info)
-    return tmp, hooks
-
-
-def finish_run(
-    tmp: Path, final: Path, config: RunConfig, data: ConversationDataset, hooks: Sequence[Callback],
-    train: Callable[[], TrainingOutcome], *, started: float, probe: bool, extra: Mapping[str, Any] | None = None,
-) -> RunResult:
-    """Call ``train``, write the outcome (or the failure it raised) into ``tmp`` and publish it as ``final``.
-
-    ``extra`` adds entries to ``result.json``, a failed one's too.
-    """
-    run_id = final.name
-    try:
-        outcome = train()
-        result = _write_outcome(tmp, config, outcome, data, probe=probe, wall_seconds=time.perf_counter() - started,
-                                extra=extra)
-    except KeyboardInterrupt:  # Ctrl-C or a batch's signal: an unfinished run is never published
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    except Exception as err:  # noqa: BLE001  (a failed run is recorded, never lost)
-        (tmp / rd.ERROR).write_text(traceback.format_exc())
-        result = {
-            "run_id": run_id,
-            "status": "failed",
-            "error": _one_line(err),
-            "failed_epoch": getattr(err, "epoch", None),
-            "wall_seconds": time.perf_counter() - started,
-            **(extra or {}),
-        }
-        rd.write_json(tmp / rd.RESULT, result)
-    for hook in hooks:
-        hook.on_run_end(result)
-    rd.publish(tmp, final)
-    return RunResult(run_id=run_id, path=final, status=result["status"], result=result)
-
-
-def check_writable(out: Path, run_id: str) -> None:
-    """Refuse, before any work and without creating anything, an output folder that cannot be written."""
-    existing = out
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise RunSetupError(
-            f"run {run_id} could not start: cannot create the output folder {out} ({existing} is not a folder); "
-            "choose another folder (--out)."
-        )
-    if not os.access(existing, os.W_OK | os.X_OK):
-        what = "the output folder" if existing == out else f"the output folder {out}: its parent"
-        raise RunSetupError(
-            f"run {run_id} could not start: {what} {existing} is not writable; finished runs can be read from "
-            "it, but new ones need another folder (--out)."
-        )
+        raise RunSetupError(f"run {run_id} could not start: {one_line(err)}") from None
 
 
 def _stage_reporter(run_id: str, show: bool) -> Callable[[str], None]:
@@ -345,161 +187,13 @@ def _loading_text(config: RunConfig) -> str:
     return f"loading {config.dataset} ({config.modalities})"
 
 
-def _one_line(err: BaseException) -> str:
-    """``Type: message`` on one line (a multi-line data error keeps its first line and a count)."""
-    lines = str(err).strip().splitlines() or [""]
-    text = lines[0] + (f" (and {len(lines) - 1} more lines)" if len(lines) > 1 else "")
-    return text if isinstance(err, (DataFormatError, ConfigError, RunSetupError)) else f"{type(err).__name__}: {text}"
-
-
-def run_metadata(run_id: str, config: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    """The ``config.json`` payload: the config and the code, versions and device that ran it."""
-    return {
-        "run_id": run_id,
-        "config": config,
-        "package_version": __version__,
-        "git_commit": rd.git_commit(),
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
-        "torch_version": torch.__version__,
-        "python_version": platform.python_version(),
-    }
-
-
-def write_predictions(
-    tmp: Path,
-    predictions: dict[str, tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]],
-    modalities: str,
-    *,
-    label_names: Sequence[str] | None = None,
-    extra: Mapping[str, np.ndarray] | None = None,
-) -> tuple[dict[str, dict[str, dict[str, float]]], dict[str, Any]]:
-    """Write ``predictions.npz``; return the scores per split and scope and the test imbalance summary.
-
-    ``predictions[split] = (labels [U], probs {scope: [U, C]}, dialogue_id [U])`` for ``dev``
-    and ``test``; the scores include macro-F1 and per-class F1 under ``label_names`` (class
-    indices as names when None), stored as ``label_names``; ``extra`` arrays are stored
-    beside them (the masked-evaluation probabilities). The summary holds the disparity ratio
-    and the unimodal weighted-F1 spread of the test split when more than one modality is active.
-    """
-    n_classes = next(iter(predictions.values()))[1]["joint"].shape[1]
-    names = tuple(label_names) if label_names is not None else tuple(str(c) for c in range(n_classes))
-    arrays: dict[str, np.ndarray] = {**(extra or {}), "label_names": np.asarray(names, dtype=str)}
-    scores: dict[str, dict[str, dict[str, float]]] = {}
-    for split, (labels, probs, dialogue_id) in predictions.items():
-        arrays[f"{split}_labels"] = labels
-        arrays[f"{split}_dialogue_id"] = dialogue_id
-        for scope, p in probs.items():
-            arrays[f"{split}_probs_{scope}"] = p.astype(np.float32)
-        scores[split] = scope_scores(probs, labels, names)
-    rd.save_npz(tmp / rd.PREDICTIONS, **arrays)
-    imbalance: dict[str, Any] = {}
-    if len(modalities) > 1:
-        labels, probs, _ = predictions["test"]
-        per_modality = {m: probs[m] for m in modalities}
-        imbalance["disparity_ratio"] = disparity_ratio(per_modality, labels)
-        imbalance["unimodal_wf1_spread"] = unimodal_spread(per_modality, labels, score="wf1")
-    return scores, imbalance
-
-
-def _write_outcome(
-    tmp: Path, config: RunConfig, outcome: TrainingOutcome, dataset: ConversationDataset, *, probe: bool,
-    wall_seconds: float, extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Write epochs, difficulty, pacing, predictions, checkpoint, probe and result files; return the result."""
-    rd.write_epochs(tmp / rd.EPOCHS, outcome.rows)
-    train = outcome.train_split
-    traj = outcome.trajectories
-    rd.write_difficulty(
-        tmp / rd.DIFFICULTY,
-        traj,
-        dialogue_id=train.dialogue_ids[train.utterance_dialogue],
-        position=np.arange(train.n_utterances) - np.repeat(train.offsets[:-1], train.lengths),
-        label=train.labels_host,
-        speaker=train.speakers_host,
-    )
-    outcome.pacing.save(str(tmp / rd.PACING))
-    if config.train.checkpoint:
-        save_checkpoint(tmp / rd.CHECKPOINT, outcome.model, config, dataset)
-    if probe:
-        splits = {"train": outcome.train_split, **outcome.eval_splits}
-        rd.write_json(tmp / rd.PROBE, probe_scores(outcome.model, splits, batch_size=config.train.eval_batch_size))
-    contribution: dict[str, Any] = {}
-    masked_arrays: dict[str, np.ndarray] = {}
-    if len(config.modalities) > 1:
-        contribution, masked = _contribution_metrics(config, outcome)
-        # joint test probabilities with only subset S intact, for per-class Shapley values
-        masked_arrays = {f"test_masked_probs_{s or 'none'}": p.probs["joint"].astype(np.float32) for s, p in masked.items()}
-    scores, imbalance = write_predictions(
-        tmp,
-        {split: (p.labels, p.probs, p.dialogue_ids[p.dialogue]) for split, p in outcome.predictions.items()},
-        config.modalities,
-        label_names=dataset.label_names,
-        extra=masked_arrays,
-    )
-    imbalance.update(contribution)
-    result = {
-        "run_id": config.run_id(),
-        "status": "ok",
-        "best_epoch": outcome.best_epoch,
-        "epochs": config.train.epochs,
-        "dev": scores["dev"],
-        "test": scores["test"],
-        "imbalance": imbalance,
-        "n_parameters": sum(p.numel() for p in outcome.model.parameters()),
-        "train_seconds": float(sum(outcome.epoch_seconds)),
-        "wall_seconds": wall_seconds,
-        **(extra or {}),
-    }
-    rd.write_json(tmp / rd.RESULT, result)
-    return result
-
-
-def _contribution_metrics(
-    config: RunConfig, outcome: TrainingOutcome
-) -> tuple[dict[str, dict[str, float]], dict[str, SplitPredictions]]:
-    """Shapley wF1 contributions, conditional utilisation (accuracy) and perceptual scores on test.
-
-    The best model is evaluated on the test split for the 2^M kept-modality subsets (inputs
-    of the others replaced by their training mean) and with each modality permuted across
-    the test utterances; see :mod:`spcl_diag.evaluation.masking`. Also returns the masked
-    predictions by kept subset. The subset with every modality intact is the training loop's
-    test evaluation of the selected epoch (same weights, same batches, eval mode), so it is
-    reused rather than computed again: 2^M - 1 + 3M passes over the test split.
-    """
-    model, test = outcome.model, outcome.eval_splits["test"]
-    batch_size = config.train.eval_batch_size
-    masked = subset_predictions(model, test, batch_size=batch_size, mask_value=MASK_VALUE, reference=outcome.train_split,
-                                intact=outcome.predictions["test"])
-    by_subset = predictions_scores(masked)
-    rng = np.random.default_rng(RunSeeds.from_seed(config.seed).perceptual)
-    permuted = permuted_scores(model, test, rng=rng, n_permutations=PERCEPTUAL_PERMUTATIONS, batch_size=batch_size)
-    return {
-        "shapley_wf1": shapley_values(scores_by_subset(by_subset, "wf1")),
-        "conditional_utilisation": conditional_utilisation(scores_by_subset(by_subset, "acc")),
-        "perceptual_score": perceptual_score(
-            by_subset[model.modalities]["acc"], {m: [s["acc"] for s in runs] for m, runs in permuted.items()}
-        ),
-    }, masked
-
-
-def read_result(run_id: str, path: Path) -> RunResult:
-    result = rd.read_json(path / rd.RESULT)
-    return RunResult(run_id=run_id, path=path, status=result.get("status", "failed"), result=result)
-
-
-def set_aside(path: Path, kind: str, run_id: str) -> None:
-    """Move a failed (``kind="failed"``) or stale run directory out of the way without deleting it.
-
-    Stale: incomplete, damaged, or holding the run of another config; said in a warning.
-    """
-    n = 1
-    while path.with_name(f"{path.name}.{kind}-{n}").exists():
-        n += 1
-    aside = path.with_name(f"{path.name}.{kind}-{n}")
-    shutil.move(str(path), str(aside))
-    if kind == "stale":
-        holds = rd.read_folder_run_id(aside)
-        why = f"its config.json resolves to run {holds}" if holds and holds != run_id else "it is incomplete or damaged"
-        warnings.warn(f"run folder {path} was not a finished run {run_id} ({why}); set aside as {aside.name} "
-                      "and trained again.", UserWarning, stacklevel=3)
+def __getattr__(name: str) -> Any:
+    """Names that moved out (issue 26) still resolve here, with a warning: to :mod:`spcl_diag.runs.lifecycle`,
+    :mod:`spcl_diag.runs.writer` and :mod:`spcl_diag.evaluation.contribution`."""
+    if name in ("RunFailedError", "check_writable", "set_aside"):
+        return moved(__name__, name, ("spcl_diag.runs.lifecycle",))
+    if name in ("run_metadata", "write_predictions"):
+        return moved(__name__, name, ("spcl_diag.runs.writer",))
+    if name in ("MASK_VALUE", "PERCEPTUAL_PERMUTATIONS"):
+        return moved(__name__, name, ("spcl_diag.evaluation.contribution",))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

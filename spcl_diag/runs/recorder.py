@@ -4,9 +4,11 @@ The directory has the format of the built-in loop's (:mod:`spcl_diag.runs.direct
 ``config.json``, ``epochs.csv``, ``difficulty.npz``, ``pacing.npz``, ``predictions.npz`` and
 ``result.json``, written with the same writers and published atomically under the run id, so
 :func:`~spcl_diag.runs.loading.load_runs`, :func:`~spcl_diag.stats.comparison.compare`, the
-figures and the report read it unchanged. Post-training masked and permuted evaluation
-(Shapley, conditional utilisation, perceptual score) needs the toolkit's model interface and
-is not computed for recorded runs.
+figures and the report read it unchanged. The post-training masked and permuted evaluation
+(Shapley, conditional utilisation, perceptual score) needs a model with the toolkit's
+interface (:class:`~spcl_diag.models.base.Backbone`): compute it with
+:func:`~spcl_diag.evaluation.contribution.contribution_scores` and pass it to
+:meth:`RunRecorder.finish` (``contribution=``) to record it as a built-in run does.
 
 Use it beside a :class:`~spcl_diag.curriculum.self_paced.SelfPacedCurriculum`::
 
@@ -36,9 +38,11 @@ from torch import Tensor
 from spcl_diag.config.identity import identity_payload, payload_run_id
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.curriculum.self_paced import CurriculumStep, SelfPacedCurriculum
+from spcl_diag.evaluation.contribution import Contribution
 from spcl_diag.modalities import parse_modalities
 from spcl_diag.runs import directory as rd
-from spcl_diag.runs.execute import RunResult, run_metadata, write_predictions
+from spcl_diag.runs.lifecycle import RunResult
+from spcl_diag.runs.writer import run_metadata, write_predictions
 from spcl_diag.train.loop import Row, split_rows
 
 REQUIRED_KEYS: tuple[str, ...] = ("curriculum", "seed", "modalities")
@@ -166,8 +170,9 @@ class RunRecorder:
         dev: Predictions,
         test: Predictions,
         best_epoch: int | None = None,
+        contribution: Contribution | None = None,
     ) -> RunResult:
-        """Write and publish the run directory; return its :class:`~spcl_diag.runs.execute.RunResult`.
+        """Write and publish the run directory; return its :class:`~spcl_diag.runs.lifecycle.RunResult`.
 
         Parameters
         ----------
@@ -179,6 +184,10 @@ class RunRecorder:
             at the selected epoch.
         best_epoch
             The selected (1-based) epoch; the last one by default.
+        contribution
+            :func:`~spcl_diag.evaluation.contribution.contribution_scores` of the selected model
+            on the test split: its scores join ``result.json``'s ``imbalance`` and its masked
+            probabilities ``predictions.npz``, as for a run of :func:`~spcl_diag.runs.execute.run`.
         """
         self._close_epoch()
         n_epochs = max(self._trajectories, default=-1) + 1
@@ -197,7 +206,9 @@ class RunRecorder:
         rd.write_difficulty(tmp / rd.DIFFICULTY, trajectories, dialogue_id=self.dialogue_ids, position=position,
                             label=self.labels, speaker=self.speakers)
         curriculum.pacing_record().save(str(tmp / rd.PACING))
-        scores, imbalance = write_predictions(tmp, predictions, self.config["modalities"], label_names=self.class_names)
+        scores, imbalance = write_predictions(tmp, predictions, self.config["modalities"], label_names=self.class_names,
+                                              extra=contribution.masked_arrays() if contribution else None)
+        imbalance.update(contribution.scores if contribution else {})
         wall = time.perf_counter() - self._started
         result = {
             "run_id": self.run_id, "status": "ok", "best_epoch": int(best_epoch or n_epochs), "epochs": n_epochs,

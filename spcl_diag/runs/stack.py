@@ -4,10 +4,12 @@ Each run of the stack gets the run directory, run id and files that :func:`~spcl
 would write for it (equal to float rounding; :mod:`spcl_diag.train.stacked` says what is
 stacked). ``config.json`` records the stack under ``"stack"``; ``result.json`` too, and its
 ``train_seconds`` is the run's share of the stacked epochs (their wall time over the number
-of arms). Finished runs are skipped and recorded failures returned as they are, exactly as
-:func:`run` does, so a stack resumes: only the arms still to train are stacked. A ``random``
-or ``anti`` run whose ``spcl`` twin is not in the stack replays the twin's recorded pacing
-(the twin is trained first when it is missing).
+of arms). What becomes of each run's folder (read back, trained, set aside) and the spcl twin a
+``random`` or ``anti`` run follows are :mod:`spcl_diag.runs.lifecycle`'s, exactly as for
+:func:`run`, so a stack resumes: only the arms still to train are stacked, and a paced arm
+whose ``spcl`` twin is not in the stack replays the twin's recorded pacing (the twin is
+trained first when it is missing). ``log`` and ``callbacks`` are :func:`run`'s: each run of
+the stack gets its own loggers (``tensorboard/`` in its run directory).
 
 Runs that cannot be stacked (a balancing method whose spec does not stack, a backbone that
 ``torch.func.vmap`` cannot run) are trained one at a time, with a warning. Before a stack
@@ -29,37 +31,35 @@ Examples
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 import torch
 
 from spcl_diag.config.schema import RunConfig
-from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord
+from spcl_diag.curriculum.arms import PacingRecord
 from spcl_diag.data.dataset import ConversationDataset
-from spcl_diag.data.registry import memory_dataset_name
 from spcl_diag.errors import RunSetupError
 from spcl_diag.models.stacked import StackingError
-from spcl_diag.runs import directory as rd
-from spcl_diag.runs.execute import (
+from spcl_diag.runs.execute import interactive, load_run_data, run
+from spcl_diag.runs.lifecycle import (
     RunFailedError,
+    RunPlan,
     RunResult,
     check_writable,
-    finish_run,
-    interactive,
-    load_run_data,
-    open_run_dir,
-    read_result,
-    run,
-    set_aside,
+    plan_run,
+    twin_of,
     twin_pacing,
+    twins_needed,
 )
+from spcl_diag.runs.writer import finish_run, open_run_dir
+from spcl_diag.train.callbacks import Callback
 from spcl_diag.train.loop import TrainingOutcome
 from spcl_diag.train.memory import estimate_stack_memory, free_memory
 from spcl_diag.train.stacked import (
@@ -68,6 +68,9 @@ from spcl_diag.train.stacked import (
     train_stacked,
     unstackable_balancing,
 )
+
+Callbacks = Sequence[Callback] | Mapping[str, Sequence[Callback]]  # every run's, or arm -> that run's
+Outcome = RunResult | RunSetupError
 
 
 def run_stack(
@@ -79,91 +82,119 @@ def run_stack(
     retry_failed: bool = False,
     dataset: ConversationDataset | None = None,
     probe: bool = False,
-) -> list[RunResult | RunSetupError]:
+    log: Sequence[str] = (),
+    callbacks: Callbacks = (),
+) -> list[Outcome]:
     """Train ``configs`` (the arms of one seed) as one stack; one result per config, in order.
 
-    Parameters are those of :func:`~spcl_diag.runs.execute.run`. A run that could not start
-    (its paired spcl run failed, the data is unreadable, the folder is not writable) is
-    returned as its :class:`~spcl_diag.errors.RunSetupError` instead of a result, and nothing
-    is recorded for it.
+    Parameters are those of :func:`~spcl_diag.runs.execute.run`; ``callbacks`` is called for
+    every run of the stack (a mapping arm -> callbacks gives each arm its own; the events of
+    :meth:`~spcl_diag.train.callbacks.Callback.on_epoch_end` do not name the run). A run that
+    could not start (its paired spcl run failed, the data is unreadable, the folder is not
+    writable) is returned as its :class:`~spcl_diag.errors.RunSetupError` instead of a result,
+    and nothing is recorded for it.
 
     Raises
     ------
     ValueError
         ``configs`` differ in more than their curriculum arm, or repeat an arm.
     """
-    if dataset is not None:
-        configs = [dataclasses.replace(c, dataset=memory_dataset_name(dataset)) for c in configs]
-    configs = [c.resolved() for c in configs]
-    problems = pairing_problems(configs)
+    plans = [plan_run(c, out_dir, dataset=dataset) for c in configs]
+    problems = pairing_problems([p.config for p in plans])
     if problems:
         raise ValueError("these runs cannot train as one stack: " + "; ".join(problems) + ".")
-    show = interactive() if progress is None else progress
-    out = Path(out_dir)
-    results: dict[int, RunResult | RunSetupError] = {}
+    opts = _Options(Path(out_dir), device, interactive() if progress is None else progress, retry_failed, dataset,
+                    probe, tuple(log), callbacks)
+    results: dict[int, Outcome] = {}
     todo: list[int] = []
-    for i, config in enumerate(configs):
-        run_id = config.run_id()
-        state = rd.run_state(out / run_id, run_id)
-        if state == "complete" or (state == "failed" and not retry_failed):
-            results[i] = read_result(run_id, out / run_id)
+    for i, plan in enumerate(plans):
+        if plan.decide(retry_failed=retry_failed).action == "read":
+            results[i] = plan.read()
         else:
             todo.append(i)
-    balancing = unstackable_balancing([configs[i] for i in todo])
+    balancing = unstackable_balancing([plans[i].config for i in todo])
     if balancing:
-        _warn_once(f"{balancing.rstrip('.')}, so these runs train one at a time.", out)
-        return [results.get(i) or _solo(configs[i], out, device, show, retry_failed, dataset, probe) for i in range(len(configs))]
+        _warn_once(f"{balancing.rstrip('.')}, so these runs train one at a time.", opts.out)
+        return [results.get(i) or opts.solo(plans[i].config) for i in range(len(plans))]
 
-    pacing = _twin_pacings(configs, todo, results, {}, out, device=device, show=show, dataset=dataset, probe=probe,
-                           retry_failed=retry_failed)
+    pacing = _twin_pacings(plans, todo, results, {}, opts)
     if todo:
-        results.update(_train_stack([configs[i] for i in todo], todo, out, device=device, show=show, pacing=pacing,
-                                    dataset=dataset, probe=probe, retry_failed=retry_failed))
-    return [results[i] for i in range(len(configs))]
+        results.update(_train_stack([plans[i] for i in todo], todo, opts, pacing=pacing))
+    return [results[i] for i in range(len(plans))]
+
+
+@dataclass(frozen=True)
+class _Options:
+    """:func:`run_stack`'s keywords, as every part of a stack (and each run trained alone) gets them."""
+
+    out: Path
+    device: str | torch.device
+    show: bool
+    retry_failed: bool
+    dataset: ConversationDataset | None
+    probe: bool
+    log: tuple[str, ...]
+    callbacks: Callbacks
+
+    def callbacks_of(self, arm: str) -> list[Callback]:
+        if isinstance(self.callbacks, Mapping):
+            return list(self.callbacks.get(arm, ()))
+        return list(self.callbacks)
+
+    def run_twin(self, twin: RunConfig) -> RunResult:
+        """The spcl twin, read back or trained as :func:`run` would (its loggers, not the callbacks)."""
+        return run(twin, self.out, device=self.device, progress=self.show, retry_failed=self.retry_failed,
+                   dataset=self.dataset, probe=self.probe, log=self.log)
+
+    def solo(self, config: RunConfig) -> Outcome:
+        """``config`` trained alone by :func:`run`; its RunSetupError returned, not raised."""
+        try:
+            return run(config, self.out, device=self.device, progress=self.show, retry_failed=self.retry_failed,
+                       dataset=self.dataset, probe=self.probe, log=self.log, callbacks=self.callbacks_of(config.curriculum))
+        except RunSetupError as err:
+            return err
 
 
 def _train_stack(
-    configs: list[RunConfig], positions: list[int], out: Path, *, device: str | torch.device, show: bool,
-    pacing: dict[str, PacingRecord], dataset: ConversationDataset | None, probe: bool, retry_failed: bool,
-    fits: bool = False,
-) -> dict[int, RunResult | RunSetupError]:
-    """Train the stack of ``configs`` and write each run's directory; position -> result.
+    plans: list[RunPlan], positions: list[int], opts: _Options, *, pacing: dict[str, PacingRecord], fits: bool = False,
+) -> dict[int, Outcome]:
+    """Train the stack of ``plans`` and write each run's directory; position -> result.
 
     ``fits``: the stack is already known to fit in memory (a part of a split stack).
     """
-    run_ids = [c.run_id() for c in configs]
+    configs = [p.config for p in plans]
+    run_ids = [p.run_id for p in plans]
     arms = [c.curriculum for c in configs]
     for run_id in run_ids:
-        check_writable(out, run_id)
-    data, torch_device = load_run_data(configs[0], run_ids[0], dataset=dataset, device=device)
+        check_writable(opts.out, run_id)
+    data, torch_device = load_run_data(configs[0], run_ids[0], dataset=opts.dataset, device=opts.device)
     fit = len(configs) if fits or len(configs) < 2 else _arms_that_fit(configs, data, torch_device)
     if fit < len(configs):
-        return _split_stack(configs, positions, out, fit, device=device, show=show, pacing=pacing, dataset=dataset,
-                            probe=probe, retry_failed=retry_failed)
+        return _split_stack(plans, positions, fit, opts, pacing=pacing)
     stack = {"arms": arms, "runs": run_ids}
-    for config, run_id in zip(configs, run_ids):
-        state = rd.run_state(out / run_id, run_id)
-        if state in ("failed", "stale"):
-            set_aside(out / run_id, state, run_id)
-    dirs = [open_run_dir(out, run_id, config, data, torch_device, metadata={"stack": stack})
-            for config, run_id in zip(configs, run_ids)]
+    for plan in plans:
+        plan.clear(plan.decide(retry_failed=opts.retry_failed))
+    dirs = [open_run_dir(plan, data, torch_device, log=opts.log,
+                         callbacks=opts.callbacks_of(plan.config.curriculum), metadata={"stack": stack})
+            for plan in plans]
     started = time.perf_counter()
     try:
         with torch.random.fork_rng(devices=[torch_device] if torch_device.type == "cuda" else []):
             outcomes: dict[str, TrainingOutcome | BaseException] = train_stacked(
-                configs, data, device=torch_device, pacing=pacing, progress=show,
+                configs, data, device=torch_device, pacing=pacing, progress=opts.show,
                 callbacks={arm: hooks for arm, (_, hooks) in zip(arms, dirs)},
             )
     except StackingError as err:
         for tmp, _ in dirs:
             shutil.rmtree(tmp, ignore_errors=True)
-        _warn_once(f"{err}, so its runs train one at a time.", out)
-        return {p: _solo(c, out, device, show, retry_failed, dataset, probe) for p, c in zip(positions, configs)}
+        _warn_once(f"{err}, so its runs train one at a time.", opts.out)
+        return {p: opts.solo(c) for p, c in zip(positions, configs)}
     except Exception as err:  # noqa: BLE001 - the stack broke: every arm fails with its reason, recorded
         outcomes = dict.fromkeys(arms, err)
 
-    results: dict[int, RunResult | RunSetupError] = {}
-    for position, config, run_id, (tmp, hooks) in zip(positions, configs, run_ids, dirs):
+    results: dict[int, Outcome] = {}
+    for position, plan, (tmp, hooks) in zip(positions, plans, dirs):
+        config, run_id = plan.config, plan.run_id
         outcome = outcomes[config.curriculum]
         if isinstance(outcome, PairedArmFailedError):  # as a solo run whose twin failed: nothing recorded
             shutil.rmtree(tmp, ignore_errors=True)
@@ -172,8 +203,8 @@ def _train_stack(
                 "cause and run again with --retry-failed (retry_failed=True)."
             )
             continue
-        results[position] = finish_run(tmp, out / run_id, config, data, hooks, _returning(outcome), started=started,
-                                       probe=probe, extra={"stack": stack})
+        results[position] = finish_run(tmp, plan, data, hooks, _returning(outcome), started=started,
+                                       probe=opts.probe, extra={"stack": stack})
     return results
 
 
@@ -204,23 +235,21 @@ def _arms_that_fit(configs: list[RunConfig], data: ConversationDataset, device: 
 
 
 def _twin_pacings(
-    configs: Sequence[RunConfig], todo: list[int], results: dict[int, RunResult | RunSetupError],
-    known: dict[str, PacingRecord], out: Path, *, device: str | torch.device, show: bool,
-    dataset: ConversationDataset | None, probe: bool, retry_failed: bool,
+    plans: Sequence[RunPlan], todo: list[int], results: dict[int, Outcome], known: dict[str, PacingRecord],
+    opts: _Options,
 ) -> dict[str, PacingRecord]:
-    """``known`` plus the spcl twin's record for each paced arm of ``todo`` whose stack has no spcl arm.
+    """``known`` plus the spcl twin's record for each paced arm of ``todo`` when the twin is not among them.
 
     A paced arm whose twin cannot be had leaves ``todo`` with its error in ``results``.
     """
     pacing = dict(known)
-    if any(configs[i].curriculum == "spcl" for i in todo):
+    if not twins_needed([plans[i].config for i in todo]):
         return pacing
     for i in list(todo):
-        config = configs[i]
-        if config.curriculum in PACED_ARMS and config.curriculum not in pacing:
+        config = plans[i].config
+        if twin_of(config) is not None and config.curriculum not in pacing:
             try:
-                pacing[config.curriculum] = twin_pacing(config, out, device=device, progress=show,
-                                                        retry_failed=retry_failed, dataset=dataset, probe=probe, log=())
+                pacing[config.curriculum] = twin_pacing(config, opts.run_twin)
             except RunSetupError as err:
                 results[i] = err
                 todo.remove(i)
@@ -228,24 +257,21 @@ def _twin_pacings(
 
 
 def _split_stack(
-    configs: list[RunConfig], positions: list[int], out: Path, fit: int, *, device: str | torch.device, show: bool,
-    pacing: dict[str, PacingRecord], dataset: ConversationDataset | None, probe: bool, retry_failed: bool,
-) -> dict[int, RunResult | RunSetupError]:
-    """Train ``configs`` as stacks of at most ``fit`` arms (spcl's first), or one at a time when ``fit < 2``."""
-    order = sorted(range(len(configs)), key=lambda i: configs[i].curriculum != "spcl")
+    plans: list[RunPlan], positions: list[int], fit: int, opts: _Options, *, pacing: dict[str, PacingRecord],
+) -> dict[int, Outcome]:
+    """Train ``plans`` as stacks of at most ``fit`` arms (spcl's first), or one at a time when ``fit < 2``."""
+    order = sorted(range(len(plans)), key=lambda i: plans[i].config.curriculum != "spcl")
     if fit < 2:
-        return {positions[i]: _solo(configs[i], out, device, show, retry_failed, dataset, probe) for i in order}
-    results: dict[int, RunResult | RunSetupError] = {}
+        return {positions[i]: opts.solo(plans[i].config) for i in order}
+    results: dict[int, Outcome] = {}
     for start in range(0, len(order), fit):
         chunk = order[start:start + fit]
-        failed: dict[int, RunResult | RunSetupError] = {}
-        chunk_pacing = _twin_pacings(configs, chunk, failed, pacing, out, device=device, show=show, dataset=dataset,
-                                     probe=probe, retry_failed=retry_failed)  # spcl's stack is on disk by now
+        failed: dict[int, Outcome] = {}
+        chunk_pacing = _twin_pacings(plans, chunk, failed, pacing, opts)  # spcl's stack is on disk by now
         results.update({positions[i]: err for i, err in failed.items()})
         if chunk:
-            results.update(_train_stack([configs[i] for i in chunk], [positions[i] for i in chunk], out, device=device,
-                                        show=show, pacing=chunk_pacing, dataset=dataset, probe=probe,
-                                        retry_failed=retry_failed, fits=True))
+            results.update(_train_stack([plans[i] for i in chunk], [positions[i] for i in chunk], opts,
+                                        pacing=chunk_pacing, fits=True))
     return results
 
 
@@ -274,13 +300,3 @@ def _returning(outcome: TrainingOutcome | BaseException) -> Callable[[], Trainin
         return outcome
 
     return train
-
-
-def _solo(
-    config: RunConfig, out: Path, device: str | torch.device, show: bool, retry_failed: bool,
-    dataset: ConversationDataset | None, probe: bool,
-) -> RunResult | RunSetupError:
-    try:
-        return run(config, out, device=device, progress=show, retry_failed=retry_failed, dataset=dataset, probe=probe)
-    except RunSetupError as err:
-        return err

@@ -121,12 +121,20 @@ def test_end_of_run_contribution_evaluates_each_variant_once(trained):
 
     from spcl_diag.config.seeds import RunSeeds
     from spcl_diag.evaluation import masking
+    from spcl_diag.evaluation.contribution import (
+        MASK_VALUE,
+        PERCEPTUAL_PERMUTATIONS,
+        contribution_scores,
+    )
     from spcl_diag.metrics.contribution import conditional_utilisation, perceptual_score
-    from spcl_diag.runs.execute import MASK_VALUE, PERCEPTUAL_PERMUTATIONS, _contribution_metrics
 
     config = RunConfig(dataset="synthetic", backbone="late_fusion", modalities="tav").with_overrides(TINY).resolved()
     with mock.patch.object(masking, "evaluate", wraps=masking.evaluate) as counted:
-        metrics, masked = _contribution_metrics(config, trained)
+        found = contribution_scores(
+            trained.model, trained.eval_splits["test"], reference=trained.train_split,
+            rng=np.random.default_rng(RunSeeds.from_seed(config.seed).perceptual),
+            batch_size=config.train.eval_batch_size, intact=trained.predictions["test"])
+        metrics, masked = found.scores, found.masked
     assert counted.call_count == 2**3 - 1 + 3 * PERCEPTUAL_PERMUTATIONS
     assert masked["tav"] is trained.predictions["test"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spcl_diag.plots import aggregate_figure, aggregate_scores, confusion_counts, confusion_figure
+from spcl_diag.plots import aggregate_figure, aggregate_scores, confusion_figure
+from spcl_diag.runs.frames import confusion_counts
 from spcl_diag.runs.loading import load_predictions
 from spcl_diag.stats.bootstrap import stratified_bootstrap_ci
 

@@ -5,12 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from spcl_diag.plots import (
-    confidence_frame,
-    difficulty_frame,
-    plot_difficulty_by_modality,
-    plot_difficulty_heatmap,
-)
+from spcl_diag.plots import plot_difficulty_by_modality, plot_difficulty_heatmap
+from spcl_diag.runs.frames import confidence_frame, difficulty_frame
 from spcl_diag.runs.loading import load_difficulty, load_predictions
 
 

@@ -14,7 +14,7 @@ from spcl_diag.data.loaders import write_bundle
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
 from spcl_diag.errors import ConfigError, RunSetupError
 from spcl_diag.runs import directory as rd
-from spcl_diag.runs import execute
+from spcl_diag.runs import execute, lifecycle
 from spcl_diag.stats.comparison import compare
 
 
@@ -125,7 +125,7 @@ def test_a_read_only_archive_is_read_without_writing(tmp_path, archive, monkeypa
     _out, base, (seed0, _) = archive
     shutil.copytree(seed0.path, tmp_path / "ro" / seed0.run_id)
     before = sorted((p, p.stat().st_mtime_ns) for p in (tmp_path / "ro").rglob("*"))
-    monkeypatch.setattr(execute.os, "access", lambda path, mode: False)  # as a read-only mount (root ignores chmod)
+    monkeypatch.setattr(lifecycle.os, "access", lambda path, mode: False)  # as a read-only mount (root ignores chmod)
     assert run(base.with_overrides({"seed": 0}), tmp_path / "ro", device="cpu").status == "ok"
     assert sorted((p, p.stat().st_mtime_ns) for p in (tmp_path / "ro").rglob("*")) == before
     with pytest.raises(RunSetupError, match="is not writable"):

@@ -23,7 +23,7 @@ def _data():
     return labels, dialogue, x
 
 
-def _train(out, arm: str, seed: int, n_epochs: int = 3):
+def _train(out, arm: str, seed: int, n_epochs: int = 3, contribution=None):
     labels, dialogue, x = _data()
     y = torch.tensor(labels)
     train_rows, test_rows = np.flatnonzero(dialogue < 8), np.flatnonzero(dialogue >= 8)
@@ -57,7 +57,7 @@ def _train(out, arm: str, seed: int, n_epochs: int = 3):
         dev = predictions(test_rows)
         recorder.log_predictions("dev", dev["probs"], dev["labels"])
         curriculum.epoch_end()
-    return recorder.finish(curriculum, dev=dev, test=predictions(test_rows))
+    return recorder.finish(curriculum, dev=dev, test=predictions(test_rows), contribution=contribution)
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +134,24 @@ def test_finish_names_what_is_wrong_with_the_predictions(tmp_path):
         recorder.finish(curriculum, dev={**bad, "probs": {s: np.full((4, 3), 1 / 3) for s in ("joint", "t", "a")}},
                         test=bad)
     assert list(tmp_path.iterdir()) == []  # checked before anything is written
+
+
+def test_a_recorded_run_records_the_contribution_of_a_backbone(tmp_path):
+    """contribution_scores takes any Backbone, splits and a generator; finish records it as run() does."""
+    from spcl_diag.data.batching import DeviceSplit
+    from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
+    from spcl_diag.evaluation.contribution import contribution_scores
+    from spcl_diag.models import build_backbone
+
+    data = make_synthetic(SyntheticConfig(n_dialogues=10, max_length=6)).select_modalities("ta")
+    torch.manual_seed(0)
+    model = build_backbone("late_fusion", modalities="ta", dims=data.dims, n_classes=data.n_classes,
+                           n_speakers=data.n_speakers, overrides={"hidden_dim": 8, "feedforward_dim": 16})
+    test, train = DeviceSplit(data, "test", "cpu"), DeviceSplit(data, "train", "cpu")
+    found = contribution_scores(model, test, reference=train, rng=np.random.default_rng(0), batch_size=4)
+    again = contribution_scores(model, test, reference=train, rng=np.random.default_rng(0), batch_size=4)
+    assert found.scores == again.scores and sorted(found.masked) == ["", "a", "t", "ta"]
+    result = _train(tmp_path, "none", 0, contribution=found)
+    assert result.result["imbalance"]["shapley_wf1"] == pytest.approx(found.scores["shapley_wf1"])
+    with np.load(result.path / rd.PREDICTIONS) as arrays:
+        np.testing.assert_array_equal(arrays["test_masked_probs_t"], found.masked["t"].probs["joint"])
