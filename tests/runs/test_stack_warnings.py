@@ -55,7 +55,7 @@ def assert_one_sentence_from_here(caught: list[warnings.WarningMessage], start: 
 
 
 def test_an_unstackable_backbone_is_said_once_in_one_sentence(tmp_path, monkeypatch, backbone_registry):
-    monkeypatch.setattr(stack_module, "_solo", lambda *args: "solo")  # what is said, not the solo training
+    monkeypatch.setattr(stack_module._Options, "solo", lambda self, config: "solo")  # what is said, not the solo training
     register_backbone("test_reads_values_once", ReadsValues, ReadsValuesConfig)
     base = RunConfig(backbone="test_reads_values_once").with_overrides(
         {k: v for k, v in TINY.items() if not k.startswith("model.")})
@@ -67,7 +67,7 @@ def test_an_unstackable_backbone_is_said_once_in_one_sentence(tmp_path, monkeypa
 
 
 def test_an_unstackable_balancing_method_is_said_once_in_one_sentence(tmp_path, monkeypatch):
-    monkeypatch.setattr(stack_module, "_solo", lambda *args: "solo")
+    monkeypatch.setattr(stack_module._Options, "solo", lambda self, config: "solo")
     caught = stack_warnings(RunConfig(modalities="ta", balancing="agm").with_overrides(TINY), tmp_path)
     assert_one_sentence_from_here(caught, "balancing agm trains solo: its 2^M masked forward passes")
     assert str(caught[0].message).endswith("at once, so these runs train one at a time.")
