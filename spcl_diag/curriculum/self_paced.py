@@ -7,7 +7,8 @@ same selection as the toolkit's:
 1. difficulty per utterance (:func:`~spcl_diag.curriculum.difficulty.spcl_difficulty`):
    :math:`l_j` (joint cross-entropy), :math:`c_i` (modality disagreement of the dialogue),
    :math:`d_j = 2 l_j c_i / (l_j + c_i)`;
-2. keep mask :math:`v` of the arm (:class:`~spcl_diag.curriculum.arms.Selector`):
+2. keep mask :math:`v` of the arm (:class:`~spcl_diag.curriculum.arms.KeepRule` with one arm, the
+   rule the stacked arms share):
    :math:`v_j = [d_j \le \lambda]` for ``spcl``, all ones for ``none``, the paired ``spcl``
    run's counts for ``random`` / ``anti``;
 3. loss :math:`\sum_j v_j l_j / N` (or ``/ max(1, sum v)``;
@@ -45,10 +46,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from spcl_diag.curriculum.arms import (
-    ARMS,
+    KeepRule,
     KeptCounts,
     PacingRecord,
-    Selector,
+    check_curriculum,
     difficulty_terms,
     selection_loss,
 )
@@ -125,20 +126,14 @@ class SelfPacedCurriculum:
         generator: torch.Generator | None = None,
         class_weights: Tensor | None = None,
     ) -> None:
-        problems = []
-        if arm not in ARMS:
-            problems.append(f"arm must be one of {', '.join(ARMS)}; got {arm!r}")
-        if not (lambda0 >= 0 and growth > 0 and cap > 0):
-            problems.append(f"lambda0 must be >= 0 and growth and cap > 0; got {lambda0}, {growth}, {cap}")
-        if normalisation not in ("batch", "kept"):
-            problems.append(f"normalisation must be 'batch' or 'kept'; got {normalisation!r}")
-        if problems:
-            raise ValueError("SelfPacedCurriculum: " + "; ".join(problems) + ".")
         record = PacingRecord.load(str(pacing)) if isinstance(pacing, str) else pacing
+        paced = {arm: record} if record is not None else {}
+        check_curriculum("SelfPacedCurriculum", (arm,), lambda0=lambda0, growth=growth, cap=cap,
+                         normalisation=normalisation, pacing=paced, generator=generator)
         self.arm = arm
         self.normalisation = normalisation
         self.class_weights = class_weights
-        self.selector = Selector(arm, pacing=record, generator=generator)
+        self.rule = KeepRule((arm,), pacing=paced, generator=generator)
         self.terms = difficulty_terms(arm)
         self.threshold = SelfPacedThreshold(lambda0, growth, cap)
         self.counts = KeptCounts()
@@ -179,7 +174,7 @@ class SelfPacedCurriculum:
         difficulty = spcl_difficulty(joint, per_modality, labels, dialogue, n_dialogues, terms=self.terms)
         lam = self.threshold.value
         epoch, index = self.epoch, self.counts.batch
-        keep = self.selector.select(difficulty, lam, epoch=epoch, step=index)
+        keep = self.rule.keep(difficulty.difficulty.unsqueeze(0), lam, epoch=epoch, step=index)[0]
         utterance_loss = F.cross_entropy(joint, labels, weight=self.class_weights, reduction="none")  # w_y l_j
         loss = selection_loss(utterance_loss, keep, normalisation=self.normalisation)
         self.counts.add(keep.sum(), int(labels.shape[0]))
