@@ -186,3 +186,17 @@ def test_stack_problems_name_what_differs():
     assert "balancing agm trains solo: its 2^M masked" in stack_problems([config.with_overrides({"balancing": "agm"})])[0]
     with pytest.raises(ValueError, match="cannot train as one stack"):
         train_stacked([config, config], run_data(config), device=CPU)
+
+
+def test_a_non_finite_loss_fails_solo_and_stacked_runs_alike():
+    """One semantics (spcl_diag.train.epoch): the arm fails at the end of the epoch, with the same error."""
+    from spcl_diag.train.loop import train_run as solo_run
+
+    config = small_config("late_fusion").with_overrides({"train.lr": 1e30}).resolved()
+    data = run_data(config)
+    with pytest.raises(NonFiniteLossError) as solo:
+        solo_run(config.paired("none"), data, device=CPU)
+    stacked = train_stacked([config.paired(a) for a in ("none", "spcl", "anti")], data, device=CPU)
+    assert isinstance(stacked["none"], NonFiniteLossError)
+    assert (stacked["none"].epoch, str(stacked["none"])) == (solo.value.epoch, str(solo.value))
+    assert isinstance(stacked["spcl"], NonFiniteLossError) and isinstance(stacked["anti"], PairedArmFailedError)
