@@ -25,6 +25,8 @@ other arms train on unchanged (their parameters are disjoint from the failed arm
 
 from __future__ import annotations
 
+import bisect
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -113,11 +115,27 @@ def prepare_run(config: RunConfig, dataset: ConversationDataset, device: torch.d
     return RunSetup(seeds=seeds, splits=splits, model=model, class_weights=weight, holdout=holdout)
 
 
-def make_optimizer(params: Iterable[Tensor], config: RunConfig, device: torch.device) -> torch.optim.Adam:
-    """Adam with the run's learning rate and weight decay, fused where torch has it."""
-    return torch.optim.Adam(
-        params, lr=config.train.lr, weight_decay=config.train.weight_decay, fused=has_fused_adam(device)
-    )
+SGD_MOMENTUM = 0.9  # heavy-ball momentum of train.optimizer = "sgd" (Sutskever et al., ICML 2013; torchvision's recipes)
+
+
+def make_optimizer(params: Iterable[Tensor], config: RunConfig, device: torch.device) -> torch.optim.Optimizer:
+    """The optimiser ``config.train.optimizer`` with the run's learning rate and weight decay.
+
+    * ``adam`` (default, the SPCL reference): ``torch.optim.Adam``, ``weight_decay`` an L2 term of the
+      gradient (Kingma & Ba, ICLR 2015);
+    * ``adamw``: ``torch.optim.AdamW``, ``weight_decay`` decoupled from the gradient (Loshchilov &
+      Hutter, ICLR 2019); torch's betas and eps, as ``adam``;
+    * ``sgd``: ``torch.optim.SGD`` with momentum :data:`SGD_MOMENTUM` (0.9, no Nesterov, no dampening),
+      ``weight_decay`` an L2 term.
+
+    Adam and AdamW are fused where torch has it (:func:`has_fused_adam`).
+    """
+    train = config.train
+    params = list(params)
+    if train.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=train.lr, momentum=SGD_MOMENTUM, weight_decay=train.weight_decay)
+    adam = torch.optim.AdamW if train.optimizer == "adamw" else torch.optim.Adam
+    return adam(params, lr=train.lr, weight_decay=train.weight_decay, fused=has_fused_adam(device))
 
 
 def has_fused_adam(device: torch.device) -> bool:
@@ -218,9 +236,115 @@ class EpochBuffers:
         )
 
 
+# ----------------------------------------------------------------------------- learning rates
+STEP_GAMMA = 0.1  # "step" and "plateau": the factor of each decay (torch's StepLR / ReduceLROnPlateau default)
+STEP_MILESTONES = (0.5, 0.75)  # "step": decay at these fractions of train.epochs (He et al., CVPR 2016, CIFAR)
+PLATEAU_PATIENCE = 10  # "plateau": epochs without a better dev score before a decay (torch's default)
+PLATEAU_THRESHOLD = 1e-4  # "plateau": a better score exceeds the best by this relative margin (torch's default)
+PLATEAU_EPS = 1e-8  # "plateau": a decay smaller than this is skipped (torch's default)
+
+
+class LearningRates:
+    r"""The learning rate of every arm in every epoch, ``train.scheduler``; stepped once per epoch.
+
+    With base rate :math:`\eta` (``train.lr``), :math:`E` epochs and 0-based epoch :math:`e`:
+
+    * ``none`` (default): :math:`\eta` throughout (the SPCL reference);
+    * ``cosine``: :math:`\eta_e = \eta\,(1 + \cos(\pi e / E)) / 2`, annealed towards 0 over the run
+      (SGDR without restarts, Loshchilov & Hutter, ICLR 2017; torch's ``CosineAnnealingLR`` with
+      ``T_max = E``, ``eta_min = 0``);
+    * ``step``: :math:`\eta_e = \eta\,\gamma^{\#\{m \in M : m \le e\}}`, :math:`\gamma` = :data:`STEP_GAMMA`,
+      milestones :math:`M = \{\lfloor E/2 \rfloor, \lfloor 3E/4 \rfloor\}` (:data:`STEP_MILESTONES`;
+      torch's ``MultiStepLR``);
+    * ``plateau``: per arm, :math:`\times` :data:`STEP_GAMMA` once its dev selection score (the
+      weighted F1 that selects the best epoch) has not exceeded its best by the relative margin
+      :data:`PLATEAU_THRESHOLD` for more than :data:`PLATEAU_PATIENCE` epochs (torch's
+      ``ReduceLROnPlateau(mode="max")`` with its defaults; no cooldown, no floor).
+
+    The rate of epoch :math:`e + 1` is set after the evaluation of epoch :math:`e` (:meth:`epoch_end`).
+    The arms of a stack share one optimiser: it runs at the largest arm's rate, and :meth:`factors`
+    gives the ``[A]`` ratio by which each arm's update is scaled where the arms' rates differ (only
+    ``plateau`` makes them differ); Adam's, AdamW's and momentum SGD's updates are linear in the
+    learning rate, so the scaled update is the update at the arm's own rate.
+    """
+
+    def __init__(self, config: RunConfig, arms: int) -> None:
+        self.kind = config.train.scheduler
+        self.base, self.epochs = config.train.lr, config.train.epochs
+        self.rates = np.full(arms, self.base)
+        self.best = np.full(arms, -np.inf)
+        self.bad_epochs = np.zeros(arms, np.int64)
+
+    def epoch_end(self, epoch: int, scores: dict[int, float]) -> None:
+        """Set the rates of 0-based epoch ``epoch + 1`` from the dev selection ``scores`` of ``epoch`` (arm -> score)."""
+        e = epoch + 1
+        if self.kind == "cosine":
+            self.rates[:] = self.base * (1 + math.cos(math.pi * e / self.epochs)) / 2
+        elif self.kind == "step":
+            milestones = [int(fraction * self.epochs) for fraction in STEP_MILESTONES]
+            self.rates[:] = self.base * STEP_GAMMA ** bisect.bisect_right(milestones, e)
+        elif self.kind == "plateau":
+            for a, score in scores.items():
+                if score > self.best[a] * (1 + PLATEAU_THRESHOLD):
+                    self.best[a], self.bad_epochs[a] = score, 0
+                else:
+                    self.bad_epochs[a] += 1
+                if self.bad_epochs[a] > PLATEAU_PATIENCE:
+                    if self.rates[a] * (1 - STEP_GAMMA) > PLATEAU_EPS:
+                        self.rates[a] *= STEP_GAMMA
+                    self.bad_epochs[a] = 0
+
+    def apply(self, optimizer: torch.optim.Optimizer) -> None:
+        """Set the optimiser's rate for the coming epoch: the largest arm's (untouched with ``none``)."""
+        if self.kind != "none":
+            for group in optimizer.param_groups:
+                group["lr"] = float(self.rates.max())
+
+    def factors(self) -> np.ndarray | None:
+        """``[A]`` each arm's rate over the optimiser's, or ``None`` while every arm has the same rate."""
+        top = self.rates.max()
+        return None if (self.rates == top).all() else self.rates / top
+
+
+class Accumulation:
+    """Gradient accumulation, ``train.grad_accumulation = k``: which batches of an epoch start and end an update.
+
+    The epoch's batches are taken in groups of ``k`` (the last group may be shorter); each batch's loss
+    is divided by its group's size, so the update's gradient is the mean of the group's batch
+    gradients (an effective batch of ``k * batch_size`` dialogues), and the gradient norms, the
+    balancing hooks around the clip (given the group's last batch), the clip and the optimiser step
+    act once per group. ``k = 1`` (default) is one update per batch, untouched.
+    """
+
+    def __init__(self, k: int, n_batches: int) -> None:
+        self.k, self.n_batches = k, n_batches
+
+    def starts(self, i: int) -> bool:
+        """Batch ``i`` (0-based) opens a group: zero the gradients before its backward pass."""
+        return i % self.k == 0
+
+    def updates(self, i: int) -> bool:
+        """Batch ``i`` closes a group: clip and step after its backward pass."""
+        return (i + 1) % self.k == 0 or i == self.n_batches - 1
+
+    def scale(self, loss: Tensor, i: int) -> Tensor:
+        """``loss`` of batch ``i`` divided by the size of its group."""
+        if self.k == 1:
+            return loss
+        first = i - i % self.k
+        return loss / (min(first + self.k, self.n_batches) - first)
+
+
 # ----------------------------------------------------------------------------------------- ledger
 class ArmLedger:
-    """Per arm of a run (``A = 1``) or of a stack: trajectories, rows, best dev epoch, failures.
+    """Per arm of a run (``A = 1``) or of a stack: trajectories, rows, best dev epoch, failures, early stops.
+
+    Early stopping (``train.patience = P > 0``): an arm stops after the first epoch that ends ``P``
+    epochs without a better dev selection score than its best, and keeps its best epoch's weights
+    as always. A paced arm (``random``, ``anti``) ignores its own patience and trains exactly its
+    spcl twin's epochs, so that a pair stays paired batch by batch: it stops when its twin's pacing
+    record ends (a solo run, or a stack without the spcl arm), or with the spcl arm of its stack.
+    A run that stopped early holds its trained epochs only (rows, trajectories, pacing record).
 
     Parameters
     ----------
@@ -230,9 +354,12 @@ class ArmLedger:
         The (shared) resolved run configuration.
     n_utterances
         Training utterances ``U``.
+    record_epochs
+        Arm index -> the epochs of the pacing record it replays (paced arms without a live spcl arm).
     """
 
-    def __init__(self, arms: Sequence[str], config: RunConfig, n_utterances: int) -> None:
+    def __init__(self, arms: Sequence[str], config: RunConfig, n_utterances: int,
+                 record_epochs: dict[int, int] | None = None) -> None:
         self.arms = list(arms)
         self.config = config
         epochs = config.train.epochs
@@ -242,29 +369,35 @@ class ArmLedger:
         self.best_epoch = np.zeros(len(self.arms), np.int64)
         self.best_state: list[dict[str, Tensor]] = [{} for _ in self.arms]
         self.best_predictions: list[dict[str, SplitPredictions]] = [{} for _ in self.arms]
+        self.scores: dict[int, float] = {}  # arm -> the dev selection score of the epoch just recorded
+        self.trained = np.zeros(len(self.arms), np.int64)  # epochs recorded per arm
         self.failures: dict[int, BaseException] = {}
+        self.stopped: set[int] = set()
         self.epoch_seconds: list[float] = []
+        self.record_epochs = dict(record_epochs or {})
+        self._spcl = self.arms.index("spcl") if "spcl" in self.arms else None
 
     @property
     def live(self) -> list[int]:
-        """Indices of the arms still training (not failed)."""
-        return [a for a in range(len(self.arms)) if a not in self.failures]
+        """Indices of the arms still training (neither failed nor stopped)."""
+        return [a for a in range(len(self.arms)) if a not in self.failures and a not in self.stopped]
 
     def check_finite(self, host: HostEpoch, epoch: int) -> None:
-        """Fail every arm whose loss was non-finite in 0-based ``epoch``, and the paced arms of a failed spcl arm."""
+        """Fail every live arm whose loss was non-finite in 0-based ``epoch``, and the paced arms of a failed spcl arm."""
         self.epoch_seconds.append(host.seconds)
         e, train = epoch + 1, self.config.train
-        earlier = set(self.failures)
+        live = self.live
         for a in np.flatnonzero(host.non_finite).tolist():
-            self.failures.setdefault(a, NonFiniteLossError(
-                f"the training loss became NaN or infinite in epoch {e} of {train.epochs} (train.lr={train.lr:g}); "
-                "the run stopped. Lower train.lr or check the data and the model settings.",
-                epoch=e,
-            ))
-        spcl = self.arms.index("spcl") if "spcl" in self.arms else None
+            if a in live:
+                self.failures[a] = NonFiniteLossError(
+                    f"the training loss became NaN or infinite in epoch {e} of {train.epochs} (train.lr={train.lr:g}); "
+                    "the run stopped. Lower train.lr or check the data and the model settings.",
+                    epoch=e,
+                )
+        spcl = self._spcl
         if spcl is not None and spcl in self.failures:  # the paced arms followed a failed arm's counts this epoch
-            for a, arm in enumerate(self.arms):
-                if arm in PACED_ARMS and a not in earlier:
+            for a in live:
+                if self.arms[a] in PACED_ARMS:
                     self.failures[a] = PairedArmFailedError(f"the paired spcl arm failed ({self.failures[spcl]})")
 
     def record(
@@ -293,22 +426,36 @@ class ArmLedger:
             callback.on_epoch_end(EpochEnd(epoch=e, rows=self.rows[a][first_row:], difficulty=trajectories["d"][epoch],
                                            kept=trajectories["v"][epoch]))
         score = selection_score(evaluated["dev"])
+        self.scores[a], self.trained[a] = score, e
         if score > self.best_score[a]:
             self.best_score[a], self.best_epoch[a] = score, e
             self.best_state[a] = state()
             self.best_predictions[a] = evaluated
 
+    def stop_early(self, epoch: int) -> None:
+        """After 0-based ``epoch`` is recorded: stop the arms that ran out of patience, and their paced arms."""
+        e, patience = epoch + 1, self.config.train.patience
+        for a in self.live:
+            if self.arms[a] not in PACED_ARMS and patience and e - self.best_epoch[a] >= patience:
+                self.stopped.add(a)
+        for a in self.live:
+            if self.arms[a] in PACED_ARMS:
+                twin_stopped = self._spcl is not None and self._spcl in self.stopped
+                if twin_stopped or e >= self.record_epochs.get(a, self.config.train.epochs):
+                    self.stopped.add(a)
+
     def outcome(self, a: int, model: Backbone, pacing: PacingRecord, setup: RunSetup) -> TrainingOutcome:
-        """Arm ``a``'s :class:`TrainingOutcome`; ``model`` holds its best epoch's weights."""
+        """Arm ``a``'s :class:`TrainingOutcome` over its trained epochs; ``model`` holds its best epoch's weights."""
+        n = int(self.trained[a])
         return TrainingOutcome(
             model=model,
             rows=self.rows[a],
             best_epoch=int(self.best_epoch[a]),
             predictions=self.best_predictions[a],
-            trajectories=self.trajectories[a],
-            pacing=pacing,
+            trajectories={key: values[:n] for key, values in self.trajectories[a].items()},
+            pacing=PacingRecord(kept=pacing.kept[:n], size=pacing.size[:n]),
             train_split=setup.splits["train"],
-            epoch_seconds=list(self.epoch_seconds),
+            epoch_seconds=self.epoch_seconds[:n],
             eval_splits={name: setup.splits[name] for name in ("dev", "test")},
         )
 

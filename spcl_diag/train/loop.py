@@ -1,7 +1,8 @@
 """The training loop: one run of one arm, instrumented, with dev-based model selection.
 
 Reads top to bottom: setup, epochs (train with the curriculum, evaluate dev and test,
-log, grow lambda, keep the best dev epoch), then restore the best weights. Everything but the
+log, grow lambda, keep the best dev epoch, set the next learning rate, stop early), then restore
+the best weights. Everything but the
 step is the epoch skeleton this loop shares with its stacked twin (:mod:`spcl_diag.train.epoch`:
 setup, optimiser, epoch buffers, rows, best epoch, the handling of a non-finite loss).
 
@@ -26,15 +27,17 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from spcl_diag.config.schema import RunConfig
-from spcl_diag.curriculum.arms import PacingRecord, selection_loss
+from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord, selection_loss
 from spcl_diag.curriculum.self_paced import SelfPacedCurriculum
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.evaluation.predict import SplitPredictions, evaluate
 from spcl_diag.train.balancing import make_balancer
 from spcl_diag.train.callbacks import Callback, Row
 from spcl_diag.train.epoch import (
+    Accumulation,
     ArmLedger,
     EpochBuffers,
+    LearningRates,
     RunSetup,
     TrainingOutcome,
     has_fused_adam,
@@ -113,17 +116,22 @@ def train_run(
     groups = model.parameter_groups()
     group_names = [g for g, params in groups.items() if params]
     scopes = ["joint", *model.modalities]
-    ledger = ArmLedger([config.curriculum], config, train.n_utterances)
+    replays = config.curriculum in PACED_ARMS and pacing is not None
+    ledger = ArmLedger([config.curriculum], config, train.n_utterances,  # a paced arm trains its twin's epochs
+                       record_epochs={0: pacing.kept.shape[0]} if replays and pacing is not None else None)
+    rates = LearningRates(config, 1)
+    accumulation = Accumulation(config.train.grad_accumulation, -(-train.n_dialogues // config.train.batch_size))
 
     # ---------------------------------------------------------------- epochs
     for epoch in tqdm(range(config.train.epochs), desc=f"{config.curriculum} seed {config.seed}",
                       disable=not progress, leave=False):
         started = time.perf_counter()
+        rates.apply(optimizer)
         balancer.epoch_start(model, train, epoch=epoch)
         model.train()
         lam = curriculum.value
         buffers = EpochBuffers(1, train.n_utterances, dataset.n_classes, scopes, len(group_names), device)
-        for batch in train.batches(order_rng.permutation(train.n_dialogues), config.train.batch_size):
+        for i, batch in enumerate(train.batches(order_rng.permutation(train.n_dialogues), config.train.batch_size)):
             output = model(batch)
             selected = curriculum.step(
                 output.joint, output.per_modality, batch.labels, batch.dialogue, n_dialogues=batch.n_dialogues
@@ -133,13 +141,15 @@ def train_run(
             if output.auxiliary_loss is not None:
                 loss = loss + output.auxiliary_loss
             buffers.add_loss(loss)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            buffers.add_grad_norms(_group_grad_norms(groups, group_names))
-            balancer.before_clip(model, output, batch, epoch=epoch)
-            torch.nn.utils.clip_grad_norm_(trained, config.train.clip_norm)
-            balancer.after_clip(model, output, batch, epoch=epoch)
-            optimizer.step()
+            if accumulation.starts(i):
+                optimizer.zero_grad(set_to_none=True)
+            accumulation.scale(loss, i).backward()
+            if accumulation.updates(i):
+                buffers.add_grad_norms(_group_grad_norms(groups, group_names))
+                balancer.before_clip(model, output, batch, epoch=epoch)
+                torch.nn.utils.clip_grad_norm_(trained, config.train.clip_norm)
+                balancer.after_clip(model, output, batch, epoch=epoch)
+                optimizer.step()
             buffers.add_batch(batch.utterance_index, selected.difficulty, selected.keep, output)
         host = buffers.host(device, started)  # one host copy per epoch of everything the steps accumulated
         ledger.check_finite(host, epoch)
@@ -159,6 +169,10 @@ def train_run(
             kept=curriculum.kept_counts(epoch), group_names=group_names, extra=extra, evaluated=evaluated,
             callbacks=callbacks, state=lambda: {k: v.detach().clone() for k, v in model.state_dict().items()},
         )
+        rates.epoch_end(epoch, ledger.scores)
+        ledger.stop_early(epoch)
+        if not ledger.live:
+            break
 
     model.load_state_dict(ledger.best_state[0])
     return ledger.outcome(0, model, curriculum.pacing_record(), setup)

@@ -57,7 +57,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from spcl_diag.config.schema import RunConfig
-from spcl_diag.curriculum.arms import PacingRecord, selection_loss
+from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord, selection_loss
 from spcl_diag.curriculum.stacked import StackedCurriculum
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
@@ -67,8 +67,10 @@ from spcl_diag.models.stacked import StackedBackbone, check_stackable
 from spcl_diag.train.balancing import METHODS, Balancer, make_balancer
 from spcl_diag.train.callbacks import Callback
 from spcl_diag.train.epoch import (
+    Accumulation,
     ArmLedger,
     EpochBuffers,
+    LearningRates,
     PairedArmFailedError,
     TrainingOutcome,
     make_optimizer,
@@ -77,7 +79,7 @@ from spcl_diag.train.epoch import (
 
 __all__ = [  # PairedArmFailedError is defined with the skeleton and stays importable from here
     "ArmParameter", "PairedArmFailedError", "arm_balancers", "arm_model", "arm_output", "clip_arms_", "pairing_problems",
-    "stack_problems", "stacked_evaluate", "train_stacked", "unstackable_balancing",
+    "stack_problems", "stacked_evaluate", "step_arms_", "train_stacked", "unstackable_balancing",
 ]
 
 
@@ -152,6 +154,33 @@ def clip_arms_(model: StackedBackbone, extra: Sequence[Sequence[Tensor]], max_no
         for p in params:
             if p.grad is not None:
                 p.grad.mul_(coefficient[a])
+
+
+def step_arms_(
+    optimizer: torch.optim.Optimizer, model: StackedBackbone, extra: Sequence[Sequence[Tensor]],
+    factors: np.ndarray | None,
+) -> None:
+    r"""One optimiser step of every arm, each arm's update scaled by its factor where the arms' rates differ.
+
+    ``factors`` (``[A]``, :meth:`~spcl_diag.train.epoch.LearningRates.factors`) is each arm's learning
+    rate over the optimiser's; the update :math:`\Delta_a` of arm :math:`a` becomes :math:`f_a \Delta_a`,
+    which is the update at the arm's own rate (the optimisers' updates are linear in the rate). With
+    ``None`` (every arm at the optimiser's rate) it is the plain step.
+    """
+    if factors is None:
+        optimizer.step()
+        return
+    stacked = model.parameters()
+    before = [p.detach().clone() for p in stacked]
+    before_extra = [[p.detach().clone() for p in params] for params in extra]
+    optimizer.step()
+    scale = torch.as_tensor(factors, dtype=stacked[0].dtype, device=stacked[0].device)
+    with torch.no_grad():
+        for p, old in zip(stacked, before):
+            p.copy_(old + scale.view(-1, *[1] * (p.dim() - 1)) * (p - old))
+        for a, (params, olds) in enumerate(zip(extra, before_extra)):
+            for p, old in zip(params, olds):
+                p.copy_(old + float(factors[a]) * (p - old))
 
 
 def arm_model(model: StackedBackbone, balancer: Balancer, arm: int) -> Backbone:
@@ -255,17 +284,23 @@ def train_stacked(
     group_names = list(model.groups)
     scopes = ["joint", *model.modalities]
     hooks = {arm: list((callbacks or {}).get(arm, ())) for arm in arms}
-    ledger = ArmLedger(arms, config, train.n_utterances)
+    replayed = {a: (pacing or {})[arm].kept.shape[0] for a, arm in enumerate(arms)  # a paced arm trains its twin's epochs
+                if arm in PACED_ARMS and "spcl" not in arms and arm in (pacing or {})}
+    ledger = ArmLedger(arms, config, train.n_utterances, record_epochs=replayed)
+    rates = LearningRates(config, A)
+    accumulation = Accumulation(config.train.grad_accumulation, -(-train.n_dialogues // config.train.batch_size))
 
     for epoch in tqdm(range(config.train.epochs), desc=f"{'+'.join(arms)} seed {config.seed}", disable=not progress,
                       leave=False):
         started = time.perf_counter()
+        rates.apply(optimizer)
+        factors = rates.factors()  # None while every arm has the optimiser's rate
         for a, balancer in enumerate(balancers):
             balancer.epoch_start(arm_model(model, balancer, a), train, epoch=epoch)
         model.train()
         lam = curriculum.value
         buffers = EpochBuffers(A, train.n_utterances, dataset.n_classes, scopes, len(group_names), device)
-        for batch in train.batches(order_rng.permutation(train.n_dialogues), config.train.batch_size):
+        for i, batch in enumerate(train.batches(order_rng.permutation(train.n_dialogues), config.train.batch_size)):
             output = model(batch)
             step = curriculum.step(output.joint, output.per_modality, batch.labels, batch.dialogue,
                                    n_dialogues=batch.n_dialogues)
@@ -276,14 +311,16 @@ def train_stacked(
             ])
             loss = loss if output.auxiliary_loss is None else loss + output.auxiliary_loss  # [A]
             buffers.add_loss(loss)
-            optimizer.zero_grad(set_to_none=True)
-            loss.sum().backward()  # the arms' parameters are disjoint: each gets its own loss's gradient
-            norms = model.grad_norms()  # [G, A]
-            buffers.add_grad_norms(norms)
-            clip_arms_(model, own_params, config.train.clip_norm, norms)
-            for a, balancer in enumerate(balancers):
-                balancer.after_clip(model.template, arm_output(output, a), batch, epoch=epoch)
-            optimizer.step()
+            if accumulation.starts(i):
+                optimizer.zero_grad(set_to_none=True)
+            accumulation.scale(loss, i).sum().backward()  # the arms' parameters are disjoint: each gets its own loss's gradient
+            if accumulation.updates(i):
+                norms = model.grad_norms()  # [G, A]
+                buffers.add_grad_norms(norms)
+                clip_arms_(model, own_params, config.train.clip_norm, norms)
+                for a, balancer in enumerate(balancers):
+                    balancer.after_clip(model.template, arm_output(output, a), batch, epoch=epoch)
+                step_arms_(optimizer, model, own_params, factors)
             buffers.add_batch(batch.utterance_index, step.difficulty, step.keep, output)
         host = buffers.host(device, started)  # each arm's share of the stacked epoch's time
         ledger.check_finite(host, epoch)
@@ -302,6 +339,10 @@ def train_stacked(
                 group_names=group_names, extra=extra[a], evaluated=evaluated[a], callbacks=hooks[arms[a]],
                 state=functools.partial(model.state, a),
             )
+        rates.epoch_end(epoch, ledger.scores)
+        ledger.stop_early(epoch)
+        if not ledger.live:
+            break
 
     return {
         arm: ledger.failures[a] if a in ledger.failures
