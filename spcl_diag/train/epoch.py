@@ -10,7 +10,13 @@ for a solo run):
   probabilities scattered on the device during the epoch, ``[A, U]``, and copied to the host once
   per epoch, when the metric functions of :mod:`spcl_diag.metrics` score them;
 * the per-arm bookkeeping (:class:`ArmLedger`): the trajectories, the tidy rows (:func:`train_rows`,
-  :func:`split_rows`), the callbacks, the best dev epoch and its weights, and the arms that failed.
+  :func:`split_rows`), the callbacks, the best dev epoch and its weights, the arms that failed, and
+  early stopping (``train.patience``);
+* the learning rate of each epoch (:class:`LearningRates`, ``train.scheduler``) and gradient
+  accumulation (:class:`Accumulation`, ``train.grad_accumulation``).
+
+Every option's default is the SPCL reference's training (Adam, constant rate, all epochs, one update
+per batch), so that runs which do not set them train and are identified as before.
 
 Non-finite losses, one semantics for both loops: an arm whose training loss (the back-propagated
 loss, auxiliary terms included) is NaN or infinite in any step of epoch ``e`` fails at the end of that

@@ -6,7 +6,10 @@ utterances enter the loss. :func:`train_stacked` trains them together: their par
 stacked along a leading arm dimension (:class:`~spcl_diag.models.stacked.StackedBackbone`),
 each step runs one forward and one backward pass for every arm, every arm gets its own keep
 mask and loss (:class:`~spcl_diag.curriculum.stacked.StackedCurriculum`), its own gradient
-norms and clipping, and one fused Adam step updates all arms. Each arm's outcome is the
+norms and clipping, and one optimiser step (fused Adam by default) updates all arms. Everything
+around the step (setup, optimiser, learning-rate schedule, gradient accumulation, epoch buffers,
+rows, best epoch, early stopping, non-finite losses) is the solo loop's, :mod:`spcl_diag.train.epoch`;
+an arm's own learning rate (``train.scheduler = "plateau"``) scales its update (:func:`step_arms_`). Each arm's outcome is the
 :class:`~spcl_diag.train.loop.TrainingOutcome` its solo run would give (equal up to float
 rounding: the stacked products sum in another order), and is written to the same run
 directory.
@@ -30,7 +33,8 @@ Limits: the arms must differ in their curriculum only, and the backbone must run
 (:func:`~spcl_diag.models.stacked.check_stackable`).
 A ``random`` or ``anti`` arm without the ``spcl`` arm in its stack replays the spcl run's
 recorded pacing. An arm whose loss turns non-finite fails alone; a paced arm that read the
-counts of a failed ``spcl`` arm fails with it.
+counts of a failed ``spcl`` arm fails with it. An arm that stops early (``train.patience``) is no
+longer recorded while the others train on; a paced arm stops with its spcl arm.
 
 Examples
 --------
