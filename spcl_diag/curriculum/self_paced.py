@@ -89,7 +89,39 @@ class CurriculumStep:
     index: int
 
 
-class SelfPacedCurriculum:
+class CurriculumState:
+    """What both curricula hold and do alike: the checked settings, the keep rule of their arms, the
+    threshold :math:`\\lambda` and the kept counts (:class:`SelfPacedCurriculum` for one arm,
+    :class:`~spcl_diag.curriculum.stacked.StackedCurriculum` for a stack)."""
+
+    def __init__(
+        self, owner: str, arms: tuple[str, ...], *, lambda0: float, growth: float, cap: float, normalisation: str,
+        pacing: dict[str, PacingRecord], generator: torch.Generator | None, class_weights: Tensor | None,
+    ) -> None:
+        check_curriculum(owner, arms, lambda0=lambda0, growth=growth, cap=cap, normalisation=normalisation,
+                         pacing=pacing, generator=generator)
+        self.normalisation = normalisation
+        self.class_weights = class_weights
+        self.rule = KeepRule(arms, pacing=pacing, generator=generator)
+        self.threshold = SelfPacedThreshold(lambda0, growth, cap)
+        self.counts = KeptCounts()
+
+    @property
+    def value(self) -> float:
+        """The current threshold :math:`\\lambda` (the same for every arm of a stack)."""
+        return self.threshold.value
+
+    def epoch_end(self) -> float:
+        """Close the epoch (after the dev evaluation): grow :math:`\\lambda`; return its new value."""
+        self.counts.close_epoch()
+        return self.threshold.step()
+
+    def kept_counts(self, epoch: int) -> np.ndarray:
+        """``[batches]`` (one arm) or ``[batches, A]`` (a stack) utterances kept in each batch of ``epoch`` (0-based), on the host."""
+        return self.counts.epoch(epoch)
+
+
+class SelfPacedCurriculum(CurriculumState):
     """The SPCL selection rule and its controls, for one run.
 
     Parameters
@@ -127,21 +159,11 @@ class SelfPacedCurriculum:
         class_weights: Tensor | None = None,
     ) -> None:
         record = PacingRecord.load(str(pacing)) if isinstance(pacing, str) else pacing
-        paced = {arm: record} if record is not None else {}
-        check_curriculum("SelfPacedCurriculum", (arm,), lambda0=lambda0, growth=growth, cap=cap,
-                         normalisation=normalisation, pacing=paced, generator=generator)
+        super().__init__("SelfPacedCurriculum", (arm,), lambda0=lambda0, growth=growth, cap=cap,
+                         normalisation=normalisation, pacing={arm: record} if record is not None else {},
+                         generator=generator, class_weights=class_weights)
         self.arm = arm
-        self.normalisation = normalisation
-        self.class_weights = class_weights
-        self.rule = KeepRule((arm,), pacing=paced, generator=generator)
         self.terms = difficulty_terms(arm)
-        self.threshold = SelfPacedThreshold(lambda0, growth, cap)
-        self.counts = KeptCounts()
-
-    @property
-    def value(self) -> float:
-        """The current threshold :math:`\\lambda`."""
-        return self.threshold.value
 
     def step(
         self,
@@ -184,15 +206,6 @@ class SelfPacedCurriculum:
     def epoch(self) -> int:
         """0-based index of the current epoch."""
         return self.counts.epochs
-
-    def epoch_end(self) -> float:
-        """Close the epoch (after the dev evaluation): grow :math:`\\lambda`; return its new value."""
-        self.counts.close_epoch()
-        return self.threshold.step()
-
-    def kept_counts(self, epoch: int) -> np.ndarray:
-        """``[batches]`` utterances kept in each batch of ``epoch`` (0-based), on the host."""
-        return self.counts.epoch(epoch)
 
     def pacing_record(self) -> PacingRecord:
         """Kept counts and batch sizes of every finished epoch (zero-padded to the longest)."""

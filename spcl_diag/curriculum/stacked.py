@@ -35,30 +35,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from spcl_diag.curriculum.arms import (
-    KeepRule,
-    KeptCounts,
-    PacingRecord,
-    check_curriculum,
-    selection_loss,
-)
+from spcl_diag.curriculum.arms import PacingRecord, selection_loss
 from spcl_diag.curriculum.difficulty import (
     Difficulty,
     conversation_difficulty,
     harmonic_difficulty,
     utterance_difficulty,
 )
-from spcl_diag.curriculum.pacing import (
-    DEFAULT_GROWTH,
-    DEFAULT_LAMBDA0,
-    LAMBDA_CAP,
-    SelfPacedThreshold,
-)
+from spcl_diag.curriculum.pacing import DEFAULT_GROWTH, DEFAULT_LAMBDA0, LAMBDA_CAP
+from spcl_diag.curriculum.self_paced import CurriculumState
 
 
 @dataclass(frozen=True)
@@ -71,7 +60,7 @@ class StackedStep:
     threshold: float
 
 
-class StackedCurriculum:
+class StackedCurriculum(CurriculumState):
     """The selection rule of the arms of a stack, on ``[A, N, C]`` logits.
 
     Parameters
@@ -99,21 +88,10 @@ class StackedCurriculum:
         generator: torch.Generator | None = None,
         class_weights: Tensor | None = None,
     ) -> None:
-        arms = tuple(arms)
-        pacing = dict(pacing or {})
-        check_curriculum("StackedCurriculum", arms, lambda0=lambda0, growth=growth, cap=cap,
-                         normalisation=normalisation, pacing=pacing, generator=generator)
-        self.arms = arms
-        self.normalisation = normalisation
-        self.class_weights = class_weights
-        self.rule = KeepRule(arms, pacing=pacing, generator=generator)
-        self.threshold = SelfPacedThreshold(lambda0, growth, cap)
-        self.counts = KeptCounts()
-
-    @property
-    def value(self) -> float:
-        """The current threshold :math:`\\lambda`, the same for every arm."""
-        return self.threshold.value
+        super().__init__("StackedCurriculum", tuple(arms), lambda0=lambda0, growth=growth, cap=cap,
+                         normalisation=normalisation, pacing=dict(pacing or {}), generator=generator,
+                         class_weights=class_weights)
+        self.arms = tuple(arms)
 
     def step(
         self, joint: Tensor, per_modality: dict[str, Tensor], labels: Tensor, dialogue: Tensor, *, n_dialogues: int
@@ -126,15 +104,6 @@ class StackedCurriculum:
         loss = selection_loss(utterance_loss, keep, normalisation=self.normalisation)
         self.counts.add(keep.sum(-1), int(labels.shape[0]))
         return StackedStep(loss, keep, difficulty, lam)
-
-    def epoch_end(self) -> float:
-        """Close the epoch (after the dev evaluation): grow :math:`\\lambda`; return its new value."""
-        self.counts.close_epoch()
-        return self.threshold.step()
-
-    def kept_counts(self, epoch: int) -> np.ndarray:
-        """``[batches, A]`` utterances each arm kept in each batch of ``epoch`` (0-based), on the host."""
-        return self.counts.epoch(epoch)
 
     def pacing_record(self, arm: str) -> PacingRecord:
         """The counts ``arm`` kept in every batch of the finished epochs."""
