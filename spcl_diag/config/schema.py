@@ -48,8 +48,8 @@ from spcl_diag.plugins import load_plugins, plugin_sources
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i", "uni-aux", "g-blending", "pmr", "agm", "mmpareto")
 CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 MATMUL_PRECISIONS: tuple[str, ...] = ("highest", "high")
-OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")  # see spcl_diag.train.epoch.make_optimizer
-SCHEDULERS: tuple[str, ...] = ("none", "cosine", "step", "plateau")  # see spcl_diag.train.epoch.LearningRates
+OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")  # see spcl_diag.train.optimisation.make_optimizer
+SCHEDULERS: tuple[str, ...] = ("none", "cosine", "step", "plateau")  # see spcl_diag.train.optimisation.LearningRates
 SEED_ROLES: tuple[str, ...] = ("", "tune", "eval")  # see spcl_diag.batch.tune
 
 
@@ -106,10 +106,11 @@ class TrainConfig:
     # mantissa inputs, about 3x faster products on Ampere and later; results change at ~1e-3).
     # Set process-wide with torch.set_float32_matmul_precision when the run starts.
     # The four settings below enter the run id only when they differ from their defaults (today's
-    # training), so runs that do not use them keep their ids; spcl_diag.train.epoch says how each acts.
+    # training), so runs that do not use them keep their ids; spcl_diag.train.optimisation and
+    # spcl_diag.train.epoch (ArmLedger: early stopping) say how each acts.
     optimizer: Literal["adam", "adamw", "sgd"] = field(default="adam", metadata={"identity": IF_CHANGED})
     # 'adam' (reference; lr and weight_decay as above), 'adamw' (decoupled weight decay), 'sgd'
-    # (momentum 0.9); see spcl_diag.train.epoch.make_optimizer
+    # (momentum 0.9); see spcl_diag.train.optimisation.make_optimizer
     scheduler: Literal["none", "cosine", "step", "plateau"] = field(default="none", metadata={"identity": IF_CHANGED})
     # learning rate per epoch: 'none' (constant, reference), 'cosine' (to 0 over train.epochs), 'step'
     # (x0.1 at 50% and 75% of the epochs), 'plateau' (x0.1 after 10 epochs without a better dev score)

@@ -34,18 +34,15 @@ from spcl_diag.evaluation.predict import SplitPredictions, evaluate
 from spcl_diag.train.balancing import make_balancer
 from spcl_diag.train.callbacks import Callback, Row
 from spcl_diag.train.epoch import (
-    Accumulation,
     ArmLedger,
     EpochBuffers,
-    LearningRates,
     RunSetup,
     TrainingOutcome,
-    has_fused_adam,
     loss_class_weights,
-    make_optimizer,
     prepare_run,
     split_rows,
 )
+from spcl_diag.train.optimisation import Accumulation, LearningRates, has_fused_adam, make_optimizer
 
 __all__ = [  # the skeleton's names stay importable from here, where runs/ and researchers' code import them
     "Row",

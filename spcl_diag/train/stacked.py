@@ -71,15 +71,13 @@ from spcl_diag.models.stacked import StackedBackbone, check_stackable
 from spcl_diag.train.balancing import METHODS, Balancer, make_balancer
 from spcl_diag.train.callbacks import Callback
 from spcl_diag.train.epoch import (
-    Accumulation,
     ArmLedger,
     EpochBuffers,
-    LearningRates,
     PairedArmFailedError,
     TrainingOutcome,
-    make_optimizer,
     prepare_run,
 )
+from spcl_diag.train.optimisation import Accumulation, LearningRates, make_optimizer
 
 __all__ = [  # PairedArmFailedError is defined with the skeleton and stays importable from here
     "ArmParameter", "PairedArmFailedError", "arm_balancers", "arm_model", "arm_output", "clip_arms_", "pairing_problems",
@@ -166,7 +164,7 @@ def step_arms_(
 ) -> None:
     r"""One optimiser step of every arm, each arm's update scaled by its factor where the arms' rates differ.
 
-    ``factors`` (``[A]``, :meth:`~spcl_diag.train.epoch.LearningRates.factors`) is each arm's learning
+    ``factors`` (``[A]``, :meth:`~spcl_diag.train.optimisation.LearningRates.factors`) is each arm's learning
     rate over the optimiser's; the update :math:`\Delta_a` of arm :math:`a` becomes :math:`f_a \Delta_a`,
     which is the update at the arm's own rate (the optimisers' updates are linear in the rate). With
     ``None`` (every arm at the optimiser's rate) it is the plain step.

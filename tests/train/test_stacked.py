@@ -14,7 +14,7 @@ from spcl_diag.curriculum.stacked import StackedCurriculum, StackedStep
 from spcl_diag.data.registry import resolve_dataset
 from spcl_diag.errors import NonFiniteLossError
 from spcl_diag.models import BUILTIN_BACKBONES
-from spcl_diag.train import epoch as skeleton
+from spcl_diag.train import optimisation
 from spcl_diag.train import stacked as stacked_module
 from spcl_diag.train.loop import TrainingOutcome, train_run
 from spcl_diag.train.stacked import PairedArmFailedError, stack_problems, train_stacked
@@ -225,7 +225,7 @@ def test_stacked_arms_equal_their_solo_runs_with_each_option(overrides):
 
 
 def test_plateau_decays_each_arm_on_its_own_dev_score_stacked_as_solo(monkeypatch):
-    monkeypatch.setattr(skeleton, "PLATEAU_PATIENCE", 0)  # decay after every epoch without a better dev score
+    monkeypatch.setattr(optimisation, "PLATEAU_PATIENCE", 0)  # decay after every epoch without a better dev score
     _, stacked, solo = _stacked_and_solo({"train.scheduler": "plateau", "train.epochs": 5, "train.lr": 3e-3})
     decays = set()
     for arm, outcome in stacked.items():

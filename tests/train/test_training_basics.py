@@ -1,7 +1,7 @@
 """Training basics (issue 30, item 7): optimiser, learning-rate schedule, early stopping, gradient accumulation.
 
 Each option is a ``train.*`` setting checked when the config is read, in the run id only when it is
-not its default, written once in the epoch skeleton (:mod:`spcl_diag.train.epoch`), and a stacked
+not its default, written once for both loops (:mod:`spcl_diag.train.optimisation`, :mod:`spcl_diag.train.epoch`), and a stacked
 arm trains as its solo run does with it (within float32 tolerance: the differential tests are in
 ``tests/train/test_stacked.py``, beside the others).
 """
@@ -14,7 +14,7 @@ import torch
 
 from spcl_diag import RunConfig
 from spcl_diag.errors import ConfigError
-from spcl_diag.train.epoch import Accumulation, LearningRates, make_optimizer
+from spcl_diag.train.optimisation import Accumulation, LearningRates, make_optimizer
 
 CPU = torch.device("cpu")
 
