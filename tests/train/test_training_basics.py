@@ -106,3 +106,15 @@ def test_a_paced_run_stops_where_its_spcl_twins_record_ends(tmp_path, tiny_confi
     assert epochs["random"] == epochs["spcl"] < 8
     with np.load(paced.path / "pacing.npz") as pacing:
         assert pacing["kept"].shape[0] == epochs["spcl"]
+
+
+def test_the_training_basics_round_trip_through_a_config_file(tmp_path):
+    from spcl_diag.config.file import read_config_file, write_config_file
+
+    config = RunConfig(seed=1).with_overrides(NEW)
+    path = write_config_file(config, tmp_path / "run.toml")
+    assert 'optimizer = "sgd"' in path.read_text() or "optimizer = 'sgd'" in path.read_text()
+    assert read_config_file(path).run_id() == config.run_id()
+    (tmp_path / "bad.toml").write_text('[train]\npatience = "2"\n')
+    with pytest.raises(ConfigError, match="train.patience must be an integer"):
+        read_config_file(tmp_path / "bad.toml")
