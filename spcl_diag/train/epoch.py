@@ -241,7 +241,7 @@ class ArmLedger:
         self.best_epoch = np.zeros(len(self.arms), np.int64)
         self.best_state: list[dict[str, Tensor]] = [{} for _ in self.arms]
         self.best_predictions: list[dict[str, SplitPredictions]] = [{} for _ in self.arms]
-        self.scores: dict[int, float] = {}  # arm -> the dev selection score of the epoch just recorded
+        self.scores: dict[int, float] = {}  # arm -> its dev selection score, for the arms recorded this epoch
         self.trained = np.zeros(len(self.arms), np.int64)  # epochs recorded per arm
         self.failures: dict[int, BaseException] = {}
         self.stopped: set[int] = set()
@@ -257,6 +257,7 @@ class ArmLedger:
     def check_finite(self, host: HostEpoch, epoch: int) -> None:
         """Fail every live arm whose loss was non-finite in 0-based ``epoch``, and the paced arms of a failed spcl arm."""
         self.epoch_seconds.append(host.seconds)
+        self.scores = {}
         e, train = epoch + 1, self.config.train
         live = self.live
         for a in np.flatnonzero(host.non_finite).tolist():

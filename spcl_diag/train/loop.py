@@ -113,9 +113,8 @@ def train_run(
     groups = model.parameter_groups()
     group_names = [g for g, params in groups.items() if params]
     scopes = ["joint", *model.modalities]
-    replays = config.curriculum in PACED_ARMS and pacing is not None
-    ledger = ArmLedger([config.curriculum], config, train.n_utterances,  # a paced arm trains its twin's epochs
-                       record_epochs={0: pacing.kept.shape[0]} if replays and pacing is not None else None)
+    replayed = {0: pacing.kept.shape[0]} if config.curriculum in PACED_ARMS and pacing is not None else None
+    ledger = ArmLedger([config.curriculum], config, train.n_utterances, record_epochs=replayed)  # its twin's epochs
     rates = LearningRates(config, 1)
     accumulation = Accumulation(config.train.grad_accumulation, -(-train.n_dialogues // config.train.batch_size))
 
