@@ -35,7 +35,7 @@ from spcl_diag.config.settings import (
     split_override,
     strip_non_identity,
 )
-from spcl_diag.curriculum.names import ARMS
+from spcl_diag.curriculum.names import ARMS, unknown_arm_problem
 from spcl_diag.curriculum.pacing import LAMBDA_CAP, spcl_preset
 from spcl_diag.data.config import DataConfig
 from spcl_diag.errors import ConfigError
@@ -240,7 +240,7 @@ class RunConfig:
             except (ConfigError, TypeError) as err:
                 problems.append(str(err))
         if self.curriculum not in ARMS:
-            problems.append(f"unknown curriculum {self.curriculum!r}; valid arms are {', '.join(ARMS)}")
+            problems.append(unknown_arm_problem(self.curriculum))
         problems += _balancing_problems(self)
         train = self.train
         for name in ("epochs", "batch_size", "eval_batch_size"):

@@ -30,6 +30,7 @@ from spcl_diag.curriculum.difficulty import Terms
 from spcl_diag.curriculum.names import (  # defined without torch, for configs and grids
     ARMS,
     PACED_ARMS,
+    unknown_arm_problem,
 )
 
 THRESHOLD_ARMS: dict[str, Terms] = {"spcl": "both", "spcl-utterance": "utterance", "spcl-conversation": "conversation"}
@@ -180,11 +181,6 @@ class KeepRule:
             if arm in self.pacing:
                 counts[a] = paired_count(self.pacing[arm], epoch, step, size)
         return counts
-
-
-def unknown_arm_problem(arm: str) -> str:
-    """The one sentence for an arm that is not in :data:`ARMS`."""
-    return f"unknown curriculum {arm!r}; valid arms are {', '.join(ARMS)}"
 
 
 def check_curriculum(
