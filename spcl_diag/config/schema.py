@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from spcl_diag.config.settings import (
+    IF_CHANGED,
     assign,
     build,
     in_range,
@@ -34,7 +35,7 @@ from spcl_diag.config.settings import (
     split_override,
     strip_non_identity,
 )
-from spcl_diag.curriculum.names import ARMS
+from spcl_diag.curriculum.names import ARMS, unknown_arm_problem
 from spcl_diag.curriculum.pacing import LAMBDA_CAP, spcl_preset
 from spcl_diag.data.config import DataConfig
 from spcl_diag.errors import ConfigError
@@ -48,6 +49,8 @@ from spcl_diag.suggest import unknown_name
 BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i", "uni-aux", "g-blending", "pmr", "agm", "mmpareto")
 CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 MATMUL_PRECISIONS: tuple[str, ...] = ("highest", "high")
+OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")  # see spcl_diag.train.optimisation.make_optimizer
+SCHEDULERS: tuple[str, ...] = ("none", "cosine", "step", "plateau")  # see spcl_diag.train.optimisation.LearningRates
 SEED_ROLES: tuple[str, ...] = ("", "tune", "eval")  # see spcl_diag.batch.tune
 
 
@@ -103,6 +106,20 @@ class TrainConfig:
     # float32 matrix products: 'highest' = full float32; 'high' lets CUDA use TF32 (10-bit
     # mantissa inputs, about 3x faster products on Ampere and later; results change at ~1e-3).
     # Set process-wide with torch.set_float32_matmul_precision when the run starts.
+    # The four settings below enter the run id only when they differ from their defaults (today's
+    # training), so runs that do not use them keep their ids; spcl_diag.train.optimisation and
+    # spcl_diag.train.epoch (ArmLedger: early stopping) say how each acts.
+    optimizer: Literal["adam", "adamw", "sgd"] = field(default="adam", metadata={"identity": IF_CHANGED})
+    # 'adam' (reference; lr and weight_decay as above), 'adamw' (decoupled weight decay), 'sgd'
+    # (momentum 0.9); see spcl_diag.train.optimisation.make_optimizer
+    scheduler: Literal["none", "cosine", "step", "plateau"] = field(default="none", metadata={"identity": IF_CHANGED})
+    # learning rate per epoch: 'none' (constant, reference), 'cosine' (to 0 over train.epochs), 'step'
+    # (x0.1 at 50% and 75% of the epochs), 'plateau' (x0.1 after 10 epochs without a better dev score)
+    patience: int = field(default=0, metadata={"identity": IF_CHANGED})
+    # early stopping: stop after this many epochs without a better dev selection score; 0 = never.
+    # A paced arm (random, anti) trains exactly its spcl twin's epochs instead
+    grad_accumulation: int = field(default=1, metadata={"identity": IF_CHANGED})
+    # batches whose gradients are averaged into one update (an effective batch of batch_size x this)
 
 
 @dataclass(frozen=True)
@@ -224,7 +241,7 @@ class RunConfig:
             except (ConfigError, TypeError) as err:
                 problems.append(str(err).removesuffix("."))
         if self.curriculum not in ARMS:
-            problems.append(unknown_name("curriculum", self.curriculum, ARMS, listed="valid arms are"))
+            problems.append(unknown_arm_problem(self.curriculum))
         problems += _balancing_problems(self)
         train = self.train
         for name in ("epochs", "batch_size", "eval_batch_size"):
@@ -237,6 +254,14 @@ class RunConfig:
             problems.append(f"train.weight_decay must be a finite number >= 0; got {train.weight_decay!r}")
         if not in_range(train.clip_norm, 0, strict=True):
             problems.append(f"train.clip_norm must be a finite number > 0; got {train.clip_norm!r}")
+        for name, choices in (("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS)):
+            if getattr(train, name) not in choices:
+                problems.append(f"train.{name} must be one of {', '.join(map(repr, choices))}; got {getattr(train, name)!r}")
+        if not is_int(train.patience) or train.patience < 0:
+            problems.append(f"train.patience must be an integer >= 0 (0: no early stopping); got {train.patience!r}")
+        if not is_int(train.grad_accumulation) or train.grad_accumulation < 1:
+            problems.append(f"train.grad_accumulation must be a positive integer (1: no accumulation); "
+                            f"got {train.grad_accumulation!r}")
         if self.pacing.lambda0 is not None and not in_range(self.pacing.lambda0, 0):
             problems.append(f"pacing.lambda0 must be a finite number >= 0 or None (the SPCL preset); got {self.pacing.lambda0!r}")
         if self.pacing.growth is not None and not in_range(self.pacing.growth, 0, strict=True):

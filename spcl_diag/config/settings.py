@@ -227,13 +227,21 @@ def build(cls: type, values: dict[str, Any], prefix: str) -> Any:
         raise ConfigError(f"invalid settings for {prefix.rstrip('.') or 'run'}: {err}") from None
 
 
+IF_CHANGED = "if-changed"  # field metadata ``identity=IF_CHANGED``: in the identity only when not its default
+
+
 def strip_non_identity(obj: Any) -> Any:
-    """A dataclass as nested dicts without the fields marked ``identity=False`` (tuples as lists)."""
+    """A dataclass as nested dicts without the fields marked ``identity=False`` (tuples as lists).
+
+    A field marked ``identity=IF_CHANGED`` enters only when its value differs from its default:
+    a setting added later leaves the run ids of the runs that do not use it unchanged.
+    """
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {
             f.name: strip_non_identity(getattr(obj, f.name))
             for f in dataclasses.fields(obj)
-            if f.metadata.get("identity", True)
+            if f.metadata.get("identity", True) is True
+            or (f.metadata.get("identity") == IF_CHANGED and getattr(obj, f.name) != f.default)
         }
     if isinstance(obj, dict):
         return {k: strip_non_identity(v) for k, v in obj.items()}

@@ -19,16 +19,18 @@ subset of the same size": their data budget equals SPCL's at every step.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from spcl_diag.curriculum.difficulty import Difficulty, Terms
+from spcl_diag.curriculum.difficulty import Terms
 from spcl_diag.curriculum.names import (  # defined without torch, for configs and grids
     ARMS,
     PACED_ARMS,
+    unknown_arm_problem,
 )
 
 THRESHOLD_ARMS: dict[str, Terms] = {"spcl": "both", "spcl-utterance": "utterance", "spcl-conversation": "conversation"}
@@ -102,47 +104,109 @@ def difficulty_terms(arm: str) -> Terms:
     return THRESHOLD_ARMS.get(arm, "both")
 
 
-class Selector:
-    """Chooses the kept utterances ``v`` of each batch for one arm.
+class KeepRule:
+    r"""The keep masks :math:`v` of ``A`` arms at once, one vectorised rule over ``[A, N]``.
+
+    Both curricula call it: :class:`~spcl_diag.curriculum.self_paced.SelfPacedCurriculum` with
+    ``A = 1`` and :class:`~spcl_diag.curriculum.stacked.StackedCurriculum` with the arms of a stack.
+    Per arm :math:`a` with difficulty :math:`d_a` (the term the arm ranks by):
+
+    * ``none``: :math:`v = 1`; threshold arms: :math:`v_j = [d_{a,j} \le \lambda]`;
+    * ``random`` / ``anti``: the :math:`k` largest scores (:func:`top_k_mask`), the scores being a
+      uniform draw (``random``, ``torch.rand(N, generator=generator)``, one draw per step) or
+      :math:`d_a` (``anti``); :math:`k` is what the ``spcl`` arm of the same stack kept in this
+      step, or, without one, the arm's pacing record (:func:`paired_count`).
 
     Parameters
     ----------
-    arm
-        One of :data:`ARMS`.
+    arms
+        The arms, all different (checked by :func:`check_curriculum`).
     pacing
-        The paired ``spcl`` run's counts (required for ``random`` and ``anti``).
+        Arm -> recorded counts, read only for paced arms whose stack has no ``spcl`` arm.
     generator
-        Torch generator on the training device, for ``random``.
+        Seeded ``torch.Generator`` on the training device, drawn from only when ``random`` is an arm.
+
+    Examples
+    --------
+    >>> rule = KeepRule(("none", "spcl", "anti"))
+    >>> rule.keep(torch.tensor([[0.2, 0.9, 0.5]]).expand(3, 3), 0.6, epoch=0, step=0).tolist()
+    [[True, True, True], [True, False, True], [False, True, True]]
     """
 
-    def __init__(self, arm: str, *, pacing: PacingRecord | None = None, generator: torch.Generator | None = None):
-        if arm not in ARMS:
-            raise ValueError(f"unknown curriculum arm {arm!r}; valid arms are {', '.join(ARMS)}.")
-        if arm in PACED_ARMS and pacing is None:
-            raise ValueError(f"arm {arm!r} needs the pacing record of its paired spcl run.")
-        if arm == "random" and generator is None:
-            raise ValueError("arm 'random' needs a torch.Generator.")
-        self.arm = arm
-        self.pacing = pacing
+    def __init__(
+        self, arms: Sequence[str], *, pacing: Mapping[str, PacingRecord] | None = None,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.arms = tuple(arms)
         self.generator = generator
+        self._spcl = self.arms.index("spcl") if "spcl" in self.arms else None
+        self.pacing = {a: (pacing or {})[a] for a in self.arms if a in PACED_ARMS and self._spcl is None}
+        self._paced = any(a in PACED_ARMS for a in self.arms)
+        self._random = "random" in self.arms
+        self._masks: dict[str, Tensor] = {}
 
-    def select(self, difficulty: Difficulty, threshold: float, *, epoch: int, step: int) -> Tensor:
-        """Boolean ``[N]`` mask of the utterances that enter the loss.
+    def masks(self, device: torch.device) -> dict[str, Tensor]:
+        """``[A, 1]`` bool masks: which arms keep all, are paced, draw at random, rank by one term."""
+        if not self._masks:
+            def rows(test: list[bool]) -> Tensor:
+                return torch.tensor(test, device=device).unsqueeze(-1)
+            self._masks = {
+                "none": rows([a == "none" for a in self.arms]),
+                "paced": rows([a in PACED_ARMS for a in self.arms]),
+                "random": rows([a == "random" for a in self.arms]),
+                "utterance": rows([difficulty_terms(a) == "utterance" for a in self.arms]),
+                "conversation": rows([difficulty_terms(a) == "conversation" for a in self.arms]),
+            }
+        return self._masks
 
-        ``epoch`` and ``step`` (0-based) locate the batch in the paired run's record.
-        """
-        d = difficulty.difficulty
-        if self.arm == "none":
-            return torch.ones_like(d, dtype=torch.bool)
-        if self.arm in THRESHOLD_ARMS:
-            return d <= threshold
-        k = self._paired_count(epoch, step, len(d))
-        scores = torch.rand(d.shape, generator=self.generator, device=d.device) if self.arm == "random" else d
-        return top_k_mask(scores, k)
+    def keep(self, difficulty: Tensor, threshold: float, *, epoch: int, step: int) -> Tensor:
+        """Bool ``[A, N]`` keep masks from each arm's ``[A, N]`` difficulty; ``epoch``, ``step`` 0-based."""
+        rows = self.masks(difficulty.device)
+        keep = (difficulty <= threshold) | rows["none"]
+        if not self._paced:
+            return keep
+        scores = difficulty
+        if self._random:  # the random arm's own draw, as its solo run makes it
+            draw = torch.rand(difficulty.shape[-1], generator=self.generator, device=difficulty.device)
+            scores = torch.where(rows["random"], draw, difficulty)
+        counts = self._paced_counts(keep, epoch, step, difficulty.shape[-1])
+        return torch.where(rows["paced"], top_k_mask(scores, counts), keep)
 
-    def _paired_count(self, epoch: int, step: int, n: int) -> int:
-        assert self.pacing is not None
-        return paired_count(self.pacing, epoch, step, n)
+    def _paced_counts(self, keep: Tensor, epoch: int, step: int, size: int) -> Tensor:
+        """``[A]`` utterances each paced arm keeps: the spcl arm's count of this step, or its record's."""
+        counts = torch.zeros(len(self.arms), dtype=torch.long, device=keep.device)
+        if self._spcl is not None:
+            return counts + keep[self._spcl].sum()
+        for a, arm in enumerate(self.arms):
+            if arm in self.pacing:
+                counts[a] = paired_count(self.pacing[arm], epoch, step, size)
+        return counts
+
+
+def check_curriculum(
+    owner: str, arms: Sequence[str], *, lambda0: float, growth: float, cap: float, normalisation: str,
+    pacing: Mapping[str, PacingRecord], generator: torch.Generator | None,
+) -> None:
+    r"""Raise one ``ValueError`` (prefixed with ``owner``) listing every problem of a curriculum's settings.
+
+    The one validator of both curricula: known and distinct arms, a pacing record for every paced
+    arm without the ``spcl`` arm beside it, a generator for ``random``, :math:`\lambda_0 \ge 0`,
+    growth and cap :math:`> 0`, normalisation ``batch`` or ``kept``.
+    """
+    arms = tuple(arms)
+    problems = [unknown_arm_problem(a) for a in arms if a not in ARMS]
+    if len(set(arms)) != len(arms):
+        problems.append(f"every arm of a stack must differ; got {', '.join(arms)}")
+    problems += [f"arm {a!r} needs the pacing record of its paired spcl run (or the spcl arm in its stack)"
+                 for a in arms if a in PACED_ARMS and "spcl" not in arms and a not in pacing]
+    if "random" in arms and generator is None:
+        problems.append("arm 'random' needs a torch.Generator")
+    if not (lambda0 >= 0 and growth > 0 and cap > 0):
+        problems.append(f"lambda0 must be >= 0 and growth and cap > 0; got {lambda0}, {growth}, {cap}")
+    if normalisation not in ("batch", "kept"):
+        problems.append(f"normalisation must be 'batch' or 'kept'; got {normalisation!r}")
+    if problems:
+        raise ValueError(f"{owner}: " + "; ".join(problems) + ".")
 
 
 def paired_count(pacing: PacingRecord, epoch: int, step: int, n: int) -> int:

@@ -7,7 +7,8 @@ same selection as the toolkit's:
 1. difficulty per utterance (:func:`~spcl_diag.curriculum.difficulty.spcl_difficulty`):
    :math:`l_j` (joint cross-entropy), :math:`c_i` (modality disagreement of the dialogue),
    :math:`d_j = 2 l_j c_i / (l_j + c_i)`;
-2. keep mask :math:`v` of the arm (:class:`~spcl_diag.curriculum.arms.Selector`):
+2. keep mask :math:`v` of the arm (:class:`~spcl_diag.curriculum.arms.KeepRule` with one arm, the
+   rule the stacked arms share):
    :math:`v_j = [d_j \le \lambda]` for ``spcl``, all ones for ``none``, the paired ``spcl``
    run's counts for ``random`` / ``anti``;
 3. loss :math:`\sum_j v_j l_j / N` (or ``/ max(1, sum v)``;
@@ -45,10 +46,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from spcl_diag.curriculum.arms import (
-    ARMS,
+    KeepRule,
     KeptCounts,
     PacingRecord,
-    Selector,
+    check_curriculum,
     difficulty_terms,
     selection_loss,
 )
@@ -88,7 +89,39 @@ class CurriculumStep:
     index: int
 
 
-class SelfPacedCurriculum:
+class CurriculumState:
+    """What both curricula hold and do alike: the checked settings, the keep rule of their arms, the
+    threshold :math:`\\lambda` and the kept counts (:class:`SelfPacedCurriculum` for one arm,
+    :class:`~spcl_diag.curriculum.stacked.StackedCurriculum` for a stack)."""
+
+    def __init__(
+        self, owner: str, arms: tuple[str, ...], *, lambda0: float, growth: float, cap: float, normalisation: str,
+        pacing: dict[str, PacingRecord], generator: torch.Generator | None, class_weights: Tensor | None,
+    ) -> None:
+        check_curriculum(owner, arms, lambda0=lambda0, growth=growth, cap=cap, normalisation=normalisation,
+                         pacing=pacing, generator=generator)
+        self.normalisation = normalisation
+        self.class_weights = class_weights
+        self.rule = KeepRule(arms, pacing=pacing, generator=generator)
+        self.threshold = SelfPacedThreshold(lambda0, growth, cap)
+        self.counts = KeptCounts()
+
+    @property
+    def value(self) -> float:
+        """The current threshold :math:`\\lambda` (the same for every arm of a stack)."""
+        return self.threshold.value
+
+    def epoch_end(self) -> float:
+        """Close the epoch (after the dev evaluation): grow :math:`\\lambda`; return its new value."""
+        self.counts.close_epoch()
+        return self.threshold.step()
+
+    def kept_counts(self, epoch: int) -> np.ndarray:
+        """``[batches]`` (one arm) or ``[batches, A]`` (a stack) utterances kept in each batch of ``epoch`` (0-based), on the host."""
+        return self.counts.epoch(epoch)
+
+
+class SelfPacedCurriculum(CurriculumState):
     """The SPCL selection rule and its controls, for one run.
 
     Parameters
@@ -125,28 +158,12 @@ class SelfPacedCurriculum:
         generator: torch.Generator | None = None,
         class_weights: Tensor | None = None,
     ) -> None:
-        problems = []
-        if arm not in ARMS:
-            problems.append(f"arm must be one of {', '.join(ARMS)}; got {arm!r}")
-        if not (lambda0 >= 0 and growth > 0 and cap > 0):
-            problems.append(f"lambda0 must be >= 0 and growth and cap > 0; got {lambda0}, {growth}, {cap}")
-        if normalisation not in ("batch", "kept"):
-            problems.append(f"normalisation must be 'batch' or 'kept'; got {normalisation!r}")
-        if problems:
-            raise ValueError("SelfPacedCurriculum: " + "; ".join(problems) + ".")
         record = PacingRecord.load(str(pacing)) if isinstance(pacing, str) else pacing
+        super().__init__("SelfPacedCurriculum", (arm,), lambda0=lambda0, growth=growth, cap=cap,
+                         normalisation=normalisation, pacing={arm: record} if record is not None else {},
+                         generator=generator, class_weights=class_weights)
         self.arm = arm
-        self.normalisation = normalisation
-        self.class_weights = class_weights
-        self.selector = Selector(arm, pacing=record, generator=generator)
         self.terms = difficulty_terms(arm)
-        self.threshold = SelfPacedThreshold(lambda0, growth, cap)
-        self.counts = KeptCounts()
-
-    @property
-    def value(self) -> float:
-        """The current threshold :math:`\\lambda`."""
-        return self.threshold.value
 
     def step(
         self,
@@ -179,7 +196,7 @@ class SelfPacedCurriculum:
         difficulty = spcl_difficulty(joint, per_modality, labels, dialogue, n_dialogues, terms=self.terms)
         lam = self.threshold.value
         epoch, index = self.epoch, self.counts.batch
-        keep = self.selector.select(difficulty, lam, epoch=epoch, step=index)
+        keep = self.rule.keep(difficulty.difficulty.unsqueeze(0), lam, epoch=epoch, step=index)[0]
         utterance_loss = F.cross_entropy(joint, labels, weight=self.class_weights, reduction="none")  # w_y l_j
         loss = selection_loss(utterance_loss, keep, normalisation=self.normalisation)
         self.counts.add(keep.sum(), int(labels.shape[0]))
@@ -189,15 +206,6 @@ class SelfPacedCurriculum:
     def epoch(self) -> int:
         """0-based index of the current epoch."""
         return self.counts.epochs
-
-    def epoch_end(self) -> float:
-        """Close the epoch (after the dev evaluation): grow :math:`\\lambda`; return its new value."""
-        self.counts.close_epoch()
-        return self.threshold.step()
-
-    def kept_counts(self, epoch: int) -> np.ndarray:
-        """``[batches]`` utterances kept in each batch of ``epoch`` (0-based), on the host."""
-        return self.counts.epoch(epoch)
 
     def pacing_record(self) -> PacingRecord:
         """Kept counts and batch sizes of every finished epoch (zero-padded to the longest)."""

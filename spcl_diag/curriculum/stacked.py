@@ -11,8 +11,9 @@ difficulty terms :math:`l, c, d` (each arm ranks by its own terms: :math:`d` for
 in the same step, read on the device (nothing waits for a finished spcl run); without an
 ``spcl`` arm in the stack they replay a recorded :class:`~spcl_diag.curriculum.arms.PacingRecord`,
 as a run of their own does. Each arm's selection equals its solo run's: the same functions
-compute it (:func:`~spcl_diag.curriculum.difficulty.spcl_difficulty`'s terms,
-:func:`~spcl_diag.curriculum.arms.top_k_mask`, :func:`~spcl_diag.curriculum.arms.selection_loss`).
+compute it (:func:`~spcl_diag.curriculum.difficulty.spcl_difficulty`'s terms, the one keep rule
+:class:`~spcl_diag.curriculum.arms.KeepRule`, :func:`~spcl_diag.curriculum.arms.selection_loss`), and
+the settings are checked by the same validator (:func:`~spcl_diag.curriculum.arms.check_curriculum`).
 
 Examples
 --------
@@ -38,28 +39,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from spcl_diag.curriculum.arms import (
-    ARMS,
-    PACED_ARMS,
-    KeptCounts,
-    PacingRecord,
-    difficulty_terms,
-    paired_count,
-    selection_loss,
-    top_k_mask,
-)
+from spcl_diag.curriculum.arms import PacingRecord, selection_loss
 from spcl_diag.curriculum.difficulty import (
     Difficulty,
     conversation_difficulty,
     harmonic_difficulty,
     utterance_difficulty,
 )
-from spcl_diag.curriculum.pacing import (
-    DEFAULT_GROWTH,
-    DEFAULT_LAMBDA0,
-    LAMBDA_CAP,
-    SelfPacedThreshold,
-)
+from spcl_diag.curriculum.pacing import DEFAULT_GROWTH, DEFAULT_LAMBDA0, LAMBDA_CAP
+from spcl_diag.curriculum.self_paced import CurriculumState
 
 
 @dataclass(frozen=True)
@@ -72,7 +60,7 @@ class StackedStep:
     threshold: float
 
 
-class StackedCurriculum:
+class StackedCurriculum(CurriculumState):
     """The selection rule of the arms of a stack, on ``[A, N, C]`` logits.
 
     Parameters
@@ -100,75 +88,26 @@ class StackedCurriculum:
         generator: torch.Generator | None = None,
         class_weights: Tensor | None = None,
     ) -> None:
-        arms = tuple(arms)
-        pacing = dict(pacing or {})
-        problems = [f"unknown arm {a!r} (valid: {', '.join(ARMS)})" for a in arms if a not in ARMS]
-        if len(set(arms)) != len(arms):
-            problems.append(f"every arm of a stack must differ; got {', '.join(arms)}")
-        live = "spcl" in arms
-        problems += [f"arm {a!r} needs the spcl arm in the stack or its pacing record"
-                     for a in arms if a in PACED_ARMS and not live and a not in pacing]
-        if "random" in arms and generator is None:
-            problems.append("arm 'random' needs a torch.Generator")
-        if problems:
-            raise ValueError("StackedCurriculum: " + "; ".join(problems) + ".")
-        self.arms = arms
-        self.normalisation = normalisation
-        self.class_weights = class_weights
-        self.generator = generator
-        self.pacing = {a: pacing[a] for a in arms if a in PACED_ARMS and not live}
-        self.threshold = SelfPacedThreshold(lambda0, growth, cap)
-        self.counts = KeptCounts()
-        self._spcl = arms.index("spcl") if live else None
-        self._paced = any(a in PACED_ARMS for a in arms)
-        self._rows: dict[str, Tensor] = {}  # [A, 1] arm masks, made on the device of the first batch
-
-    @property
-    def value(self) -> float:
-        """The current threshold :math:`\\lambda`, the same for every arm."""
-        return self.threshold.value
+        super().__init__("StackedCurriculum", tuple(arms), lambda0=lambda0, growth=growth, cap=cap,
+                         normalisation=normalisation, pacing=dict(pacing or {}), generator=generator,
+                         class_weights=class_weights)
+        self.arms = tuple(arms)
 
     def step(
         self, joint: Tensor, per_modality: dict[str, Tensor], labels: Tensor, dialogue: Tensor, *, n_dialogues: int
     ) -> StackedStep:
         """Terms, keep masks and losses of one batch: logits ``[A, N, C]``, ``labels`` and batch-local ``dialogue`` ``[N]``."""
-        rows = self._arm_rows(joint.device)
-        difficulty = self._difficulty(joint, per_modality, labels, dialogue, n_dialogues, rows)
-        d, lam = difficulty.difficulty, self.threshold.value
-        keep = (d <= lam) | rows["none"]
-        if self._paced:
-            scores = d
-            if self.generator is not None:  # the random arm's own draw, as its solo run makes it
-                draw = torch.rand(d.shape[-1], generator=self.generator, device=d.device)
-                scores = torch.where(rows["random"], draw, d)
-            keep = torch.where(rows["paced"], top_k_mask(scores, self._paced_counts(keep, len(labels))), keep)
+        difficulty = self._difficulty(joint, per_modality, labels, dialogue, n_dialogues, self.rule.masks(joint.device))
+        lam = self.threshold.value
+        keep = self.rule.keep(difficulty.difficulty, lam, epoch=self.counts.epochs, step=self.counts.batch)
         utterance_loss = utterance_loss_of(joint, labels, self.class_weights)
         loss = selection_loss(utterance_loss, keep, normalisation=self.normalisation)
         self.counts.add(keep.sum(-1), int(labels.shape[0]))
         return StackedStep(loss, keep, difficulty, lam)
 
-    def epoch_end(self) -> float:
-        """Close the epoch (after the dev evaluation): grow :math:`\\lambda`; return its new value."""
-        self.counts.close_epoch()
-        return self.threshold.step()
-
     def pacing_record(self, arm: str) -> PacingRecord:
         """The counts ``arm`` kept in every batch of the finished epochs."""
         return self.counts.record(self.arms.index(arm))
-
-    def _arm_rows(self, device: torch.device) -> dict[str, Tensor]:
-        """``[A, 1]`` bool masks: which arms keep all, are paced, draw at random, rank by one term."""
-        if not self._rows:
-            def rows(test: list[bool]) -> Tensor:
-                return torch.tensor(test, device=device).unsqueeze(-1)
-            self._rows = {
-                "none": rows([a == "none" for a in self.arms]),
-                "paced": rows([a in PACED_ARMS for a in self.arms]),
-                "random": rows([a == "random" for a in self.arms]),
-                "utterance": rows([difficulty_terms(a) == "utterance" for a in self.arms]),
-                "conversation": rows([difficulty_terms(a) == "conversation" for a in self.arms]),
-            }
-        return self._rows
 
     @torch.no_grad()
     def _difficulty(
@@ -184,17 +123,6 @@ class StackedCurriculum:
             both = harmonic_difficulty(utterance, conversation)
             difficulty = torch.where(rows["utterance"], utterance, torch.where(rows["conversation"], conversation, both))
         return Difficulty(utterance=utterance, conversation=conversation, difficulty=difficulty)
-
-    def _paced_counts(self, keep: Tensor, size: int) -> Tensor:
-        """``[A]`` utterances each paced arm keeps: the spcl arm's count of this step, or its record's."""
-        epoch, index = self.counts.epochs, self.counts.batch
-        counts = torch.zeros(len(self.arms), dtype=torch.long, device=keep.device)
-        if self._spcl is not None:
-            return counts + keep[self._spcl].sum()
-        for a, arm in enumerate(self.arms):
-            if arm in self.pacing:
-                counts[a] = paired_count(self.pacing[arm], epoch, index, size)
-        return counts
 
 
 def utterance_loss_of(joint: Tensor, labels: Tensor, class_weights: Tensor | None) -> Tensor:

@@ -6,7 +6,10 @@ utterances enter the loss. :func:`train_stacked` trains them together: their par
 stacked along a leading arm dimension (:class:`~spcl_diag.models.stacked.StackedBackbone`),
 each step runs one forward and one backward pass for every arm, every arm gets its own keep
 mask and loss (:class:`~spcl_diag.curriculum.stacked.StackedCurriculum`), its own gradient
-norms and clipping, and one fused Adam step updates all arms. Each arm's outcome is the
+norms and clipping, and one optimiser step (fused Adam by default) updates all arms. Everything
+around the step (setup, optimiser, learning-rate schedule, gradient accumulation, epoch buffers,
+rows, best epoch, early stopping, non-finite losses) is the solo loop's, :mod:`spcl_diag.train.epoch`;
+an arm's own learning rate (``train.scheduler = "plateau"``) scales its update (:func:`step_arms_`). Each arm's outcome is the
 :class:`~spcl_diag.train.loop.TrainingOutcome` its solo run would give (equal up to float
 rounding: the stacked products sum in another order), and is written to the same run
 directory.
@@ -30,7 +33,8 @@ Limits: the arms must differ in their curriculum only, and the backbone must run
 (:func:`~spcl_diag.models.stacked.check_stackable`).
 A ``random`` or ``anti`` arm without the ``spcl`` arm in its stack replays the spcl run's
 recorded pacing. An arm whose loss turns non-finite fails alone; a paced arm that read the
-counts of a failed ``spcl`` arm fails with it.
+counts of a failed ``spcl`` arm fails with it. An arm that stops early (``train.patience``) is no
+longer recorded while the others train on; a paced arm stops with its spcl arm.
 
 Examples
 --------
@@ -61,21 +65,24 @@ from spcl_diag.curriculum.arms import PACED_ARMS, PacingRecord, selection_loss
 from spcl_diag.curriculum.stacked import StackedCurriculum
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.data.dataset import ConversationDataset
-from spcl_diag.errors import NonFiniteLossError
 from spcl_diag.evaluation.predict import SplitPredictions, evaluate
 from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.models.stacked import StackedBackbone, check_stackable
 from spcl_diag.train.balancing import METHODS, Balancer, make_balancer
-from spcl_diag.train.callbacks import Callback, EpochEnd, Row
-from spcl_diag.train.loop import (
+from spcl_diag.train.callbacks import Callback
+from spcl_diag.train.epoch import (
+    ArmLedger,
+    EpochBuffers,
+    PairedArmFailedError,
     TrainingOutcome,
-    empty_trajectories,
-    make_optimizer,
     prepare_run,
-    selection_score,
-    split_rows,
-    train_rows,
 )
+from spcl_diag.train.optimisation import Accumulation, LearningRates, make_optimizer
+
+__all__ = [  # PairedArmFailedError is defined with the skeleton and stays importable from here
+    "ArmParameter", "PairedArmFailedError", "arm_balancers", "arm_model", "arm_output", "clip_arms_", "pairing_problems",
+    "stack_problems", "stacked_evaluate", "step_arms_", "train_stacked", "unstackable_balancing",
+]
 
 
 class ArmParameter:
@@ -151,6 +158,33 @@ def clip_arms_(model: StackedBackbone, extra: Sequence[Sequence[Tensor]], max_no
                 p.grad.mul_(coefficient[a])
 
 
+def step_arms_(
+    optimizer: torch.optim.Optimizer, model: StackedBackbone, extra: Sequence[Sequence[Tensor]],
+    factors: np.ndarray | None,
+) -> None:
+    r"""One optimiser step of every arm, each arm's update scaled by its factor where the arms' rates differ.
+
+    ``factors`` (``[A]``, :meth:`~spcl_diag.train.optimisation.LearningRates.factors`) is each arm's learning
+    rate over the optimiser's; the update :math:`\Delta_a` of arm :math:`a` becomes :math:`f_a \Delta_a`,
+    which is the update at the arm's own rate (the optimisers' updates are linear in the rate). With
+    ``None`` (every arm at the optimiser's rate) it is the plain step.
+    """
+    if factors is None:
+        optimizer.step()
+        return
+    stacked = model.parameters()
+    before = [p.detach().clone() for p in stacked]
+    before_extra = [[p.detach().clone() for p in params] for params in extra]
+    optimizer.step()
+    scale = torch.as_tensor(factors, dtype=stacked[0].dtype, device=stacked[0].device)
+    with torch.no_grad():
+        for p, old in zip(stacked, before):
+            p.copy_(old + scale.view(-1, *[1] * (p.dim() - 1)) * (p - old))
+        for a, (params, olds) in enumerate(zip(extra, before_extra)):
+            for p, old in zip(params, olds):
+                p.copy_(old + float(factors[a]) * (p - old))
+
+
 def arm_model(model: StackedBackbone, balancer: Balancer, arm: int) -> Backbone:
     """What ``balancer.epoch_start`` sees: arm ``arm``'s solo model where the method reads the model, else the template."""
     if type(balancer).epoch_start is Balancer.epoch_start:
@@ -158,10 +192,6 @@ def arm_model(model: StackedBackbone, balancer: Balancer, arm: int) -> Backbone:
     solo = model.unstack(model.state(arm))
     solo.train(model.training)
     return solo
-
-
-class PairedArmFailedError(RuntimeError):
-    """A paced arm of a stack read the counts of an spcl arm whose training failed."""
 
 
 def stack_problems(configs: Sequence[RunConfig]) -> list[str]:
@@ -254,33 +284,25 @@ def train_stacked(
     optimizer = make_optimizer([*model.parameters(), *(p for params in own_params for p in params)], config, device)
     order_rng = np.random.default_rng(setup.seeds.order)
     group_names = list(model.groups)
-    spcl = arms.index("spcl") if "spcl" in arms else None
     scopes = ["joint", *model.modalities]
     hooks = {arm: list((callbacks or {}).get(arm, ())) for arm in arms}
+    replayed = {a: (pacing or {})[arm].kept.shape[0] for a, arm in enumerate(arms)  # a paced arm trains its twin's epochs
+                if arm in PACED_ARMS and "spcl" not in arms and arm in (pacing or {})}
+    ledger = ArmLedger(arms, config, train.n_utterances, record_epochs=replayed)
+    rates = LearningRates(config, A)
+    accumulation = Accumulation(config.train.grad_accumulation, -(-train.n_dialogues // config.train.batch_size))
 
-    E, U = config.train.epochs, train.n_utterances
-    trajectories = [empty_trajectories(E, U) for _ in arms]
-    rows: list[list[Row]] = [[] for _ in arms]
-    best_score = np.full(A, -np.inf)
-    best_epoch = np.zeros(A, np.int64)
-    best_state: list[dict[str, Tensor]] = [{} for _ in arms]
-    best_predictions: list[dict[str, SplitPredictions]] = [{} for _ in arms]
-    epoch_seconds: list[float] = []
-    failures: dict[int, BaseException] = {}
-
-    for epoch in tqdm(range(E), desc=f"{'+'.join(arms)} seed {config.seed}", disable=not progress, leave=False):
+    for epoch in tqdm(range(config.train.epochs), desc=f"{'+'.join(arms)} seed {config.seed}", disable=not progress,
+                      leave=False):
         started = time.perf_counter()
+        rates.apply(optimizer)
+        factors = rates.factors()  # None while every arm has the optimiser's rate
         for a, balancer in enumerate(balancers):
             balancer.epoch_start(arm_model(model, balancer, a), train, epoch=epoch)
         model.train()
         lam = curriculum.value
-        buffers = {key: torch.zeros(A, U, device=device) for key in "lcd"}
-        buf_v = torch.zeros(A, U, dtype=torch.bool, device=device)
-        buf_probs = {s: torch.zeros(A, U, dataset.n_classes, device=device) for s in scopes}
-        grad_sums = torch.zeros(len(group_names), A, device=device)
-        non_finite = torch.zeros(A, dtype=torch.bool, device=device)
-        n_batches = 0
-        for batch in train.batches(order_rng.permutation(train.n_dialogues), config.train.batch_size):
+        buffers = EpochBuffers(A, train.n_utterances, dataset.n_classes, scopes, len(group_names), device)
+        for i, batch in enumerate(train.batches(order_rng.permutation(train.n_dialogues), config.train.batch_size)):
             output = model(batch)
             step = curriculum.step(output.joint, output.per_modality, batch.labels, batch.dialogue,
                                    n_dialogues=batch.n_dialogues)
@@ -290,95 +312,45 @@ def train_stacked(
                 for a, balancer in enumerate(balancers)
             ])
             loss = loss if output.auxiliary_loss is None else loss + output.auxiliary_loss  # [A]
-            non_finite.logical_or_(~torch.isfinite(loss.detach()))
-            optimizer.zero_grad(set_to_none=True)
-            loss.sum().backward()  # the arms' parameters are disjoint: each gets its own loss's gradient
-            norms = model.grad_norms()  # [G, A]
-            grad_sums += norms
-            clip_arms_(model, own_params, config.train.clip_norm, norms)
-            for a, balancer in enumerate(balancers):
-                balancer.after_clip(model.template, arm_output(output, a), batch, epoch=epoch)
-            optimizer.step()
-
-            idx = batch.utterance_index
-            terms = step.difficulty
-            buffers["l"][:, idx], buffers["c"][:, idx], buffers["d"][:, idx] = terms.utterance, terms.conversation, terms.difficulty
-            buf_v[:, idx] = step.keep
-            with torch.no_grad():
-                buf_probs["joint"][:, idx] = output.joint.softmax(-1)
-                for m, logits in output.per_modality.items():
-                    buf_probs[m][:, idx] = logits.softmax(-1)
-            n_batches += 1
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        epoch_seconds.append((time.perf_counter() - started) / A)  # each arm's share of the stacked epoch
-
-        host = {key: buf.cpu().numpy() for key, buf in (*buffers.items(), ("v", buf_v))}
-        kept = curriculum.counts.epoch(epoch)  # [batches, A]
-        train_probs = {s: p.cpu().numpy() for s, p in buf_probs.items()}
-        grad_means = (grad_sums / n_batches).cpu().numpy()  # [G, A]
-        failed_now = non_finite.cpu().numpy()
+            buffers.add_loss(loss)
+            if accumulation.starts(i):
+                optimizer.zero_grad(set_to_none=True)
+            accumulation.scale(loss, i).sum().backward()  # the arms' parameters are disjoint: each gets its own loss's gradient
+            if accumulation.updates(i):
+                norms = model.grad_norms()  # [G, A]
+                buffers.add_grad_norms(norms)
+                clip_arms_(model, own_params, config.train.clip_norm, norms)
+                for a, balancer in enumerate(balancers):
+                    balancer.after_clip(model.template, arm_output(output, a), batch, epoch=epoch)
+                step_arms_(optimizer, model, own_params, factors)
+            buffers.add_batch(batch.utterance_index, step.difficulty, step.keep, output)
+        host = buffers.host(device, started)  # each arm's share of the stacked epoch's time
+        ledger.check_finite(host, epoch)
+        live = ledger.live
+        if not live:
+            break
+        extra = {a: {key: float(v) for key, v in balancers[a].epoch_rows().items()} for a in live}
         evaluated = stacked_evaluate(model, {name: splits[name] for name in ("dev", "test")}, config.train.eval_batch_size)
         curriculum.epoch_end()  # lambda grows after the dev evaluation, as in the reference
-
-        extra = [{key: float(v) for key, v in balancer.epoch_rows().items()} for balancer in balancers]
-        for a, balancer in enumerate(balancers):
-            balancer.epoch_end(epoch, {"train": ({s: p[a] for s, p in train_probs.items()}, train.labels_host),
-                                       "dev": (evaluated[a]["dev"].probs, evaluated[a]["dev"].labels)})
-
-        e = epoch + 1
-        for arm_index in np.flatnonzero(failed_now).tolist():
-            failures.setdefault(arm_index, NonFiniteLossError(
-                f"the training loss became NaN or infinite in epoch {e} of {E} (train.lr={config.train.lr:g}); "
-                "the run stopped. Lower train.lr or check the data and the model settings.",
-                epoch=e,
-            ))
-        if spcl is not None and spcl in failures:  # the paced arms followed a failed arm's counts
-            for a, arm in enumerate(arms):
-                if arm in PACED_ARMS:
-                    failures[a] = PairedArmFailedError(f"the paired spcl arm failed ({failures[spcl]})")
-        for a, arm in enumerate(arms):
-            if a in failures:
-                continue
-            for key in "lcdv":
-                trajectories[a][key][epoch] = host[key][a]
-            first_row = len(rows[a])
-            rows[a] += train_rows(
-                e, train, dataset, {s: p[a] for s, p in train_probs.items()}, modalities=model.modalities, lam=lam,
-                kept=kept[:, a], grad_norms=dict(zip(group_names, grad_means[:, a])), seconds=epoch_seconds[-1],
-                extra=extra[a],
+        kept = curriculum.kept_counts(epoch)  # [batches, A]
+        for a in live:
+            balancers[a].epoch_end(epoch, {"train": ({s: p[a] for s, p in host.probs.items()}, train.labels_host),
+                                           "dev": (evaluated[a]["dev"].probs, evaluated[a]["dev"].labels)})
+            ledger.record(
+                a, epoch, host, train=train, dataset=dataset, modalities=model.modalities, lam=lam, kept=kept[:, a],
+                group_names=group_names, extra=extra[a], evaluated=evaluated[a], callbacks=hooks[arms[a]],
+                state=functools.partial(model.state, a),
             )
-            for name, preds in evaluated[a].items():
-                rows[a] += split_rows(e, name, preds.probs, preds.labels, model.modalities, dataset.label_names)
-            for hook in hooks[arm]:
-                hook.on_epoch_end(EpochEnd(epoch=e, rows=rows[a][first_row:], difficulty=trajectories[a]["d"][epoch],
-                                           kept=trajectories[a]["v"][epoch]))
-            score = selection_score(evaluated[a]["dev"])
-            if score > best_score[a]:
-                best_score[a], best_epoch[a] = score, e
-                best_state[a] = model.state(a)
-                best_predictions[a] = evaluated[a]
-        if len(failures) == A:
+        rates.epoch_end(epoch, ledger.scores)
+        ledger.stop_early(epoch)
+        if not ledger.live:
             break
 
-    outcomes: dict[str, TrainingOutcome | BaseException] = {}
-    for a, arm in enumerate(arms):
-        if a in failures:
-            outcomes[arm] = failures[a]
-            continue
-        outcomes[arm] = TrainingOutcome(
-            model=model.unstack(best_state[a]),
-            rows=rows[a],
-            best_epoch=int(best_epoch[a]),
-            predictions=best_predictions[a],
-            trajectories=trajectories[a],
-            pacing=curriculum.pacing_record(arm),
-            train_split=train,
-            epoch_seconds=list(epoch_seconds),
-            eval_splits={name: splits[name] for name in ("dev", "test")},
-        )
-    return outcomes
-
+    return {
+        arm: ledger.failures[a] if a in ledger.failures
+        else ledger.outcome(a, model.unstack(ledger.best_state[a]), curriculum.pacing_record(arm), setup)
+        for a, arm in enumerate(arms)
+    }
 
 
 def stacked_evaluate(

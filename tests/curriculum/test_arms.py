@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from spcl_diag import load_runs, run
-from spcl_diag.curriculum.arms import PacingRecord, Selector
-from spcl_diag.curriculum.difficulty import Difficulty
+from spcl_diag.curriculum.arms import KeepRule, PacingRecord
 from spcl_diag.runs.loading import load_difficulty
-
-
-def _difficulty(values: list[float]) -> Difficulty:
-    t = torch.tensor(values)
-    return Difficulty(utterance=t, conversation=t, difficulty=t)
 
 
 def test_random_and_anti_keep_exactly_the_recorded_count():
     pacing = PacingRecord(kept=np.array([[2, 0, 4]]), size=np.array([[4, 4, 4]]))
-    d = _difficulty([0.3, 0.9, 0.1, 0.5])
-    generator = torch.Generator().manual_seed(0)
-    random = Selector("random", pacing=pacing, generator=generator)
-    anti = Selector("anti", pacing=pacing)
+    d = torch.tensor([[0.3, 0.9, 0.1, 0.5]])
+    random = KeepRule(("random",), pacing={"random": pacing}, generator=torch.Generator().manual_seed(0))
+    anti = KeepRule(("anti",), pacing={"anti": pacing})
     for step, k in enumerate([2, 0, 4]):
-        assert int(random.select(d, 0.0, epoch=0, step=step).sum()) == k
-    assert anti.select(d, 0.0, epoch=0, step=0).tolist() == [False, True, False, True]  # two hardest
-
-
-def test_paced_arm_refuses_an_unpaired_batch():
-    pacing = PacingRecord(kept=np.array([[2]]), size=np.array([[5]]))
-    with pytest.raises(ValueError, match="not paired"):
-        Selector("anti", pacing=pacing).select(_difficulty([0.1, 0.2]), 0.0, epoch=0, step=0)
+        assert int(random.keep(d, 0.0, epoch=0, step=step).sum()) == k
+    assert anti.keep(d, 0.0, epoch=0, step=0).tolist() == [[False, True, False, True]]  # two hardest
 
 
 def test_random_arm_matches_spcl_counts_in_every_batch(tmp_path, tiny_config):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from spcl_diag.curriculum.arms import Selector, selection_loss
+from spcl_diag.curriculum.arms import KeepRule, selection_loss
 from spcl_diag.curriculum.difficulty import (
     conversation_difficulty,
     harmonic_difficulty,
@@ -92,10 +92,7 @@ def test_ablations_rank_by_one_term(arm, expected):
 
 
 def _select(arm: str, d: list[float], lam: float) -> list[bool]:
-    t = torch.tensor(d)
-    difficulty = spcl_difficulty(JOINT, PER_MODALITY, LABELS, DIALOGUE, 2)
-    difficulty = type(difficulty)(utterance=t, conversation=t, difficulty=t)
-    return Selector(arm).select(difficulty, lam, epoch=0, step=0).tolist()
+    return KeepRule((arm,)).keep(torch.tensor([d]), lam, epoch=0, step=0)[0].tolist()
 
 
 def test_selection_all_kept_none_kept_and_ties():

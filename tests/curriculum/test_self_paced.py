@@ -64,7 +64,7 @@ def test_counts_replay_in_random_and_anti_and_kept_normalisation():
 
 
 def test_bad_settings_are_one_error_listing_them():
-    with pytest.raises(ValueError, match="arm must be one of.*normalisation must be"):
+    with pytest.raises(ValueError, match="unknown curriculum 'fast'; valid arms are none.*normalisation must be"):
         SelfPacedCurriculum("fast", normalisation="mean")
     with pytest.raises(ValueError, match="needs the pacing record"):
         SelfPacedCurriculum("anti")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from spcl_diag.data.registry import resolve_dataset
-from spcl_diag.train import loop
+from spcl_diag.train import loop, optimisation
 
 
 @pytest.mark.skipif(not loop.has_fused_adam(torch.device("cpu")), reason="fused Adam on CPU needs torch >= 2.4")
@@ -21,7 +21,7 @@ def test_fused_adam_trains_like_the_per_parameter_update(tiny_config, monkeypatc
                          if (split, scope, metric) == ("train", "joint", "loss")])
 
     fused = losses()
-    monkeypatch.setattr(loop, "has_fused_adam", lambda device: False)
+    monkeypatch.setattr(optimisation, "has_fused_adam", lambda device: False)
     per_parameter = losses()
     assert len(fused) == config.train.epochs
     np.testing.assert_allclose(fused, per_parameter, rtol=1e-4, atol=1e-6)

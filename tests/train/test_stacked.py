@@ -14,6 +14,7 @@ from spcl_diag.curriculum.stacked import StackedCurriculum, StackedStep
 from spcl_diag.data.registry import resolve_dataset
 from spcl_diag.errors import NonFiniteLossError
 from spcl_diag.models import BUILTIN_BACKBONES
+from spcl_diag.train import optimisation
 from spcl_diag.train import stacked as stacked_module
 from spcl_diag.train.loop import TrainingOutcome, train_run
 from spcl_diag.train.stacked import PairedArmFailedError, stack_problems, train_stacked
@@ -186,3 +187,65 @@ def test_stack_problems_name_what_differs():
     assert "balancing agm trains solo: its 2^M masked" in stack_problems([config.with_overrides({"balancing": "agm"})])[0]
     with pytest.raises(ValueError, match="cannot train as one stack"):
         train_stacked([config, config], run_data(config), device=CPU)
+
+
+def test_a_non_finite_loss_fails_solo_and_stacked_runs_alike():
+    """One semantics (spcl_diag.train.epoch): the arm fails at the end of the epoch, with the same error."""
+    from spcl_diag.train.loop import train_run as solo_run
+
+    config = small_config("late_fusion").with_overrides({"train.lr": 1e30}).resolved()
+    data = run_data(config)
+    with pytest.raises(NonFiniteLossError) as solo:
+        solo_run(config.paired("none"), data, device=CPU)
+    stacked = train_stacked([config.paired(a) for a in ("none", "spcl", "anti")], data, device=CPU)
+    assert isinstance(stacked["none"], NonFiniteLossError)
+    assert (stacked["none"].epoch, str(stacked["none"])) == (solo.value.epoch, str(solo.value))
+    assert isinstance(stacked["spcl"], NonFiniteLossError) and isinstance(stacked["anti"], PairedArmFailedError)
+
+
+# ------------------------------------------------ training basics (issue 30, item 7): stacked as solo
+def _stacked_and_solo(overrides, arms=("none", "spcl", "random")):
+    config = small_config("late_fusion").with_overrides(overrides).resolved()
+    data = run_data(config)
+    return config, train_stacked([config.paired(a) for a in arms], data, device=CPU), solo_outcomes(config, data, arms)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"train.optimizer": "adamw", "train.weight_decay": 0.1},
+    {"train.optimizer": "sgd", "train.lr": 0.05},
+    {"train.scheduler": "cosine"},
+    {"train.scheduler": "step", "train.epochs": 4},
+    {"train.grad_accumulation": 2},
+], ids=["adamw", "sgd", "cosine", "step", "accumulation"])
+def test_stacked_arms_equal_their_solo_runs_with_each_option(overrides):
+    _, stacked, solo = _stacked_and_solo(overrides)
+    for arm, outcome in stacked.items():
+        assert isinstance(outcome, TrainingOutcome), outcome
+        assert_same_training(outcome, solo[arm], arm)
+
+
+def test_plateau_decays_each_arm_on_its_own_dev_score_stacked_as_solo(monkeypatch):
+    monkeypatch.setattr(optimisation, "PLATEAU_PATIENCE", 0)  # decay after every epoch without a better dev score
+    _, stacked, solo = _stacked_and_solo({"train.scheduler": "plateau", "train.epochs": 5, "train.lr": 3e-3})
+    decays = set()
+    for arm, outcome in stacked.items():
+        assert isinstance(outcome, TrainingOutcome), outcome
+        assert_same_training(outcome, solo[arm], arm)
+        dev = [v for e, s, c, m, v in outcome.rows if (s, c, m) == ("dev", "joint", "wf1")]
+        decays.add(tuple(np.flatnonzero(np.diff(np.maximum.accumulate(dev)) <= 0)))
+    assert len(decays) > 1, "the arms' rates never differed: the per-arm scaling was not exercised"
+
+
+def test_early_stopping_keeps_pairs_paired_stacked_as_solo():
+    config, stacked, solo = _stacked_and_solo({"train.patience": 1, "train.epochs": 8, "train.lr": 3e-2},
+                                              arms=("none", "spcl", "random", "anti"))
+    trained = {}
+    for arm, outcome in stacked.items():
+        assert isinstance(outcome, TrainingOutcome), outcome
+        assert_same_training(outcome, solo[arm], arm)
+        epochs = sorted({r[0] for r in outcome.rows})
+        trained[arm] = len(epochs)
+        assert outcome.trajectories["d"].shape[0] == outcome.pacing.kept.shape[0] == len(outcome.epoch_seconds) == len(epochs)
+        if arm not in ("random", "anti"):  # stopped one epoch after its best, or at the end
+            assert len(epochs) == min(outcome.best_epoch + 1, config.train.epochs)
+    assert trained["random"] == trained["anti"] == trained["spcl"] < config.train.epochs
