@@ -13,8 +13,8 @@ from spcl_diag.errors import ConfigError
 from spcl_diag.models import BACKBONES
 
 TOP_KEYS = "backbone, balancing, balancing_config, curriculum, data, dataset, modalities, model, pacing, plugins, seed, seed_role, train"
-TRAIN_KEYS = ("batch_size, checkpoint, class_weights, clip_norm, epochs, eval_batch_size, lr, matmul_precision, "
-              "weight_decay")
+TRAIN_KEYS = ("batch_size, checkpoint, class_weights, clip_norm, epochs, eval_batch_size, grad_accumulation, lr, "
+              "matmul_precision, optimizer, patience, scheduler, weight_decay")
 
 
 def message(overrides) -> str:
