@@ -37,10 +37,10 @@ from training_speed import shaped_dataset
 
 from spcl_diag import RunConfig
 from spcl_diag.curriculum.arms import ARMS
+from spcl_diag.data.batching import resolve_device
 from spcl_diag.data.registry import resolve_data_dir
 from spcl_diag.errors import DataFormatError
 from spcl_diag.models import BACKBONES
-from spcl_diag.runs.execute import resolve_device
 from spcl_diag.train.loop import train_run
 from spcl_diag.train.stacked import train_stacked
 

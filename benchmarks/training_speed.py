@@ -45,6 +45,7 @@ import torch
 from spcl_diag import RunConfig, __version__
 from spcl_diag.batch import Grid, ProcessExecutor, run_batch
 from spcl_diag.curriculum.arms import ARMS
+from spcl_diag.data.batching import resolve_device
 from spcl_diag.data.config import DataConfig
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.loaders.bundle import write_bundle
@@ -52,7 +53,6 @@ from spcl_diag.data.registry import resolve_data_dir, resolve_dataset
 from spcl_diag.data.standard_files import write_standard_file
 from spcl_diag.errors import DataFormatError
 from spcl_diag.models import BACKBONES
-from spcl_diag.runs.execute import resolve_device
 from spcl_diag.train.loop import train_run
 from spcl_diag.train.stacked import train_stacked
 

@@ -21,6 +21,17 @@ from torch import Tensor
 from spcl_diag.data.dataset import ConversationDataset
 
 
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to ``torch.device``.
+
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
 @dataclass(frozen=True)
 class Batch:
     """A padded batch of dialogues on the device.

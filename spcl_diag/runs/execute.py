@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from spcl_diag._deprecation import moved
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.config.seeds import RunSeeds
+from spcl_diag.data.batching import resolve_device
 from spcl_diag.data.cache import cache_path
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.loaders import is_npz
@@ -39,13 +40,6 @@ from spcl_diag.runs.lifecycle import RunResult, plan_run, twin_of, twin_pacing
 from spcl_diag.runs.writer import finish_run, one_line, open_run_dir
 from spcl_diag.train.callbacks import Callback
 from spcl_diag.train.loop import TrainingOutcome, train_run
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else is passed to ``torch.device``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def interactive() -> bool:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from spcl_diag.config.seeds import RunSeeds
-from spcl_diag.data.batching import DeviceSplit
+from spcl_diag.data.batching import DeviceSplit, resolve_device
 from spcl_diag.data.dataset import ConversationDataset
 from spcl_diag.data.registry import resolve_dataset
 from spcl_diag.evaluation.checkpoint import Checkpoint, check_dataset, load_checkpoint
@@ -48,7 +48,7 @@ def evaluate_run(
     dataset: str | None = None,
     mask: str = "",
     mask_value: MaskValue = "mean",
-    device: torch.device | str = "cpu",
+    device: torch.device | str = "auto",
     write: bool = True,
 ) -> dict[str, Any]:
     """Scores of a saved run's model on dev and test, joint and per modality, with per-class F1.
@@ -67,7 +67,7 @@ def evaluate_run(
     mask_value
         ``"mean"`` or ``"zero"``.
     device
-        Where to run the model.
+        Where to run the model: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda:1"``, ...
     write
         Write ``<run_dir>/evaluations/<dataset>[-mask-<m>].json``.
 
@@ -89,6 +89,7 @@ def evaluate_run(
     >>> evaluate_run(result.path, mask="a,v", write=False)["mask"]
     'av'
     """
+    device = resolve_device(device)
     checkpoint = load_checkpoint(run_dir, device=device)
     model = checkpoint.model
     masked = parse_modalities(mask.replace(",", "")) if mask.replace(",", "") else ""
@@ -122,12 +123,13 @@ def evaluation_path(run_dir: str | Path, dataset: str, masked: str) -> Path:
     return Path(run_dir) / EVALUATIONS / (Path(dataset).stem + (f"-mask-{masked}" if masked else "") + ".json")
 
 
-def probe_run(run_dir: str | Path, *, device: torch.device | str = "cpu", write: bool = True) -> dict[str, Any]:
+def probe_run(run_dir: str | Path, *, device: torch.device | str = "auto", write: bool = True) -> dict[str, Any]:
     """Fit linear probes on a saved run's frozen model and score them; write ``probe.json``.
 
     See :func:`~spcl_diag.evaluation.probe.probe_scores`. The probes are fitted on the
     run's own train split and scored on its dev and test splits.
     """
+    device = resolve_device(device)
     checkpoint = load_checkpoint(run_dir, device=device)
     data = checkpoint_dataset(checkpoint)
     splits = _splits(data, device, ("train", "dev", "test"))
