@@ -46,14 +46,6 @@ SHIM_MARK = "# layer-shim"
 def _is_shim(path: Path) -> bool:
     return SHIM_MARK in path.read_text().splitlines()
 
-# Known upward edges left for later (source unit, target unit): why, and the issue that ends it.
-ALLOWED_UP: dict[tuple[str, str], str] = {
-    # the balancing registry (torch) says which method trains which backbone; the config checks
-    # it lazily when a balancing method is named. Moving the method specs into config/ is issue 26
-    # item 1's remaining part (DESIGN.md: config/ holds "balancing method specs").
-    ("config", "train"): "balancing method specs still live in train/balancing",
-}
-
 
 def _unit(module: str) -> str | None:
     """The layer unit of a dotted module name inside the package (``spcl_diag.runs.config`` -> ``runs``)."""
@@ -156,17 +148,13 @@ def test_every_unit_has_a_layer():
 
 
 def test_imports_point_down():
-    bad = [f"{file}:{line}: {src} imports {dst}" for src, dst, file, line in upward_edges()
-           if (src, dst) not in ALLOWED_UP]
+    bad = [f"{file}:{line}: {src} imports {dst}" for src, dst, file, line in upward_edges()]
     assert not bad, "imports that point up a layer (shared/DESIGN.md section 2):\n" + "\n".join(bad)
 
 
 def test_no_import_cycle_between_packages():
     _, graph = import_graph()
-    allowed = {frozenset(pair) for pair in ALLOWED_UP}
-    pruned = {src: {dst for dst in dsts if frozenset((src, dst)) not in allowed} for src, dst_set in graph.items()
-              for dsts in [dst_set]}
-    assert unit_cycles(pruned) == []
+    assert unit_cycles(graph) == []
 
 
 @pytest.mark.parametrize("shim", sorted(str(p.relative_to(ROOT.parent)) for p in ROOT.rglob("*.py")

@@ -5,6 +5,8 @@ It sits between :mod:`spcl_diag.models` and :mod:`spcl_diag.train` (shared/DESIG
 * :mod:`~spcl_diag.config.settings`: typed dotted-key settings over nested dataclasses;
 * :mod:`~spcl_diag.config.schema`: :class:`RunConfig` and one dataclass per concern
   (``DataConfig`` lives in :mod:`spcl_diag.data.config`, below);
+* :mod:`~spcl_diag.config.balancing`: ``BalancingConfig`` and what each balancing method reads
+  and needs (its torch-free requirements; the builders are in :mod:`spcl_diag.train.balancing`);
 * :mod:`~spcl_diag.config.file`: the TOML config file, in and out;
 * :mod:`~spcl_diag.config.identity`: what makes two runs the same experiment, and the run id;
 * :mod:`~spcl_diag.config.seeds`: the run's independent random streams.
@@ -15,15 +17,19 @@ collected and raised once as a :class:`~spcl_diag.errors.ConfigError`.
 
 from __future__ import annotations
 
+from spcl_diag.config.balancing import (
+    METHOD_REQUIREMENTS,
+    BalancingConfig,
+    MethodRequirements,
+    balancing_problem,
+)
 from spcl_diag.config.file import load_toml, read_config_file, write_config_file
 from spcl_diag.config.identity import folder_run_id, identity_payload, payload_run_id
 from spcl_diag.config.schema import (
     BALANCING_METHODS,
-    BalancingConfig,
     PacingConfig,
     RunConfig,
     TrainConfig,
-    balancing_problem,
 )
 from spcl_diag.config.seeds import RunSeeds
 from spcl_diag.config.settings import dotted_keys
@@ -31,8 +37,10 @@ from spcl_diag.data.config import DataConfig
 
 __all__ = [
     "BALANCING_METHODS",
+    "METHOD_REQUIREMENTS",
     "BalancingConfig",
     "DataConfig",
+    "MethodRequirements",
     "PacingConfig",
     "RunConfig",
     "RunSeeds",

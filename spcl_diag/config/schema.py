@@ -25,6 +25,12 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from spcl_diag._deprecation import moved
+from spcl_diag.config.balancing import (
+    BUILTIN_REQUIREMENTS,
+    BalancingConfig,
+    balancing_config_problems,
+)
 from spcl_diag.config.settings import (
     IF_CHANGED,
     assign,
@@ -42,49 +48,15 @@ from spcl_diag.errors import ConfigError
 from spcl_diag.modalities import parse_modalities
 from spcl_diag.models import BACKBONES, backbone_config, unknown_backbone
 from spcl_diag.plugins import load_plugins, plugin_sources
-from spcl_diag.suggest import unknown_name
 
-# The built-in balancing methods, for the command line's choices; the registry of every method
-# (plugins' included), with what each needs and reads, is spcl_diag.train.balancing.METHODS.
-BALANCING_METHODS: tuple[str, ...] = ("none", "ogm-ge", "ada2i", "uni-aux", "g-blending", "pmr", "agm", "mmpareto")
+# The built-in balancing methods, for the command line's choices; the requirements of every method
+# (plugins' included), what each needs and reads, are spcl_diag.config.balancing.METHOD_REQUIREMENTS.
+BALANCING_METHODS: tuple[str, ...] = tuple(requirements.name for requirements in BUILTIN_REQUIREMENTS)
 CLASS_WEIGHTS: tuple[str, ...] = ("none", "balanced")
 MATMUL_PRECISIONS: tuple[str, ...] = ("highest", "high")
 OPTIMIZERS: tuple[str, ...] = ("adam", "adamw", "sgd")  # see spcl_diag.train.optimisation.make_optimizer
 SCHEDULERS: tuple[str, ...] = ("none", "cosine", "step", "plateau")  # see spcl_diag.train.optimisation.LearningRates
 SEED_ROLES: tuple[str, ...] = ("", "tune", "eval")  # see spcl_diag.batch.tune
-
-
-def balancing_problem(method: str, backbone: str, modalities: str) -> str | None:
-    """Why ``method`` cannot train ``backbone`` on ``modalities``, in one sentence, or ``None``.
-
-    Reads the method's spec (:data:`spcl_diag.train.balancing.METHODS`): its least number of
-    modalities and whether it needs pure per-modality heads.
-
-    Examples
-    --------
-    >>> print(balancing_problem("pmr", "late_fusion", "ta"))
-    None
-    >>> balancing_problem("pmr", "mmgcn", "ta").split(":")[0]
-    "balancing 'pmr' cannot train backbone 'mmgcn'"
-    >>> balancing_problem("ogm-ge", "late_fusion", "t").split(":")[0]
-    "balancing 'ogm-ge' cannot train on the single modality 't'"
-    """
-    if method == "none":
-        return None
-    from spcl_diag.train.balancing import (
-        METHODS,  # imports torch: only when a balancing method is checked
-    )
-
-    spec = METHODS[method]
-    if len(modalities) < spec.min_modalities:
-        return (f"balancing {method!r} cannot train on the single modality {modalities!r}: it balances "
-                f"modalities against each other and needs at least {spec.min_modalities} modalities")
-    if spec.needs_pure_heads and backbone in BACKBONES and not getattr(BACKBONES[backbone].cls, "PURE_HEADS", True):
-        pure = [name for name, other in METHODS.items() if name != "none" and not other.needs_pure_heads]
-        return (f"balancing {method!r} cannot train backbone {backbone!r}: it needs pure per-modality "
-                f"heads (logits of each modality computed from that modality alone), and {backbone}'s "
-                f"heads are mixed across modalities; use {', '.join(pure)} with this backbone")
-    return None
 
 
 @dataclass(frozen=True)
@@ -133,43 +105,6 @@ class PacingConfig:
 
 
 @dataclass(frozen=True)
-class BalancingConfig:
-    """Settings of the gradient balancing method (``RunConfig.balancing``); ``None`` = its default.
-
-    Every method's defaults and the source of each value are in its spec,
-    :data:`spcl_diag.train.balancing.METHODS` (and the table of methods in docs/methods.md). Epochs are
-    0-based indices; a method acts while ``start_epoch <= epoch < end_epoch``. A field read by
-    other methods only is a config error.
-    """
-
-    alpha: float | None = None  # strength: ogm-ge, ada2i, pmr (PCE weight), agm
-    start_epoch: int | None = None  # first epoch the method acts (0-based): ogm-ge, ada2i, pmr, agm
-    end_epoch: int | None = None  # first epoch it no longer acts (0-based): ogm-ge, ada2i, pmr, agm
-    noise: bool = True  # ogm-ge, ada2i: add the Gaussian gradient noise (OGM-GE's GE, Ada2I's enhancement)
-    scope: Literal["encoder", "branch"] | None = None
-    # ogm-ge, ada2i: which gradients are modulated; 'encoder' = the references' (see the method
-    # spec), 'branch' = every parameter of the modality's branch, head and fusion maps included
-    weight: float | None = None  # uni-aux: weight of each unimodal cross-entropy
-    heads: Literal["separate", "shared"] | None = None
-    # uni-aux: 'separate' = auxiliary unimodal heads beside the joint one (reference);
-    # 'shared' = the unimodal losses train the heads summed into the joint
-    super_epoch: int | None = None  # g-blending: epochs between weight re-estimates
-    estimator: Literal["held-out", "online"] | None = None
-    # g-blending: 'held-out' = G-Blend's estimator (copies trained one super-epoch per head, losses on a
-    # held-out part of train); 'online' = the blended model's own heads at consecutive checkpoints
-    variant: Literal["paper", "code"] | None = None
-    # pmr: 'paper' = Fan et al. Eq. 10-13 (clipped coefficients, entropy term); 'code' = the
-    # authors' public code (flat alpha on the slow modality's PCE, no entropy term)
-    mu: float | None = None  # pmr: weight of the entropy term (paper, Eq. 13)
-    entropy_epochs: int | None = None  # pmr: E_r, the entropy term acts in epochs [0, E_r)
-    momentum: float | None = None  # pmr: share of the old prototype in the moving average (Eq. 12)
-    coalition: Literal["zero", "shapley"] | None = None
-    # agm: 'zero' = the empty coalition scores 0, as the authors' code does; 'shapley' = exact
-    # Shapley values with f(empty) the output on all-zero inputs
-    gamma: float | None = None  # mmpareto: factor on the combined gradient's magnitude
-
-
-@dataclass(frozen=True)
 class RunConfig:
     """Everything that defines one training run.
 
@@ -184,10 +119,10 @@ class RunConfig:
     curriculum
         An arm from :data:`spcl_diag.curriculum.arms.ARMS`.
     balancing
-        A balancing method from :data:`spcl_diag.train.balancing.METHODS` (built in:
+        A balancing method from :data:`spcl_diag.config.balancing.METHOD_REQUIREMENTS` (built in:
         ``"none"``, ``"ogm-ge"``, ``"ada2i"``, ``"uni-aux"``, ``"g-blending"``, ``"pmr"``,
         ``"agm"``, ``"mmpareto"``), tuned by ``balancing_config``; a method refused for the backbone or modality set
-        (:func:`balancing_problem`) is a config error. Nothing picks it from the backbone: the
+        (:func:`~spcl_diag.config.balancing.balancing_problem`) is a config error. Nothing picks it from the backbone: the
         Ada2I paper's setting is ``backbone="ada2i", balancing="ada2i"``.
     seed
         The run seed; every arm of one seed shares initial weights and batch order.
@@ -242,7 +177,7 @@ class RunConfig:
                 problems.append(str(err).removesuffix("."))
         if self.curriculum not in ARMS:
             problems.append(unknown_arm_problem(self.curriculum))
-        problems += _balancing_problems(self)
+        problems += balancing_config_problems(self.balancing, self.balancing_config, self.backbone, self.modalities)
         train = self.train
         for name in ("epochs", "batch_size", "eval_batch_size"):
             value = getattr(train, name)
@@ -360,42 +295,6 @@ class RunConfig:
         return RunConfig.from_dict(values)
 
 
-def _balancing_problems(config: RunConfig) -> list[str]:
-    """The problems of ``config.balancing`` and ``config.balancing_config`` (read from the method's spec)."""
-    bal = config.balancing_config
-    if config.balancing == "none" and all(getattr(bal, f.name) is None for f in dataclasses.fields(bal)
-                                          if f.name != "noise"):
-        return []  # nothing to check, and the registry (which imports torch) stays unread
-    from spcl_diag.train.balancing import METHODS  # torch: only once a config is built
-
-    if config.balancing not in METHODS:
-        return [unknown_name("balancing", config.balancing, list(METHODS), listed="valid methods are")]
-    problems = []
-    spec = METHODS[config.balancing]
-    for bal_field in dataclasses.fields(bal):
-        name = bal_field.name
-        if name != "noise" and getattr(bal, name) is not None and name not in spec.defaults:
-            readers = [m for m, other in METHODS.items() if name in other.defaults]
-            problems.append(f"balancing_config.{name} is read by balancing {', '.join(readers) or 'no method'} only; "
-                            f"got balancing {config.balancing!r}")
-    for name in ("alpha", "weight", "mu"):
-        value = getattr(bal, name)
-        if value is not None and not in_range(value, 0):
-            problems.append(f"balancing_config.{name} must be a finite number >= 0 or None; got {value!r}")
-    for name, low in (("start_epoch", 0), ("end_epoch", 0), ("entropy_epochs", 0), ("super_epoch", 1)):
-        value = getattr(bal, name)
-        if value is not None and (not is_int(value) or value < low):
-            problems.append(f"balancing_config.{name} must be an integer >= {low} or None; got {value!r}")
-    if bal.gamma is not None and not in_range(bal.gamma, 0, strict=True):
-        problems.append(f"balancing_config.gamma must be a finite number > 0 or None; got {bal.gamma!r}")
-    if bal.momentum is not None and not (in_range(bal.momentum, 0) and bal.momentum < 1):
-        problems.append(f"balancing_config.momentum must be a number in [0, 1) or None; got {bal.momentum!r}")
-    problem = balancing_problem(config.balancing, config.backbone, config.modalities)
-    if problem:
-        problems.append(problem)
-    return problems
-
-
 _NO_DEFAULT = object()
 
 
@@ -421,3 +320,7 @@ def _model_problems(model_config: Any) -> list[str]:
     return problems
 
 
+def __getattr__(name: str) -> Any:
+    if name == "balancing_problem":  # the balancing concern has its own module (issue 26)
+        return moved(__name__, name, ("spcl_diag.config.balancing",))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

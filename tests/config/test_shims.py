@@ -15,6 +15,11 @@ MOVED = [
     ("spcl_diag.train.seeding", "RunSeeds", "spcl_diag.config.seeds"),
     ("spcl_diag.evaluation.scoring", "evaluate_run", "spcl_diag.runs.scoring"),
     ("spcl_diag.evaluation", "probe_run", "spcl_diag.runs.scoring"),
+    ("spcl_diag.config.schema", "balancing_problem", "spcl_diag.config.balancing"),
+    ("spcl_diag.train.balancing.modulation", "OGM_GE_ALPHA", "spcl_diag.config.balancing"),
+    ("spcl_diag.train.balancing.modulation", "ogm_ge_end_epoch", "spcl_diag.config.balancing"),
+    ("spcl_diag.train.balancing.prototypes", "pmr_entropy_epochs", "spcl_diag.config.balancing"),
+    ("spcl_diag.train.balancing.pareto", "MMPARETO_GAMMA", "spcl_diag.config.balancing"),
 ]
 
 

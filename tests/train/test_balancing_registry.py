@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from spcl_diag import RunConfig
+from spcl_diag.config.balancing import BUILTIN_REQUIREMENTS, METHOD_REQUIREMENTS, MethodRequirements
 from spcl_diag.config.schema import BALANCING_METHODS, BalancingConfig
 from spcl_diag.errors import ConfigError
 from spcl_diag.train.balancing import (
@@ -42,6 +43,15 @@ def test_builtin_specs_are_the_config_choices_and_complete():
             assert spec.citation and spec.code and spec.logged and (spec.stacks or spec.solo_reason)
 
 
+def test_a_spec_is_its_config_requirements_and_a_builder():
+    spec_fields = {f.name: f for f in dataclasses.fields(MethodSpec)}
+    for f in dataclasses.fields(MethodRequirements):  # same fields, same defaults
+        assert f.name in spec_fields, f.name
+        assert (spec_fields[f.name].default, spec_fields[f.name].default_factory) == (f.default, f.default_factory)
+    assert [spec.requirements for spec in BUILTIN_SPECS] == list(BUILTIN_REQUIREMENTS)
+    assert all(METHOD_REQUIREMENTS[name] == spec.requirements for name, spec in METHODS.items())
+
+
 def test_every_field_is_read_by_some_method():
     read = {name for spec in BUILTIN_SPECS for name in spec.defaults}
     assert read == {f.name for f in dataclasses.fields(BalancingConfig)}
@@ -65,6 +75,15 @@ def test_a_registered_method_is_checked_like_the_builtins(registered):
     assert config.balancing_config.weight == 0.5
     with pytest.raises(ConfigError, match="balancing_config.alpha is read by balancing .* only; got balancing 'nothing-test'"):
         RunConfig(balancing="nothing-test").with_overrides({"balancing_config.alpha": 0.5})
+
+
+def test_a_deleted_method_leaves_the_config_checks(registered):
+    assert METHOD_REQUIREMENTS["nothing-test"] == registered.requirements
+    del METHODS["nothing-test"]
+    assert "nothing-test" not in METHOD_REQUIREMENTS
+    with pytest.raises(ConfigError, match="unknown balancing 'nothing-test'"):
+        RunConfig(modalities="t", balancing="nothing-test")
+    register_balancing(registered)  # (the fixture deletes it again)
 
 
 def test_register_balancing_refuses_builtins_and_unknown_fields():

@@ -4,10 +4,12 @@ method, and the registry :data:`METHODS` of their specs (:mod:`.registry`, built
 ``RunConfig.balancing`` names a method of :data:`METHODS`, tuned by ``RunConfig.balancing_config``.
 Each :class:`MethodSpec` gives the method's citation and reference code, what it changes and
 logs, the config fields it reads with their defaults and sources, the modalities and heads it
-needs (checked when the config is read, :func:`spcl_diag.config.schema.balancing_problem`) and
-whether it stacks. The table of methods in docs/methods.md is generated from it (a test keeps them
-equal); add your own with :func:`register_balancing` (``docs/extending.md``). Every method logs
-its coefficients or weights per epoch in ``epochs.csv`` (split ``train``).
+needs (checked when the config is read, :func:`spcl_diag.config.balancing.balancing_problem`) and
+whether it stacks; all of it but the builder is the config layer's torch-free
+:class:`~spcl_diag.config.balancing.MethodRequirements`. The table of methods in docs/methods.md
+is generated from it (a test keeps them equal); add your own with :func:`register_balancing`
+(``docs/extending.md``). Every method logs its coefficients or weights per epoch in
+``epochs.csv`` (split ``train``).
 """
 
 from __future__ import annotations
@@ -17,44 +19,49 @@ from typing import Any
 
 from torch import Tensor
 
-from spcl_diag.config.schema import BalancingConfig, balancing_problem
+from spcl_diag.config.balancing import (
+    ADA2I_ALPHA,
+    ADA2I_START_EPOCH,
+    AGM_ALPHA,
+    G_BLENDING_SUPER_EPOCH,
+    MMPARETO_GAMMA,
+    OGM_GE_ALPHA,
+    PMR_ALPHA,
+    PMR_START_EPOCH,
+    UNI_AUX_WEIGHT,
+    BalancingConfig,
+    MethodRequirements,
+    balancing_problem,
+)
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.models import BACKBONES
 from spcl_diag.models.base import Backbone
 from spcl_diag.suggest import unknown_name
 from spcl_diag.train.balancing import methods as _builtins  # noqa: F401  (registers the built-in methods)
 from spcl_diag.train.balancing.agm import (
-    AGM_ALPHA,
     AdaptiveGradientModulation,
     agm_coefficients,
     shapley_responses,
 )
-from spcl_diag.train.balancing.auxiliary import UNI_AUX_WEIGHT, UnimodalAuxiliary
+from spcl_diag.train.balancing.auxiliary import UnimodalAuxiliary
 from spcl_diag.train.balancing.base import Balancer, encoder_parameters, gold_scores
 from spcl_diag.train.balancing.blending import (
-    G_BLENDING_SUPER_EPOCH,
     GradientBlending,
     blending_weights,
     carve_holdout,
 )
 from spcl_diag.train.balancing.modulation import (
-    ADA2I_ALPHA,
-    ADA2I_START_EPOCH,
-    OGM_GE_ALPHA,
     GradientModulation,
     ada2i_coefficients,
     modulated_parameters,
     ogm_ge_coefficients,
 )
 from spcl_diag.train.balancing.pareto import (
-    MMPARETO_GAMMA,
     MMPareto,
     pareto_gradient,
     pareto_weights,
 )
 from spcl_diag.train.balancing.prototypes import (
-    PMR_ALPHA,
-    PMR_START_EPOCH,
     PrototypicalRebalance,
     pmr_coefficients,
     prototype_log_probs,
@@ -154,6 +161,7 @@ __all__ = [
     "GradientBlending",
     "GradientModulation",
     "MMPareto",
+    "MethodRequirements",
     "MethodSpec",
     "PrototypicalRebalance",
     "UnimodalAuxiliary",

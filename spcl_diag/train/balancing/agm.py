@@ -61,11 +61,11 @@ import math
 import torch
 from torch import Tensor
 
+from spcl_diag._deprecation import moved
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.train.balancing.base import Balancer, EpochMeans, in_window
 
-AGM_ALPHA = 1.0  # modulation strength; the paper tunes it per dataset (the authors' config default is 1)
 AGM_CAP = 10.0  # the authors' CREMA-D code: exp(alpha * min(r_bar - r, 10))
 AGM_COALITIONS: tuple[str, ...] = ("zero", "shapley")
 
@@ -168,3 +168,10 @@ class AdaptiveGradientModulation(Balancer):
 
     def epoch_rows(self) -> dict[tuple[str, str], Tensor | float]:
         return self._means.rows()
+
+
+def __getattr__(name: str) -> object:
+    # published defaults: moved to the config layer, which checks a run's settings (issue 26)
+    if name in ("AGM_ALPHA",):
+        return moved(__name__, name, ("spcl_diag.config.balancing",))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

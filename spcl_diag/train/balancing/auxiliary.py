@@ -1,7 +1,7 @@
 r"""Unimodal classifiers trained beside the joint one: the auxiliary cross-entropy baseline (``uni-aux``).
 
 The method adds a unimodal cross-entropy per modality to the training objective; it needs
-*pure* heads (see :func:`spcl_diag.config.schema.balancing_problem`). The per-utterance losses go
+*pure* heads (see :func:`spcl_diag.config.balancing.balancing_problem`). The per-utterance losses go
 through the curriculum's ``reduce`` (:mod:`spcl_diag.train.balancing.base`), so under SPCL the
 auxiliary terms see the same utterances as the joint loss.
 
@@ -31,6 +31,7 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor, nn
 
+from spcl_diag._deprecation import moved
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.train.balancing.base import (
@@ -41,7 +42,6 @@ from spcl_diag.train.balancing.base import (
     unimodal_losses,
 )
 
-UNI_AUX_WEIGHT = 1.0  # MMPareto_ICML2024's uni-modal assistance: the unimodal losses added with weight 1
 UNI_AUX_HEADS: tuple[str, ...] = ("separate", "shared")
 
 
@@ -106,3 +106,10 @@ class UnimodalAuxiliary(Balancer):
 
     def epoch_rows(self) -> dict[tuple[str, str], Tensor | float]:
         return self._means.rows()
+
+
+def __getattr__(name: str) -> object:
+    # published defaults: moved to the config layer, which checks a run's settings (issue 26)
+    if name in ("UNI_AUX_WEIGHT",):
+        return moved(__name__, name, ("spcl_diag.config.balancing",))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -51,15 +51,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from spcl_diag._deprecation import moved
 from spcl_diag.data.batching import Batch
 from spcl_diag.docstrings import docfiller
 from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.train.balancing.base import Balancer, encoder_parameters, gold_scores
-
-OGM_GE_ALPHA = 0.1  # GeWu-Lab/OGM-GE_CVPR2022 README (its CREMA-D runs use 0.8)
-ADA2I_ALPHA = 0.037  # Ada2I, Table 2, IEMOCAP
-ADA2I_START_EPOCH = 3  # reference: modulate from "epoch >= 4" counted from 1, i.e. index 3
-
 
 _fill_doc = docfiller({
     "scores": "scores\n    ``[M]`` gold-class score sums :math:`s_m` (:func:`gold_scores`).",
@@ -135,21 +131,6 @@ def ada2i_coefficients(scores: Tensor, *, alpha: float) -> tuple[Tensor, Tensor]
 def _tanh_coefficient(ratio: Tensor, alpha: float) -> Tensor:
     """:math:`k = 1 - \\tanh(\\alpha \\rho)` where :math:`\\rho > 1`, else 1 (OGM-GE and Ada2I alike)."""
     return torch.where(ratio > 1, 1 - torch.tanh(alpha * ratio), torch.ones_like(ratio))
-
-
-def ogm_ge_end_epoch(epochs: int) -> int:
-    """The default end of OGM-GE's window: through epoch ``epochs // 2`` inclusive.
-
-    The reference modulates while ``modulation_starts <= epoch <= modulation_ends`` with
-    ``modulation_ends = 50`` of ``epochs = 100`` (GeWu-Lab/OGM-GE_CVPR2022, ``main.py``); the
-    window here is half-open, so its end is ``epochs // 2 + 1``.
-
-    Examples
-    --------
-    >>> ogm_ge_end_epoch(100), ogm_ge_end_epoch(6)
-    (51, 4)
-    """
-    return epochs // 2 + 1
 
 
 def modulated_parameters(model: Backbone, method: str, scope: str) -> dict[str, list[torch.nn.Parameter]]:
@@ -262,3 +243,10 @@ class GradientModulation(Balancer):
 def _grad_std(g: Tensor) -> Tensor:
     """Standard deviation of a gradient tensor (0 for a single element)."""
     return g.std() if g.numel() > 1 else g.new_zeros(())
+
+
+def __getattr__(name: str) -> object:
+    # published defaults: moved to the config layer, which checks a run's settings (issue 26)
+    if name in ("OGM_GE_ALPHA", "ADA2I_ALPHA", "ADA2I_START_EPOCH", "ogm_ge_end_epoch"):
+        return moved(__name__, name, ("spcl_diag.config.balancing",))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

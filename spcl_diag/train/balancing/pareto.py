@@ -49,11 +49,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from spcl_diag._deprecation import moved
 from spcl_diag.data.batching import Batch
 from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.train.balancing.base import Balancer, EpochMeans, Reduce, unimodal_losses
-
-MMPARETO_GAMMA = 1.5  # the authors' scripts
 
 
 def pareto_weights(g_mm: Tensor, g_u: Tensor) -> tuple[Tensor, Tensor]:
@@ -134,3 +133,10 @@ class MMPareto(Balancer):
 
     def epoch_rows(self) -> dict[tuple[str, str], Tensor | float]:
         return self._means.rows()
+
+
+def __getattr__(name: str) -> object:
+    # published defaults: moved to the config layer, which checks a run's settings (issue 26)
+    if name in ("MMPARETO_GAMMA",):
+        return moved(__name__, name, ("spcl_diag.config.balancing",))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

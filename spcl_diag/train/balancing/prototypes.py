@@ -59,22 +59,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from spcl_diag._deprecation import moved
 from spcl_diag.data.batching import Batch, DeviceSplit
 from spcl_diag.models.base import Backbone, ModelOutput
 from spcl_diag.train.balancing.base import Balancer, EpochMeans, Reduce, in_window
 
-PMR_ALPHA = 1.0  # authors' code, main_Prototype_grad.py: --alpha default 1.0
-PMR_MU = 1e-2  # paper, implementation details: mu is 1e-2 or 1e-3
-PMR_MOMENTUM = 0.2  # authors' code: --momentum_coef default 0.2
 PMR_SUBSET = 0.1  # paper and code: prototypes from a tenth of the training set
-PMR_START_EPOCH = 0  # Algorithm 1: from the first epoch (prototypes are computed before it)
 PMR_VARIANTS: tuple[str, ...] = ("paper", "code")
 _PROTOTYPE_BATCH = 64  # dialogues per batch of the prototype pass (no effect on the means)
-
-
-def pmr_entropy_epochs(epochs: int) -> int:
-    """The default :math:`E_r`: the first half of the run (the paper sets it per dataset)."""
-    return epochs // 2
 
 
 def prototype_log_probs(features: Tensor, prototypes: Tensor) -> Tensor:
@@ -197,3 +189,10 @@ class PrototypicalRebalance(Balancer):
 
     def epoch_rows(self) -> dict[tuple[str, str], Tensor | float]:
         return self._means.rows()
+
+
+def __getattr__(name: str) -> object:
+    # published defaults: moved to the config layer, which checks a run's settings (issue 26)
+    if name in ("PMR_ALPHA", "PMR_MU", "PMR_MOMENTUM", "PMR_START_EPOCH", "pmr_entropy_epochs"):
+        return moved(__name__, name, ("spcl_diag.config.balancing",))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,6 +6,13 @@ reference code, what it changes and logs (the table of methods in docs/methods.m
 modalities and heads it needs (checked when a config is read), whether it trains inside a
 stack and, if not, why, and how to build its :class:`~spcl_diag.train.balancing.base.Balancer`.
 
+Everything but the builder is pure data, the method's
+:class:`~spcl_diag.config.balancing.MethodRequirements`, which the config layer holds so that
+a config is checked without torch (:mod:`spcl_diag.config.balancing`, where the built-in
+methods' data is written); :func:`register_balancing` registers both parts in one call, and
+:data:`METHODS` keeps them in step (setting or deleting a method there does the same to
+:data:`~spcl_diag.config.balancing.METHOD_REQUIREMENTS`).
+
 A method of your own is a :class:`~spcl_diag.train.balancing.base.Balancer` subclass and a
 spec passed to :func:`register_balancing`; a plugin module (:mod:`spcl_diag.plugins`) can
 register backbones and balancing methods alike (``docs/extending.md``).
@@ -14,33 +21,22 @@ register backbones and balancing methods alike (``docs/extending.md``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from torch import Tensor
 
+from spcl_diag.config.balancing import (
+    METHOD_REQUIREMENTS,
+    Default,
+    MethodRequirements,
+    register_requirements,
+)
 from spcl_diag.data.batching import DeviceSplit
 from spcl_diag.errors import ConfigError
 from spcl_diag.models.base import Backbone
 from spcl_diag.train.balancing.base import Balancer
-
-EpochsDefault = Callable[[int], Any]  # a default that depends on the run's number of epochs
-
-
-@dataclass(frozen=True)
-class Default:
-    """A default value of a ``balancing_config`` field and where it comes from.
-
-    ``value`` is the value, or a function of the run's epochs (``OGM-GE``'s window end).
-    """
-
-    value: Any
-    source: str
-
-    def resolve(self, epochs: int) -> Any:
-        """The value for a run of ``epochs`` epochs."""
-        return self.value(epochs) if callable(self.value) else self.value
 
 
 @dataclass(frozen=True)
@@ -59,7 +55,10 @@ class BalancerContext:
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """A balancing method.
+    """A balancing method: its :class:`~spcl_diag.config.balancing.MethodRequirements` and its builder.
+
+    Every field but ``build`` and ``holdout`` is a field of ``MethodRequirements``, with the same
+    default (:attr:`requirements`; a test keeps the two in step).
 
     Attributes
     ----------
@@ -108,16 +107,60 @@ class MethodSpec:
     solo_reason: str = "its spec does not say that it stacks (stacks=False)"
     holdout: Callable[[Mapping[str, Any]], float] | None = None
 
+    @property
+    def requirements(self) -> MethodRequirements:
+        """The method's data, without the builder: what the config layer checks."""
+        return MethodRequirements(**{f.name: getattr(self, f.name) for f in dataclasses.fields(MethodRequirements)})
 
-METHODS: dict[str, MethodSpec] = {}
-_BUILTIN: set[str] = set()
+    @classmethod
+    def of(cls, requirements: MethodRequirements, *, build: Callable[[BalancerContext], Balancer],
+           holdout: Callable[[Mapping[str, Any]], float] | None = None) -> MethodSpec:
+        """The spec of the method ``requirements`` describes, built by ``build`` (the built-in methods)."""
+        data = {f.name: getattr(requirements, f.name) for f in dataclasses.fields(MethodRequirements)}
+        return cls(build=build, holdout=holdout, **data)
+
+
+class _Methods(MutableMapping[str, MethodSpec]):
+    """Name -> :class:`MethodSpec`, in step with the config layer's ``METHOD_REQUIREMENTS``.
+
+    Setting a method sets its requirements there and deleting one deletes them, so that a
+    config never accepts a method that cannot be built (the registry of a test or a notebook).
+    """
+
+    def __init__(self) -> None:
+        self._specs: dict[str, MethodSpec] = {}
+
+    def __getitem__(self, name: str) -> MethodSpec:
+        return self._specs[name]
+
+    def __setitem__(self, name: str, spec: MethodSpec) -> None:
+        METHOD_REQUIREMENTS[name] = spec.requirements
+        self._specs[name] = spec
+
+    def __delitem__(self, name: str) -> None:
+        del self._specs[name]
+        METHOD_REQUIREMENTS.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def __repr__(self) -> str:
+        return f"METHODS({list(self._specs)})"
+
+
+METHODS: MutableMapping[str, MethodSpec] = _Methods()
 
 
 def register_balancing(spec: MethodSpec, *, _builtin: bool = False) -> None:
     """Add a balancing method to :data:`METHODS`, so that configs, grids and the CLI can name it.
 
-    Registering a name again replaces the earlier entry (a plugin imported again after an
-    edit); the built-in methods cannot be replaced.
+    Its requirements go to the config layer's
+    :data:`~spcl_diag.config.balancing.METHOD_REQUIREMENTS` in the same call. Registering a
+    name again replaces the earlier entry (a plugin imported again after an edit); the built-in
+    methods cannot be replaced.
 
     Raises
     ------
@@ -133,27 +176,10 @@ def register_balancing(spec: MethodSpec, *, _builtin: bool = False) -> None:
     2
     >>> del METHODS["nothing-doc"]  # (keep the registry as it was)
     """
-    from spcl_diag.config.schema import (
-        BalancingConfig,  # the runs layer reads this registry lazily, too
-    )
-
     if not isinstance(spec, MethodSpec):
         raise ConfigError(f"register_balancing needs a MethodSpec; got {type(spec).__name__}.")
-    problems = []
-    if spec.name in _BUILTIN and not _builtin:
-        problems.append(f"{spec.name!r} is a built-in balancing method and cannot be replaced")
-    fields = {f.name for f in dataclasses.fields(BalancingConfig)}
-    unknown = sorted(set(spec.defaults) - fields)
-    if unknown:
-        problems.append(f"defaults name fields balancing_config does not have: {', '.join(unknown)} "
-                        f"(valid: {', '.join(sorted(fields))})")
-    if not spec.stacks and spec.name != "none" and not spec.solo_reason:
-        problems.append("a method that does not stack must say why in solo_reason")
-    if problems:
-        raise ConfigError(f"balancing method {spec.name!r}: " + "; ".join(problems) + ".")
+    register_requirements(spec.requirements, _builtin=_builtin)
     METHODS[spec.name] = spec
-    if _builtin:
-        _BUILTIN.add(spec.name)
 
 
 def resolve_settings(spec: MethodSpec, config: Any, epochs: int) -> dict[str, Any]:
