@@ -40,7 +40,7 @@ pytestmark = pytest.mark.slow
 SMALL = {"t": 6, "a": 5, "v": 4}
 FEATURE_FORMATS = [f for f in PICKLE_FORMATS if not f.startswith("cosmic")]
 TUPLE_FORMATS = ("mmgcn-iemocap", "dialoguegcn-iemocap", "mmgcn-meld")
-TINY_MODEL = ["--model.hidden_dim=16", "--model.feedforward_dim=32"]
+TINY_MODEL = ["--model.hidden_dim=16", "--model.feedforward_dim=32", "--model.encoder_nlayers=1"]  # real widths, least compute
 
 
 def expected_splits(fmt: str) -> dict[str, tuple[int, int | None]]:
