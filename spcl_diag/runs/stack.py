@@ -1,4 +1,4 @@
-"""``run_stack(configs, out_dir)``: train the arms of one seed as one stacked model, into solo run directories.
+"""``run_stack(configs, out)``: train the arms of one seed as one stacked model, into solo run directories.
 
 Each run of the stack gets the run directory, run id and files that :func:`~spcl_diag.runs.execute.run`
 would write for it (equal to float rounding; :mod:`spcl_diag.train.stacked` says what is
@@ -42,6 +42,7 @@ from types import FrameType
 
 import torch
 
+from spcl_diag._deprecation import renamed_keyword
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.curriculum.arms import PacingRecord
 from spcl_diag.data.dataset import ConversationDataset
@@ -73,9 +74,10 @@ Callbacks = Sequence[Callback] | Mapping[str, Sequence[Callback]]  # every run's
 Outcome = RunResult | RunSetupError
 
 
+@renamed_keyword(out_dir="out")
 def run_stack(
     configs: Sequence[RunConfig],
-    out_dir: str | Path,
+    out: str | Path,
     *,
     device: str | torch.device = "auto",
     progress: bool | None = None,
@@ -99,11 +101,11 @@ def run_stack(
     ValueError
         ``configs`` differ in more than their curriculum arm, or repeat an arm.
     """
-    plans = [plan_run(c, out_dir, dataset=dataset) for c in configs]
+    plans = [plan_run(c, out, dataset=dataset) for c in configs]
     problems = pairing_problems([p.config for p in plans])
     if problems:
         raise ValueError("these runs cannot train as one stack: " + "; ".join(problems) + ".")
-    opts = _Options(Path(out_dir), device, interactive() if progress is None else progress, retry_failed, dataset,
+    opts = _Options(Path(out), device, interactive() if progress is None else progress, retry_failed, dataset,
                     probe, tuple(log), callbacks)
     results: dict[int, Outcome] = {}
     todo: list[int] = []

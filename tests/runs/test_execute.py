@@ -34,3 +34,20 @@ def test_run_on_a_memory_dataset_puts_its_content_in_the_run_id(tmp_path, tiny_c
     other = run(config.with_overrides({"train.epochs": TINY["train.epochs"]}), tmp_path, dataset=_memory(0.5),
                 device="cpu")
     assert other.run_id != first.run_id and len(list(tmp_path.iterdir())) == 2
+
+
+def test_out_dir_is_renamed_out_and_still_works_for_one_release(tmp_path, tiny_config):
+    import inspect
+
+    import pytest
+
+    from spcl_diag import run_stack
+
+    assert "out" in inspect.signature(run).parameters and "out_dir" not in inspect.signature(run).parameters
+    assert "out" in inspect.signature(run_stack).parameters
+    with pytest.warns(DeprecationWarning, match=r"run\(\): out_dir= is renamed out="):
+        old = run(tiny_config, out_dir=tmp_path, device="cpu", progress=False)
+    assert old.status == "ok" and old.path.parent == tmp_path
+    assert run(tiny_config, out=tmp_path, device="cpu", progress=False).run_id == old.run_id  # read back
+    with pytest.raises(TypeError, match="pass out= only"):
+        run(tiny_config, out=tmp_path, out_dir=tmp_path)
