@@ -146,6 +146,16 @@ def add_jobs_option(parser: argparse.ArgumentParser, *, default: int = 1) -> Non
                         help="runs at once in worker processes (default: %(default)s)")
 
 
+LOGGER_NAMES = ("tensorboard", "wandb", "mlflow")  # spcl_diag.train.callbacks.LOGGERS, without importing torch
+
+
+def add_probe_log_options(parser: argparse.ArgumentParser) -> None:
+    """``--probe`` and ``--log NAME...`` of every command that trains, as ``probe=`` and ``log=`` of its function."""
+    parser.add_argument("--probe", action="store_true", help="fit linear probes on the selected model (probe.json)")
+    parser.add_argument("--log", nargs="+", default=[], choices=LOGGER_NAMES,
+                        help="experiment loggers (optional extras); tensorboard writes into the run directory")
+
+
 def add_device_option(parser: argparse.ArgumentParser) -> None:
     """``--device``: ``auto`` (a GPU when there is one) everywhere."""
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (default: %(default)s)")
