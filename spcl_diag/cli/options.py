@@ -18,8 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The plain flags of the common config fields, plus ``--set key=value`` overrides.
 
-    Backbone and curriculum names are checked when the config is built (an unknown one is an
-    error that lists the valid ones), which keeps ``--help`` free of torch.
+    Backbone, curriculum and balancing names are checked when the config is built, after the
+    ``--plugin`` modules are imported (an unknown one is an error that suggests the nearest
+    name), which keeps ``--help`` free of torch.
     """
     defaults = {f: getattr(RunConfig, f) for f in ("dataset", "backbone", "modalities", "curriculum", "seed")}
     parser.add_argument("--dataset", default=defaults["dataset"], help="benchmark name or feature file (default: %(default)s)")
@@ -28,7 +29,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modalities", default=defaults["modalities"], help="modality set, e.g. tav, ta, v (default: %(default)s)")
     parser.add_argument("--curriculum", default=defaults["curriculum"],
                         help="curriculum arm: none, spcl, random, anti, spcl-utterance, ... (default: %(default)s)")
-    parser.add_argument("--balancing", default=RunConfig.balancing, choices=BALANCING_METHODS, help="(default: %(default)s)")
+    # no argparse choices: the config check names a method a plugin registers and suggests the nearest name
+    parser.add_argument("--balancing", default=RunConfig.balancing,
+                        help=f"gradient balancing: {', '.join(BALANCING_METHODS)}, or one a plugin registers "
+                             "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=defaults["seed"], help="run seed, an integer >= 0 (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=None, help=f"training epochs (default: {TrainConfig.epochs})")
     parser.add_argument("--data-dir", default=None, help="folder of the shared data (else $SPCL_DIAG_DATA, else ../shared/data)")
