@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from spcl_diag import ConversationDataset, run
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
@@ -51,3 +52,13 @@ def test_out_dir_is_renamed_out_and_still_works_for_one_release(tmp_path, tiny_c
     assert run(tiny_config, out=tmp_path, device="cpu", progress=False).run_id == old.run_id  # read back
     with pytest.raises(TypeError, match="pass out= only"):
         run(tiny_config, out=tmp_path, out_dir=tmp_path)
+
+
+def test_result_json_says_how_many_epochs_trained_when_early_stopping_ended_the_run(tmp_path, tiny_config):
+    stopped = run(tiny_config.with_overrides({"train.patience": 1, "train.epochs": 8, "train.lr": 3e-2}), tmp_path,
+                  device="cpu", progress=False)
+    result = rd.read_json(stopped.path / rd.RESULT)
+    trained = int(pd.read_csv(stopped.path / rd.EPOCHS)["epoch"].max())
+    assert result["epochs"] == 8 and result["epochs_trained"] == trained < 8
+    full = run(tiny_config, tmp_path, device="cpu", progress=False)
+    assert "epochs_trained" not in rd.read_json(full.path / rd.RESULT)  # all configured epochs: only "epochs"
