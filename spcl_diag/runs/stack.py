@@ -32,13 +32,11 @@ Examples
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import torch
 
@@ -46,7 +44,7 @@ from spcl_diag._deprecation import renamed_keyword
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.curriculum.arms import PacingRecord
 from spcl_diag.data.dataset import ConversationDataset
-from spcl_diag.errors import RunSetupError
+from spcl_diag.errors import OneAtATimeWarning, RunSetupError, warn_from_caller
 from spcl_diag.models.stacked import StackingError
 from spcl_diag.runs.execute import interactive, load_run_data, run
 from spcl_diag.runs.lifecycle import (
@@ -281,17 +279,11 @@ _WARNED: set[tuple[str, str]] = set()  # (output folder, message) of the one-at-
 
 
 def _warn_once(message: str, out: Path) -> None:
-    """Warn ``message`` once per output folder (every seed's stack of a batch would repeat it), at the first
-    caller outside the package, so that no source line of the package shows."""
+    """Warn ``message`` once per output folder (every seed's stack of a batch would repeat it)."""
     key = (str(out.resolve()), message)
-    if key in _WARNED:
-        return
-    _WARNED.add(key)
-    package, level = Path(__file__).resolve().parents[1], 2
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, UserWarning, stacklevel=level)
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warn_from_caller(message, OneAtATimeWarning)
 
 
 def _returning(outcome: TrainingOutcome | BaseException) -> Callable[[], TrainingOutcome]:
