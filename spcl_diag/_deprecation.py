@@ -4,7 +4,8 @@ A shim is a module left at an old path whose only definition is a module ``__get
 (PEP 562) that calls :func:`moved`: the first access to each name imports it from its new
 home and warns with a :class:`DeprecationWarning` that names the new path. Shims carry the
 line ``# layer-shim`` so that ``tests/test_layers.py`` exempts them from the layer order.
-:func:`keyword_only` lets a parameter that became keyword-only still be passed by position.
+:func:`keyword_only` lets a parameter that became keyword-only still be passed by position;
+:func:`renamed_keyword` lets a renamed parameter still be passed by its old name.
 """
 
 from __future__ import annotations
@@ -66,6 +67,31 @@ def keyword_only(*names: str) -> Callable[[F], F]:
                               "release.", FutureWarning, stacklevel=2)
                 kwargs.update(zip(moved_names, extra))
                 args = args[:positional]
+            return function(*args, **kwargs)
+
+        return call  # type: ignore[return-value]
+
+    return decorate
+
+
+def renamed_keyword(**renames: str) -> Callable[[F], F]:
+    """Accept each old keyword (``old="new"``) for one release with a ``DeprecationWarning``.
+
+    ``inspect.signature`` shows the new names only; passing both the old and the new name
+    is a ``TypeError``, as a repeated argument is.
+    """
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old in kwargs:
+                    if new in kwargs:
+                        raise TypeError(f"{function.__name__}() got both {old!r} and its new name {new!r}; pass {new}= "
+                                        "only")
+                    warnings.warn(f"{function.__name__}(): {old}= is renamed {new}=; the old name works until the next "
+                                  "release.", DeprecationWarning, stacklevel=2)
+                    kwargs[new] = kwargs.pop(old)
             return function(*args, **kwargs)
 
         return call  # type: ignore[return-value]

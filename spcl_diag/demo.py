@@ -2,7 +2,7 @@
 
 Late fusion on ``tav`` with the arms ``none``, ``spcl`` and ``random`` over three seeds;
 the model is scaled down (hidden 64, feed-forward 256, 20 epochs) so the nine runs finish
-in a few minutes on two CPU cores. The runs go through :func:`spcl_diag.batch.run_batch`
+in about a minute on two CPU cores. The runs go through :func:`spcl_diag.batch.run_batch`
 (so an interrupted demo resumes), and the demo writes the standard figures and a Markdown
 report into its folder.
 """

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import sys
+import warnings
+from pathlib import Path
+from types import FrameType
 
 
 class DataFormatError(ValueError):
@@ -55,3 +58,20 @@ def show_warning_one_line(message: Warning | str, category: type[Warning], *args
     """``warnings.showwarning`` of the command line and its batch workers: one line on stderr,
     ``spcl-diag: warning: ...``, without the package's source line."""
     print(f"spcl-diag: warning: {message}", file=sys.stderr)
+
+
+class OneAtATimeWarning(UserWarning):
+    """Runs asked to train as one stack train one at a time (a backbone or method that cannot be stacked).
+
+    Said once per output folder: a process-pool worker holds it back and the batch says it
+    (:mod:`spcl_diag.batch.executors`), so ``--jobs N`` does not print it N times.
+    """
+
+
+def warn_from_caller(message: str, category: type[Warning]) -> None:
+    """Warn ``message`` at the first caller outside the package, so that no source line of the package shows."""
+    package, level = Path(__file__).resolve().parent, 2
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

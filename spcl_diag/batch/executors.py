@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from spcl_diag.batch import interrupt
 from spcl_diag.batch.task import RunTask, Task, TaskOutcome, complete_on_disk, execute_task
-from spcl_diag.errors import ConfigError
+from spcl_diag.errors import ConfigError, OneAtATimeWarning, warn_from_caller
 
 EXECUTORS: tuple[str, ...] = ("local", "process", "slurm", "ray")
 SUBMITIT_CLUSTERS: tuple[str, ...] = ("slurm", "local", "debug")
@@ -76,6 +76,7 @@ class ProcessExecutor:
             raise ConfigError(f"jobs must be >= 1; got {jobs}.")
         self.jobs = jobs
         self.threads_per_job = threads_per_job or max(1, _cpu_count() // jobs)
+        self._said: set[tuple[str, str]] = set()  # (output folder, message) of the workers' held warnings said
 
     def map_unordered(self, tasks: Sequence[Task]) -> Iterator[TaskOutcome]:
         """Run ``tasks``; when a worker dies, count what finished on disk and retry the rest.
@@ -90,6 +91,7 @@ class ProcessExecutor:
             lost = []
             for task, outcome, err in self._one_pool(pending):
                 if outcome is not None:
+                    self._say_held(task, outcome)
                     yield outcome
                 elif _finished_on_disk(task):
                     yield _lost(task, err)  # every run of it finished: counted done
@@ -103,6 +105,15 @@ class ProcessExecutor:
             pending = [task for task, _ in lost]
         for task, err in lost:
             yield _lost(task, err)
+
+    def _say_held(self, task: Task, outcome: TaskOutcome) -> None:
+        """Say each one-at-a-time warning the workers held back once per output folder (each worker says it
+        once, so ``jobs`` workers would say it up to ``jobs`` times)."""
+        for message in outcome.held_warnings:
+            key = (str(Path(task.out_dir).resolve()), message)
+            if key not in self._said:
+                self._said.add(key)
+                warn_from_caller(message, OneAtATimeWarning)
 
     def _one_pool(self, tasks: list[Task]) -> Iterator[tuple[Task, TaskOutcome | None, BaseException | None]]:
         ctx = mp.get_context("spawn")
@@ -382,6 +393,7 @@ def _cpu_count() -> int:
 
 
 _WORKER_DEVICE: str | None = None  # set per worker by _init_worker
+_HELD: list[str] = []  # the one-at-a-time warnings of the task a worker runs, returned with its outcome
 
 
 def stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -412,7 +424,13 @@ def _init_worker(slots: Any, threads: int) -> None:
 
     from spcl_diag.errors import show_warning_one_line
 
-    warnings.showwarning = show_warning_one_line  # a worker's warnings read as the command's own
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if issubclass(category, OneAtATimeWarning):
+            _HELD.append(str(message))  # said by the parent, once for all workers
+        else:
+            show_warning_one_line(message, category, *args, **kwargs)  # a worker's warnings read as the command's own
+
+    warnings.showwarning = show
 
     import torch
     from tqdm.auto import tqdm
@@ -434,8 +452,10 @@ def _init_worker(slots: Any, threads: int) -> None:
 def _execute_in_worker(task: Task) -> TaskOutcome:
     if _WORKER_DEVICE is not None and task.device in ("auto", "cuda"):
         task = dataclasses.replace(task, device=_WORKER_DEVICE)
+    _HELD.clear()
     with interrupt.working():
         try:
-            return execute_task(task)
+            outcome = execute_task(task)
+            return dataclasses.replace(outcome, held_warnings=tuple(_HELD)) if _HELD else outcome
         except interrupt.BatchInterrupted as stop:  # the run has unwound: lock released, temporary removed
             os._exit(stop.exit_status)

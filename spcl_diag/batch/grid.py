@@ -293,11 +293,6 @@ def _checked_grid(values: Mapping[str, Any]) -> Grid:
     return grid
 
 
-def dependency(config: RunConfig) -> RunConfig | None:
-    """The ``spcl`` run whose pacing ``config`` replays, or ``None`` for an independent arm."""
-    return config.paired("spcl") if config.curriculum in PACED_ARMS else None
-
-
 def _axis_values(name: Any, values: Any) -> tuple[Any, ...]:
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, (list, tuple)) or not values:
         raise ConfigError(f"invalid grid: axes.{name} must be a non-empty list of values; got {values!r}.")

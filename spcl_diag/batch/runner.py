@@ -54,7 +54,7 @@ from tqdm.auto import tqdm
 
 from spcl_diag.batch import interrupt
 from spcl_diag.batch.executors import Executor, resolve_executor
-from spcl_diag.batch.grid import Grid, dependency, load_grid
+from spcl_diag.batch.grid import Grid, load_grid
 from spcl_diag.batch.locking import clear_dead_owners
 from spcl_diag.batch.task import (
     RunTask,
@@ -68,6 +68,7 @@ from spcl_diag.config.schema import RunConfig
 from spcl_diag.curriculum.names import ARMS
 from spcl_diag.errors import ConfigError, RunSetupError
 from spcl_diag.runs import directory as rd
+from spcl_diag.runs.lifecycle import twin_of
 
 GRIDS_DIR = "grids"
 STACK_MODES: tuple[str, ...] = ("arms",)  # what a batch may stack: the curriculum arms of a seed
@@ -310,9 +311,9 @@ def stack_tasks(
 
 
 def schedule(configs: list[RunConfig]) -> list[list[RunConfig]]:
-    """Split runs into waves: independent runs, then those that replay an spcl twin."""
-    independent = [c for c in configs if dependency(c) is None]
-    dependants = [c for c in configs if dependency(c) is not None]
+    """Split runs into waves: independent runs, then those that replay an spcl twin (:func:`twin_of`)."""
+    independent = [c for c in configs if twin_of(c) is None]
+    dependants = [c for c in configs if twin_of(c) is not None]
     return [wave for wave in (independent, dependants) if wave]
 
 

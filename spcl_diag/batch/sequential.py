@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,12 +106,14 @@ def run_until_decided(
     retry_failed: bool = False,
     progress: bool = True,
     stack: str | None = None,
+    probe: bool = False,
+    log: Sequence[str] = (),
 ) -> SequentialSummary:
     """Run ``grid``, then add seeds to its undecided comparisons round by round.
 
     Parameters
     ----------
-    grid, out, executor, jobs, device, retry_failed, progress, stack
+    grid, out, executor, jobs, device, retry_failed, progress, stack, probe, log
         As :func:`~spcl_diag.batch.runner.run_batch`.
     metric
         The result column the decisions are about (``test_wf1``).
@@ -177,7 +180,7 @@ def run_until_decided(
     executor = resolve_executor(executor, jobs=jobs)
     out = Path(out)
     rounds = [run_batch(grid, out, executor=executor, device=device, retry_failed=retry_failed,
-                        progress=progress, stack=stack)]
+                        progress=progress, stack=stack, probe=probe, log=log)]
     settings = {"metric": metric, "baseline": baseline, "rope": rope, "max_seeds": max_seeds,
                 "seeds_per_round": seeds_per_round, "alpha": alpha, "alpha_per_comparison": per_alpha,
                 "bounds": list(bounds), "higher_is_better": hib, "grid": grid.to_dict()}
@@ -191,7 +194,7 @@ def run_until_decided(
             return SequentialSummary(tuple(rounds), tuple(state), path)
         for sub in _next_grids(grid, todo, baseline=baseline, seeds_per_round=seeds_per_round, max_seeds=max_seeds):
             rounds.append(run_batch(sub, out, executor=executor, device=device, retry_failed=retry_failed,
-                                    progress=progress, stack=stack))
+                                    progress=progress, stack=stack, probe=probe, log=log))
 
 
 def _product(*axes: tuple[str, ...]) -> list[tuple[str, ...]]:

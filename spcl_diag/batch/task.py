@@ -90,6 +90,7 @@ class TaskOutcome:
     message: str = ""
     recorded: bool = False  # a failure written to disk (trained again only with retry_failed)
     members: tuple[TaskOutcome, ...] = ()  # a stack's outcome: one per run
+    held_warnings: tuple[str, ...] = ()  # a worker's one-at-a-time warnings, for the batch to say once
 
     def runs(self) -> tuple[TaskOutcome, ...]:
         """The outcome of every run of the task: its members for a stack, else itself."""

@@ -9,7 +9,13 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from spcl_diag.cli.options import add_device_option, add_jobs_option, positive_float, positive_int
+from spcl_diag.cli.options import (
+    add_device_option,
+    add_jobs_option,
+    add_probe_log_options,
+    positive_float,
+    positive_int,
+)
 
 EXECUTOR_NAMES = ("local", "process", "slurm", "ray")  # spcl_diag.batch.EXECUTORS, without importing torch
 CLUSTERS = ("slurm", "local", "debug")  # spcl_diag.batch.executors.SUBMITIT_CLUSTERS
@@ -52,8 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--gpus-per-run", type=positive_float, default=None,
                         help="GPUs each run asks Ray for; fractions share a GPU (default: 1 for CUDA runs, else 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_probe_log_options(parser)
     add_sequential_options(parser)
-    parser.set_defaults(handler=handle)
+    # a logger's optional package that is missing is the user's to install (the message names the extra)
+    parser.set_defaults(handler=handle, user_errors=(ImportError,))
 
 
 def executor_options(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
@@ -115,7 +123,8 @@ def handle(args: argparse.Namespace) -> int:
     from spcl_diag.batch.runner import run_batch
 
     summary = run_batch(args.grid, args.out, executor=executor_argument(args), jobs=args.jobs, device=args.device,
-                        retry_failed=args.retry_failed, progress=not args.quiet, stack=args.stack)
+                        retry_failed=args.retry_failed, progress=not args.quiet, stack=args.stack,
+                        probe=args.probe, log=args.log)
     for outcome in summary.failed:
         print(f"failed {outcome.run_id}: {outcome.message}")
     print(summary.line())
@@ -129,7 +138,7 @@ def handle_until_decided(args: argparse.Namespace) -> int:
                                max_seeds=args.max_seeds, seeds_per_round=args.seeds_per_round,
                                bounds=(-args.bounds, args.bounds), executor=executor_argument(args), jobs=args.jobs,
                                device=args.device, retry_failed=args.retry_failed, progress=not args.quiet,
-                               stack=args.stack)
+                               stack=args.stack, probe=args.probe, log=args.log)
     failed = [o for r in result.rounds for o in r.failed]
     for outcome in failed:
         print(f"failed {outcome.run_id}: {outcome.message}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import os
+from pathlib import Path
 
 from spcl_diag.cli.options import add_device_option, add_jobs_option, positive_int
 
@@ -11,7 +11,7 @@ from spcl_diag.cli.options import add_device_option, add_jobs_option, positive_i
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="run a small seeded batch on the synthetic benchmark (CPU, a few minutes)",
+        help="run a small seeded batch on the synthetic benchmark (CPU, about a minute)",
         description="Late fusion, tav, arms none/spcl/random, seeds 0..N-1 on the synthetic benchmark.",
     )
     parser.add_argument("--out", default="demo_runs", help="folder of run directories to write into (default: %(default)s)")
@@ -27,7 +27,17 @@ def handle(args: argparse.Namespace) -> int:
     demo = run_demo(args.out, seeds=args.seeds, device=args.device, jobs=args.jobs)
     print(f"\nTest scores per arm over {args.seeds} seeds (mean and sd):")
     print(demo.summary.round(4).to_string())
-    print(f"\n{len(demo.tables.results)} runs in {args.out} ({demo.seconds:.0f} s)")
-    print(f"Report: {os.path.relpath(demo.report)} (figures in {os.path.relpath(demo.report.with_name('report_figures'))})")
-    print("Load the runs with: spcl_diag.load_runs(" + repr(str(args.out)) + ")")
+    out, figures = shown(args.out), shown(demo.report.with_name("report_figures"))
+    print(f"\n{len(demo.tables.results)} runs in {out} ({demo.seconds:.0f} s)")
+    print(f"Report: {shown(demo.report)} (figures in {figures})")
+    print(f"Load the runs with: spcl_diag.load_runs({out!r})")
     return 0
+
+
+def shown(path: str | Path) -> str:
+    """``path`` as the user would type it here: relative to the current folder when inside it, else absolute."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)

@@ -18,8 +18,9 @@ if TYPE_CHECKING:  # pragma: no cover
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The plain flags of the common config fields, plus ``--set key=value`` overrides.
 
-    Backbone and curriculum names are checked when the config is built (an unknown one is an
-    error that lists the valid ones), which keeps ``--help`` free of torch.
+    Backbone, curriculum and balancing names are checked when the config is built, after the
+    ``--plugin`` modules are imported (an unknown one is an error that suggests the nearest
+    name), which keeps ``--help`` free of torch.
     """
     defaults = {f: getattr(RunConfig, f) for f in ("dataset", "backbone", "modalities", "curriculum", "seed")}
     parser.add_argument("--dataset", default=defaults["dataset"], help="benchmark name or feature file (default: %(default)s)")
@@ -28,7 +29,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--modalities", default=defaults["modalities"], help="modality set, e.g. tav, ta, v (default: %(default)s)")
     parser.add_argument("--curriculum", default=defaults["curriculum"],
                         help="curriculum arm: none, spcl, random, anti, spcl-utterance, ... (default: %(default)s)")
-    parser.add_argument("--balancing", default=RunConfig.balancing, choices=BALANCING_METHODS, help="(default: %(default)s)")
+    # no argparse choices: the config check names a method a plugin registers and suggests the nearest name
+    parser.add_argument("--balancing", default=RunConfig.balancing,
+                        help=f"gradient balancing: {', '.join(BALANCING_METHODS)}, or one a plugin registers "
+                             "(default: %(default)s)")
     parser.add_argument("--seed", type=int, default=defaults["seed"], help="run seed, an integer >= 0 (default: %(default)s)")
     parser.add_argument("--epochs", type=int, default=None, help=f"training epochs (default: {TrainConfig.epochs})")
     parser.add_argument("--data-dir", default=None, help="folder of the shared data (else $SPCL_DIAG_DATA, else ../shared/data)")
@@ -144,6 +148,16 @@ def add_jobs_option(parser: argparse.ArgumentParser, *, default: int = 1) -> Non
     """``--jobs N``: runs at once in worker processes (the process executor when N > 1)."""
     parser.add_argument("--jobs", type=positive_int, default=default,
                         help="runs at once in worker processes (default: %(default)s)")
+
+
+LOGGER_NAMES = ("tensorboard", "wandb", "mlflow")  # spcl_diag.train.callbacks.LOGGERS, without importing torch
+
+
+def add_probe_log_options(parser: argparse.ArgumentParser) -> None:
+    """``--probe`` and ``--log NAME...`` of every command that trains, as ``probe=`` and ``log=`` of its function."""
+    parser.add_argument("--probe", action="store_true", help="fit linear probes on the selected model (probe.json)")
+    parser.add_argument("--log", nargs="+", default=[], choices=LOGGER_NAMES,
+                        help="experiment loggers (optional extras); tensorboard writes into the run directory")
 
 
 def add_device_option(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from spcl_diag.cli.options import add_run_options, config_from_args, split_overrides
+from spcl_diag.cli.options import (
+    add_probe_log_options,
+    add_run_options,
+    config_from_args,
+    split_overrides,
+)
 
 # Plain flags that a config file may set: given on the command line, they win over the file.
 FILE_FLAGS: tuple[str, ...] = ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed")
@@ -32,9 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", default="runs", help="folder of run directories to write into (default: %(default)s)")
     parser.add_argument("--retry-failed", action="store_true", help="re-run a run recorded as failed")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--probe", action="store_true", help="fit linear probes on the selected model (probe.json)")
-    parser.add_argument("--log", nargs="+", default=[], choices=("tensorboard", "wandb", "mlflow"),
-                        help="experiment loggers (optional extras); tensorboard writes into the run directory")
+    add_probe_log_options(parser)
     # a logger's optional package that is missing is the user's to install (the message names the extra)
     parser.set_defaults(handler=handle, accepts_overrides=True, user_errors=(ImportError,))
 

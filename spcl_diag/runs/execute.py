@@ -1,6 +1,6 @@
-"""``run(config, out_dir)``: train one configuration and write its run directory.
+"""``run(config, out)``: train one configuration and write its run directory.
 
-A finished run is never redone: if ``<out_dir>/<run_id>`` is complete (and its
+A finished run is never redone: if ``<out>/<run_id>`` is complete (and its
 ``config.json`` resolves to that run id) its result is read back. A failure before
 training (data, output folder) raises :class:`~spcl_diag.errors.RunSetupError` and records
 nothing; a failure during training, a NaN or infinite loss included, is recorded as a
@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from spcl_diag._deprecation import moved
+from spcl_diag._deprecation import moved, renamed_keyword
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.config.seeds import RunSeeds
 from spcl_diag.data.batching import resolve_device
@@ -47,9 +47,10 @@ def interactive() -> bool:
     return sys.stderr.isatty() or hasattr(sys, "ps1") or "ipykernel" in sys.modules
 
 
+@renamed_keyword(out_dir="out")
 def run(
     config: RunConfig,
-    out_dir: str | Path,
+    out: str | Path,
     *,
     device: str | torch.device = "auto",
     progress: bool | None = None,
@@ -59,14 +60,15 @@ def run(
     log: Sequence[str] = (),
     callbacks: Sequence[Callback] = (),
 ) -> RunResult:
-    """Train ``config`` and write ``<out_dir>/<run_id>/``; return the result.
+    """Train ``config`` and write ``<out>/<run_id>/``; return the result.
 
     Parameters
     ----------
     config
         The run configuration.
-    out_dir
-        Folder of run directories (created if needed).
+    out
+        Folder of run directories (created if needed). ``out_dir=``, its old name, works until
+        the next release, with a ``DeprecationWarning``.
     device
         ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
     progress
@@ -86,7 +88,7 @@ def run(
     log
         Experiment loggers from :data:`spcl_diag.train.callbacks.LOGGERS`: ``"tensorboard"``
         writes event files into the run directory's ``tensorboard/``; ``"wandb"`` (offline) and
-        ``"mlflow"`` write into ``out_dir/wandb`` and ``out_dir/mlflow.db``.
+        ``"mlflow"`` write into ``out/wandb`` and ``out/mlflow.db``.
     callbacks
         Your own :class:`~spcl_diag.train.callbacks.Callback` objects (this run only, not the
         paired spcl run).
@@ -120,7 +122,7 @@ def run(
     >>> result.status, sorted(result.result["test"])
     ('ok', ['a', 'joint', 't', 'v'])
     """
-    plan = plan_run(config, out_dir, dataset=dataset)
+    plan = plan_run(config, out, dataset=dataset)
     config, run_id, out = plan.config, plan.run_id, plan.out
     show = interactive() if progress is None else progress
     decision = plan.decide(retry_failed=retry_failed)
@@ -131,7 +133,7 @@ def run(
     pacing = None
     if twin_of(config) is not None:
         pacing = twin_pacing(config, functools.partial(
-            run, out_dir=out, device=device, progress=show, retry_failed=retry_failed, dataset=dataset, probe=probe,
+            run, out=out, device=device, progress=show, retry_failed=retry_failed, dataset=dataset, probe=probe,
             log=log))
 
     stage = _stage_reporter(run_id, show)

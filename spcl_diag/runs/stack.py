@@ -1,4 +1,4 @@
-"""``run_stack(configs, out_dir)``: train the arms of one seed as one stacked model, into solo run directories.
+"""``run_stack(configs, out)``: train the arms of one seed as one stacked model, into solo run directories.
 
 Each run of the stack gets the run directory, run id and files that :func:`~spcl_diag.runs.execute.run`
 would write for it (equal to float rounding; :mod:`spcl_diag.train.stacked` says what is
@@ -32,20 +32,19 @@ Examples
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 
 import torch
 
+from spcl_diag._deprecation import renamed_keyword
 from spcl_diag.config.schema import RunConfig
 from spcl_diag.curriculum.arms import PacingRecord
 from spcl_diag.data.dataset import ConversationDataset
-from spcl_diag.errors import RunSetupError
+from spcl_diag.errors import OneAtATimeWarning, RunSetupError, warn_from_caller
 from spcl_diag.models.stacked import StackingError
 from spcl_diag.runs.execute import interactive, load_run_data, run
 from spcl_diag.runs.lifecycle import (
@@ -73,9 +72,10 @@ Callbacks = Sequence[Callback] | Mapping[str, Sequence[Callback]]  # every run's
 Outcome = RunResult | RunSetupError
 
 
+@renamed_keyword(out_dir="out")
 def run_stack(
     configs: Sequence[RunConfig],
-    out_dir: str | Path,
+    out: str | Path,
     *,
     device: str | torch.device = "auto",
     progress: bool | None = None,
@@ -99,11 +99,11 @@ def run_stack(
     ValueError
         ``configs`` differ in more than their curriculum arm, or repeat an arm.
     """
-    plans = [plan_run(c, out_dir, dataset=dataset) for c in configs]
+    plans = [plan_run(c, out, dataset=dataset) for c in configs]
     problems = pairing_problems([p.config for p in plans])
     if problems:
         raise ValueError("these runs cannot train as one stack: " + "; ".join(problems) + ".")
-    opts = _Options(Path(out_dir), device, interactive() if progress is None else progress, retry_failed, dataset,
+    opts = _Options(Path(out), device, interactive() if progress is None else progress, retry_failed, dataset,
                     probe, tuple(log), callbacks)
     results: dict[int, Outcome] = {}
     todo: list[int] = []
@@ -279,17 +279,11 @@ _WARNED: set[tuple[str, str]] = set()  # (output folder, message) of the one-at-
 
 
 def _warn_once(message: str, out: Path) -> None:
-    """Warn ``message`` once per output folder (every seed's stack of a batch would repeat it), at the first
-    caller outside the package, so that no source line of the package shows."""
+    """Warn ``message`` once per output folder (every seed's stack of a batch would repeat it)."""
     key = (str(out.resolve()), message)
-    if key in _WARNED:
-        return
-    _WARNED.add(key)
-    package, level = Path(__file__).resolve().parents[1], 2
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None and Path(frame.f_code.co_filename).resolve().is_relative_to(package):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, UserWarning, stacklevel=level)
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warn_from_caller(message, OneAtATimeWarning)
 
 
 def _returning(outcome: TrainingOutcome | BaseException) -> Callable[[], TrainingOutcome]:

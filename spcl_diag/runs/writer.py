@@ -202,11 +202,13 @@ def write_outcome(
         config, plan.run_id, scores["dev"]["joint"]["wf1"], train_labels=outcome.train_split.labels_host,
         dev_labels=dev.labels, n_classes=dev.probs["joint"].shape[1], class_names=dataset.label_names,
     )
+    trained = len(outcome.epoch_seconds)  # fewer than configured when train.patience stopped the run
     result = {
         "run_id": plan.run_id,
         "status": "ok",
         "best_epoch": outcome.best_epoch,
         "epochs": config.train.epochs,
+        **({"epochs_trained": trained} if trained != config.train.epochs else {}),
         "dev": scores["dev"],
         "test": scores["test"],
         "imbalance": imbalance,

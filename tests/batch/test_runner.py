@@ -162,3 +162,15 @@ def test_an_executor_given_no_task_does_nothing(name, options):
     if name == "slurm":
         pytest.importorskip("submitit", reason="the slurm executor needs the optional submitit package")
     assert list(make_executor(name, **options).map_unordered([])) == []
+
+
+def test_the_runs_that_replay_an_spcl_twin_wait_for_the_second_wave():
+    from spcl_diag.batch.runner import schedule
+    from spcl_diag.runs.lifecycle import twin_of
+
+    configs = Grid(curriculum=("random", "none", "anti", "spcl", "spcl-utterance"), seed=(0,)).configs()
+    first, second = schedule(configs)
+    assert {c.curriculum for c in second} == {"random", "anti"}
+    assert {twin_of(c).run_id() for c in second} <= {c.run_id() for c in first}
+    independent = [c for c in configs if c.curriculum in ("none", "spcl-utterance")]
+    assert schedule(independent) == [independent]  # no twin to wait for: one wave

@@ -166,3 +166,52 @@ def test_a_dead_stack_worker_is_reported_per_run(tmp_path):
     outcome = executors._lost(task, RuntimeError("killed"))
     assert outcome.status == "failed" and [o.run_id for o in outcome.runs()] == list(task.run_ids)
     assert all("worker died" in o.message for o in outcome.runs())
+
+
+UNSTACKABLE_PLUGIN = '''
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from spcl_diag import register_backbone
+from spcl_diag.models import Backbone, ModelOutput
+
+
+@dataclass(frozen=True)
+class ReadsValuesConfig:
+    hidden_dim: int = 8
+
+
+class ReadsValues(Backbone):
+    """Reads a tensor value in Python, which torch.func.vmap cannot trace."""
+
+    def __init__(self, modalities, dims, n_classes, n_speakers, config=ReadsValuesConfig()):
+        super().__init__(modalities, n_classes)
+        for m in self.modalities:
+            self.branches[m] = nn.Linear(dims[m], n_classes)
+
+    def forward(self, batch):
+        logits = {m: self.branches[m](batch.flatten(batch.features[m])) for m in self.modalities}
+        joint = torch.stack(list(logits.values())).sum(0)
+        return ModelOutput(joint=joint if joint.abs().max().item() < 1e6 else joint / 2, per_modality=logits)
+
+
+register_backbone("NAME", ReadsValues, ReadsValuesConfig)
+'''
+
+
+def test_an_unstackable_backbone_is_said_once_by_a_batch_with_several_workers(tmp_path, monkeypatch, capfd,
+                                                                              backbone_registry):
+    module = f"reads_values_{tmp_path.name[-12:].replace('-', '_')}"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / f"{module}.py").write_text(UNSTACKABLE_PLUGIN.replace("NAME", module))
+    overrides = "".join(f'"{k}" = {v}\n' for k, v in {**TINY, "train.epochs": 1}.items() if not k.startswith("model."))
+    (tmp_path / "grid.toml").write_text(f'plugins = ["{module}"]\nbackbone = ["{module}"]\n'
+                                        f'curriculum = ["none", "spcl"]\nseed = [0, 1]\n[overrides]\n{overrides}')
+    assert main(["batch", "grid.toml", "--out", "runs", "--device", "cpu", "--quiet", "--stack", "arms",
+                 "--jobs", "2"]) == 0
+    out, err = capfd.readouterr()
+    assert "4 runs: 4 done" in out
+    said = [line for line in err.splitlines() if "train one at a time" in line]
+    assert len(said) == 1 and said[0].startswith("spcl-diag: warning: backbone ReadsValues cannot be stacked"), err

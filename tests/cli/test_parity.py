@@ -36,8 +36,6 @@ TRANSLATED = {  # dest -> the parameter it becomes
                     "executor"),  # batch: make_executor(name, **its options)
     **dict.fromkeys(("status", "arm", "plugins"), "filters"),  # ls: filters={field: values}
 }
-# dest of a flag whose function is outside this worktree's files, with the name it has there
-PENDING = {("run", "out"): "out_dir"}  # spcl_diag.runs.execute.run(config, out_dir): rename to out
 
 
 def _function(name: str):
@@ -100,8 +98,7 @@ def test_every_flag_is_a_parameter_of_the_function(command):
             continue
         if action.dest == "executor" and command != "batch":
             continue
-        dest = action.dest if action.dest in parameters else PENDING.get((command, action.dest),
-                                                                         TRANSLATED.get(action.dest, action.dest))
+        dest = action.dest if action.dest in parameters else TRANSLATED.get(action.dest, action.dest)
         if command == "ls" and action.dest in ("dataset", "backbone", "modalities", "curriculum", "balancing", "seed"):
             dest = "filters"
         assert dest in parameters, f"{command}: flag {action.option_strings or action.dest} (dest {action.dest!r}) " \

@@ -160,3 +160,15 @@ def test_tune_returns_its_evaluation_comparison_and_batch_writes_nothing_for_a_d
     assert result.metric == "test_wf1"
     assert list(result.comparison["arm"]) == ["spcl"] and set(result.comparison["n_seeds"]) == {2}
     assert json.loads(result.path.read_text())["eval_run_ids"]
+
+
+def test_batch_probe_and_log_reach_every_run(tmp_path, capsys):
+    grid_file = tmp_path / "grid.toml"
+    grid_file.write_text('curriculum = ["none"]\nseed = [0]\n[overrides]\n'
+                         + "".join(f'"{k}" = {v}\n' for k, v in ONE_EPOCH.items()))
+    out = tmp_path / "runs"
+    assert main(["batch", str(grid_file), "--out", str(out), "--device", "cpu", "--quiet", "--probe",
+                 "--log", "tensorboard"]) == 0
+    assert "1 runs: 1 done" in capsys.readouterr().out
+    (run_dir,) = [p for p in out.iterdir() if (p / rd.RESULT).is_file()]
+    assert (run_dir / rd.PROBE).is_file() and (run_dir / "tensorboard").is_dir()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from spcl_diag import ConversationDataset, run
 from spcl_diag.data.synthetic import SyntheticConfig, make_synthetic
@@ -34,3 +35,30 @@ def test_run_on_a_memory_dataset_puts_its_content_in_the_run_id(tmp_path, tiny_c
     other = run(config.with_overrides({"train.epochs": TINY["train.epochs"]}), tmp_path, dataset=_memory(0.5),
                 device="cpu")
     assert other.run_id != first.run_id and len(list(tmp_path.iterdir())) == 2
+
+
+def test_out_dir_is_renamed_out_and_still_works_for_one_release(tmp_path, tiny_config):
+    import inspect
+
+    import pytest
+
+    from spcl_diag import run_stack
+
+    assert "out" in inspect.signature(run).parameters and "out_dir" not in inspect.signature(run).parameters
+    assert "out" in inspect.signature(run_stack).parameters
+    with pytest.warns(DeprecationWarning, match=r"run\(\): out_dir= is renamed out="):
+        old = run(tiny_config, out_dir=tmp_path, device="cpu", progress=False)
+    assert old.status == "ok" and old.path.parent == tmp_path
+    assert run(tiny_config, out=tmp_path, device="cpu", progress=False).run_id == old.run_id  # read back
+    with pytest.raises(TypeError, match="pass out= only"):
+        run(tiny_config, out=tmp_path, out_dir=tmp_path)
+
+
+def test_result_json_says_how_many_epochs_trained_when_early_stopping_ended_the_run(tmp_path, tiny_config):
+    stopped = run(tiny_config.with_overrides({"train.patience": 1, "train.epochs": 8, "train.lr": 3e-2}), tmp_path,
+                  device="cpu", progress=False)
+    result = rd.read_json(stopped.path / rd.RESULT)
+    trained = int(pd.read_csv(stopped.path / rd.EPOCHS)["epoch"].max())
+    assert result["epochs"] == 8 and result["epochs_trained"] == trained < 8
+    full = run(tiny_config, tmp_path, device="cpu", progress=False)
+    assert "epochs_trained" not in rd.read_json(full.path / rd.RESULT)  # all configured epochs: only "epochs"
