@@ -10,9 +10,9 @@ The names are imported on first use (PEP 562), so ``import spcl_diag`` and the
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from spcl_diag._lazy import lazy_exports
 from spcl_diag._version import __version__
 
 _EXPORTS: dict[str, str] = {
@@ -78,16 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.train.balancing import register_balancing
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'spcl_diag' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 
 __all__ = [

@@ -101,6 +101,25 @@ def _shared_fixture_group(item) -> str | None:
 
 
 @pytest.fixture(autouse=True)
+def _signal_state():
+    """Leave SIGINT and SIGTERM as the test found them (handlers and the blocked mask).
+
+    A child process inherits an ignored or blocked signal, so a test that changed them (an
+    in-process Ray driver, a worker initialiser) would make a later test's ``spcl-diag``
+    subprocess deaf to the Ctrl-C it sends.
+    """
+    import signal
+
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    yield
+    for sig, handler in handlers.items():
+        if signal.getsignal(sig) is not handler and handler is not None:
+            signal.signal(sig, handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
+@pytest.fixture(autouse=True)
 def _close_figures():
     yield
     import matplotlib.pyplot as plt

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1] / "spcl_diag"
 
 # bottom first; the units of one layer may import each other, but without a cycle
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "modalities", "docstrings", "plugins", "suggest", "_version", "_deprecation"),  # the base
+    ("errors", "modalities", "docstrings", "plugins", "suggest", "_version", "_deprecation", "_lazy"),  # the base
     ("data", "metrics", "curriculum"),
     ("models",),
     ("config",),

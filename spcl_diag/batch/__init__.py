@@ -9,8 +9,9 @@ and run folders only, and never imports torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from spcl_diag._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "EXECUTORS": "spcl_diag.batch.executors",
@@ -62,16 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.batch.tune import TuneResult, tune
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'spcl_diag.batch' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 
 __all__ = [

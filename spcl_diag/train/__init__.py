@@ -8,8 +8,9 @@ The names are imported on first use (PEP 562), so importing one light module of 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from spcl_diag._lazy import lazy_exports
 
 _EXPORTS: dict[str, str] = {
     "TrainingOutcome": "spcl_diag.train.loop",
@@ -27,16 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from spcl_diag.train.stacked import train_stacked
 
 
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
 
 __all__ = [

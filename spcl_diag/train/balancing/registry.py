@@ -62,23 +62,10 @@ class MethodSpec:
 
     Attributes
     ----------
-    name
-        The value of ``RunConfig.balancing``.
+    name, summary, logged, citation, code, defaults, min_modalities, needs_pure_heads
+        As :class:`~spcl_diag.config.balancing.MethodRequirements` says.
     build
         ``BalancerContext -> Balancer``.
-    summary, logged
-        What it changes, and the metrics it logs per epoch (``epochs.csv``, split ``train``).
-    citation, code
-        The paper, and the authors' reference code (``""`` where there is none).
-    defaults
-        ``balancing_config`` field -> :class:`Default`; the keys are the fields the method
-        reads (setting any other field is a config error).
-    min_modalities
-        Fewer active modalities is a config error (2 for a method that balances modalities
-        against each other).
-    needs_pure_heads
-        The method trains or scores each modality's head on its own: backbones with mixed
-        heads (``PURE_HEADS = False``) are refused.
     stacks, solo_reason
         Whether runs of this method train inside a stack (``--stack arms``); if not, why. In a
         stack every arm gets its own balancer, built on the template model at the solo run's
