@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from dataclasses import dataclass
@@ -168,37 +169,13 @@ def test_a_dead_stack_worker_is_reported_per_run(tmp_path):
     assert all("worker died" in o.message for o in outcome.runs())
 
 
-UNSTACKABLE_PLUGIN = '''
-from dataclasses import dataclass
-
-import torch
-from torch import nn
-
-from spcl_diag import register_backbone
-from spcl_diag.models import Backbone, ModelOutput
-
-
-@dataclass(frozen=True)
-class ReadsValuesConfig:
-    hidden_dim: int = 8
-
-
-class ReadsValues(Backbone):
-    """Reads a tensor value in Python, which torch.func.vmap cannot trace."""
-
-    def __init__(self, modalities, dims, n_classes, n_speakers, config=ReadsValuesConfig()):
-        super().__init__(modalities, n_classes)
-        for m in self.modalities:
-            self.branches[m] = nn.Linear(dims[m], n_classes)
-
-    def forward(self, batch):
-        logits = {m: self.branches[m](batch.flatten(batch.features[m])) for m in self.modalities}
-        joint = torch.stack(list(logits.values())).sum(0)
-        return ModelOutput(joint=joint if joint.abs().max().item() < 1e6 else joint / 2, per_modality=logits)
-
-
-register_backbone("NAME", ReadsValues, ReadsValuesConfig)
-'''
+# the same backbone as a plugin file, for the batch's worker processes to import
+UNSTACKABLE_PLUGIN = "\n\n".join([
+    ("from dataclasses import dataclass\nimport torch\nfrom torch import nn\nfrom spcl_diag import register_backbone\n"
+     "from spcl_diag.models import Backbone, ModelOutput"),
+    inspect.getsource(ReadsValuesConfig), inspect.getsource(ReadsValues),
+    'register_backbone("NAME", ReadsValues, ReadsValuesConfig)\n',
+])
 
 
 def test_an_unstackable_backbone_is_said_once_by_a_batch_with_several_workers(tmp_path, monkeypatch, capfd,

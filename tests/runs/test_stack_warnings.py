@@ -3,37 +3,14 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-from torch import nn
-
 from spcl_diag import RunConfig, register_backbone
-from spcl_diag.models import Backbone, ModelOutput
 from spcl_diag.runs import stack as stack_module
 from spcl_diag.runs.stack import run_stack
 
+from ..batch.test_stacked_batch import ReadsValues, ReadsValuesConfig
 from ..conftest import TINY
-
-
-@dataclass(frozen=True)
-class ReadsValuesConfig:
-    hidden_dim: int = 8
-
-
-class ReadsValues(Backbone):
-    """Reads a tensor value in Python, which torch.func.vmap cannot trace."""
-
-    def __init__(self, modalities, dims, n_classes, n_speakers, config=ReadsValuesConfig()):
-        super().__init__(modalities, n_classes)
-        for m in self.modalities:
-            self.branches[m] = nn.Linear(dims[m], n_classes)
-
-    def forward(self, batch):
-        logits = {m: self.branches[m](batch.flatten(batch.features[m])) for m in self.modalities}
-        joint = torch.stack(list(logits.values())).sum(0)
-        return ModelOutput(joint=joint if joint.abs().max().item() < 1e6 else joint / 2, per_modality=logits)
 
 
 def stack_warnings(base: RunConfig, out: Path, seeds: int = 3) -> list[warnings.WarningMessage]:
