@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from spcl_diag.batch import interrupt
 from spcl_diag.batch.task import RunTask, Task, TaskOutcome, complete_on_disk, execute_task
-from spcl_diag.errors import ConfigError, OneAtATimeWarning, warn_from_caller
+from spcl_diag.errors import ConfigError, OneAtATimeWarning
 
 EXECUTORS: tuple[str, ...] = ("local", "process", "slurm", "ray")
 SUBMITIT_CLUSTERS: tuple[str, ...] = ("slurm", "local", "debug")
@@ -76,7 +76,6 @@ class ProcessExecutor:
             raise ConfigError(f"jobs must be >= 1; got {jobs}.")
         self.jobs = jobs
         self.threads_per_job = threads_per_job or max(1, _cpu_count() // jobs)
-        self._said: set[tuple[str, str]] = set()  # (output folder, message) of the workers' held warnings said
 
     def map_unordered(self, tasks: Sequence[Task]) -> Iterator[TaskOutcome]:
         """Run ``tasks``; when a worker dies, count what finished on disk and retry the rest.
@@ -107,13 +106,12 @@ class ProcessExecutor:
             yield _lost(task, err)
 
     def _say_held(self, task: Task, outcome: TaskOutcome) -> None:
-        """Say each one-at-a-time warning the workers held back once per output folder (each worker says it
-        once, so ``jobs`` workers would say it up to ``jobs`` times)."""
+        """Say each one-at-a-time warning the workers held back, once per output folder, as a stack
+        trained here says it (each worker says it once, so ``jobs`` workers would say it ``jobs`` times)."""
+        from spcl_diag.runs.stack import warn_once
+
         for message in outcome.held_warnings:
-            key = (str(Path(task.out_dir).resolve()), message)
-            if key not in self._said:
-                self._said.add(key)
-                warn_from_caller(message, OneAtATimeWarning)
+            warn_once(message, Path(task.out_dir))
 
     def _one_pool(self, tasks: list[Task]) -> Iterator[tuple[Task, TaskOutcome | None, BaseException | None]]:
         ctx = mp.get_context("spawn")

@@ -114,7 +114,7 @@ def run_stack(
             todo.append(i)
     balancing = unstackable_balancing([plans[i].config for i in todo])
     if balancing:
-        _warn_once(f"{balancing.rstrip('.')}, so these runs train one at a time.", opts.out)
+        warn_once(f"{balancing.rstrip('.')}, so these runs train one at a time.", opts.out)
         return [results.get(i) or opts.solo(plans[i].config) for i in range(len(plans))]
 
     pacing = _twin_pacings(plans, todo, results, {}, opts)
@@ -187,7 +187,7 @@ def _train_stack(
     except StackingError as err:
         for tmp, _ in dirs:
             shutil.rmtree(tmp, ignore_errors=True)
-        _warn_once(f"{err}, so its runs train one at a time.", opts.out)
+        warn_once(f"{err}, so its runs train one at a time.", opts.out)
         return {p: opts.solo(c) for p, c in zip(positions, configs)}
     except Exception as err:  # noqa: BLE001 - the stack broke: every arm fails with its reason, recorded
         outcomes = dict.fromkeys(arms, err)
@@ -278,8 +278,9 @@ def _split_stack(
 _WARNED: set[tuple[str, str]] = set()  # (output folder, message) of the one-at-a-time warnings given
 
 
-def _warn_once(message: str, out: Path) -> None:
-    """Warn ``message`` once per output folder (every seed's stack of a batch would repeat it)."""
+def warn_once(message: str, out: Path) -> None:
+    """Warn ``message`` once per output folder in this process (every seed's stack of a batch would repeat
+    it; the process pool says its workers' held warnings through this too)."""
     key = (str(out.resolve()), message)
     if key not in _WARNED:
         _WARNED.add(key)
