@@ -12,7 +12,9 @@ Estimators (``balancing_config.estimator``):
   every ``super_epoch`` epochs, a copy of the current model is trained from the current state
   on each head's own loss alone (the joint cross-entropy for the multimodal model, the head's
   cross-entropy for each unimodal one) for ``super_epoch`` epochs, with a fresh Adam of the run's
-  learning rate and weight decay and the run's clip; the train loss :math:`L^T` (over the
+  learning rate and weight decay and the run's clip (always Adam, whatever ``train.optimizer``
+  and ``train.scheduler`` say: a departure from reusing the run's optimiser, kept so that the
+  estimates do not change with the run's schedule); the train loss :math:`L^T` (over the
   training dialogues) and the held-out loss :math:`L^V` of that head are measured, in eval
   mode, before and after. The held-out part is a fixed 10% of the training dialogues
   (:data:`G_BLEND_HOLDOUT`, drawn from the run's balancing seed; never the dev split, which
