@@ -183,8 +183,9 @@ def release_held_locks() -> None:
 def clear_dead_owners(out_dir: str | Path) -> None:
     """Delete the locks and temporary run folders of processes of this host that are gone.
 
-    Called after an interrupt has stopped the workers: a worker stopped between creating a
-    lock (or a temporary folder) and recording it leaves them behind, and their owner is dead.
+    Called after an interrupt has stopped the workers, and when a batch ends: a worker stopped
+    between creating a lock (or a temporary folder) and recording it leaves them behind, and
+    their owner is dead; a finished run is read back without its lock, so nothing else would.
     """
     out = Path(out_dir)
     for lock in (out / LOCK_DIR).glob("*.lock"):

@@ -198,6 +198,7 @@ def run_batch(
             raise interrupt.BatchInterrupted(
                 stop.signum, f"interrupted: {done} of {len(configs)} runs done; run the same command to continue"
             ) from None
+    clear_dead_owners(out)  # e.g. a killed driver's task that published its run, then died holding the lock
     counts = Counter(o.status for o in outcomes)
     return BatchSummary(tuple(outcomes), out, grid_path, {s: counts.get(s, 0) for s in ("done", "skipped", "failed")})
 

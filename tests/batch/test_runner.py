@@ -40,6 +40,20 @@ def test_batch_runs_every_run_once_and_resumes(tiny_grid, tmp_path):
     assert not list((tmp_path / LOCK_DIR).iterdir())
 
 
+def test_a_finished_run_locked_by_a_dead_process_is_skipped_and_its_lock_removed(tiny_grid, tmp_path):
+    """A run published by a worker that died before releasing its lock (a killed Ray driver's task) is read
+    back without its lock; the batch removes that dead owner's lock at its end, and keeps a live owner's."""
+    run_batch(tiny_grid, tmp_path, device="cpu", progress=False)
+    dead_id, live_id = (c.run_id() for c in tiny_grid.configs()[:2])
+    dead = tmp_path / LOCK_DIR / f"{dead_id}.lock"
+    live = tmp_path / LOCK_DIR / f"{live_id}.lock"
+    dead.write_text(json.dumps({"host": socket.gethostname(), "pid": dead_pid()}))
+    live.write_text(json.dumps({"host": socket.gethostname(), "pid": os.getppid()}))
+    again = run_batch(tiny_grid, tmp_path, device="cpu", progress=False)
+    assert again.counts == {"done": 0, "skipped": 4, "failed": 0}
+    assert not dead.exists() and live.exists()
+
+
 def test_resume_after_a_crash_cleans_up_and_loses_nothing(tiny_grid, tmp_path, monkeypatch):
     configs = tiny_grid.configs()
     run_batch(Grid.from_dict({**tiny_grid.to_dict(), "seed": [0]}), tmp_path, device="cpu", progress=False)
