@@ -40,3 +40,21 @@ def test_the_suite_marks_its_training_tests(pytestconfig):
     assert rule.function_trains(root / "tests/test_golden.py", "test_run_ids_are_the_references", root)
     assert not rule.function_trains(root / "tests/stats/test_renamed_modules.py",
                                     "test_the_function_is_not_hidden_and_the_old_module_path_warns", root)
+
+
+def test_no_doctest_of_the_package_trains(pytestconfig):
+    """A training example is a fenced block checked by tests/test_docs_examples.py, not a doctest."""
+    import ast
+    import doctest
+
+    root = Path(pytestconfig.rootpath)
+    parser = doctest.DocTestParser()
+    training = []
+    for path in sorted((root / "spcl_diag").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                examples = parser.get_examples(ast.get_docstring(node) or "")
+                if examples and rule.doctest_trains("\n".join(e.source for e in examples)):
+                    training.append(f"{path.relative_to(root)}::{getattr(node, 'name', '<module>')}")
+    assert training == []
+    assert rule.doctest_trains("\n".join(e.source for e in parser.get_examples(">>> run(config, 'runs')\n")))

@@ -28,6 +28,7 @@ TRAINING_COMMANDS = frozenset({"run", "batch", "demo", "tune", "sequential", "ev
 SUBPROCESS_CALLS = frozenset({"Popen", "check_call", "check_output", "call"})
 ALSO_TRAINS: frozenset[str] = frozenset({  # "path/test_x.py::test_name" the rule cannot see
     "tests/test_docs_examples.py::test_python_blocks_run",  # the README's and docs' blocks train
+    "tests/test_docs_examples.py::test_docstring_example",  # the docstrings' fenced examples train
 })
 
 

@@ -1,7 +1,15 @@
 """Seeded experiment batches: grids, seed derivation, executors, resume.
 
->>> from spcl_diag.batch import Grid, run_batch  # doctest: +SKIP
->>> run_batch(Grid(curriculum=("none", "spcl", "random"), seed=(0, 1, 2)), "runs", jobs=4)  # doctest: +SKIP
+```python
+from spcl_diag.batch import Grid, run_batch
+
+small = {"train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8}
+grid = Grid(curriculum=("none", "spcl", "random"), seed=(0, 1), overrides=small)
+summary = run_batch(grid, "runs", stack="arms")  # each seed's three arms train as one model
+summary.line()  # '6 runs: 6 done, 0 skipped, 0 failed'
+```
+
+``jobs=4`` trains on four worker processes instead; ``executor=`` takes SLURM, Ray or your own.
 
 The names are imported on first use (PEP 562): re-running a finished batch reads configs
 and run folders only, and never imports torch.

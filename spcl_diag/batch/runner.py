@@ -149,14 +149,18 @@ def run_batch(
 
     Examples
     --------
-    >>> import tempfile
-    >>> grid = Grid(curriculum=("none",), seed=(0,), overrides={
-    ...     "train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8})
-    >>> out = tempfile.mkdtemp()
-    >>> run_batch(grid, out, device="cpu", progress=False).line()
-    '1 runs: 1 done, 0 skipped, 0 failed'
-    >>> run_batch(grid, out, device="cpu", progress=False).line()
-    '1 runs: 0 done, 1 skipped, 0 failed'
+    A second call finds the finished run and trains nothing:
+
+    ```python
+    from spcl_diag.batch import Grid, run_batch
+
+    small = {"train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8}
+    grid = Grid(curriculum=("none",), seed=(0,), overrides=small)
+    first = run_batch(grid, "runs")
+    again = run_batch(grid, "runs")
+    first.line(), again.line()
+    # ('1 runs: 1 done, 0 skipped, 0 failed', '1 runs: 0 done, 1 skipped, 0 failed')
+    ```
     """
     if stack is not None and stack not in STACK_MODES:
         raise ConfigError(f"stack must be one of {', '.join(STACK_MODES)} or None; got {stack!r}.")

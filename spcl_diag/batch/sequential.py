@@ -144,13 +144,18 @@ def run_until_decided(
 
     Examples
     --------
-    >>> import tempfile
-    >>> grid = Grid(curriculum=("none", "spcl"), seed=(0,), overrides={
-    ...     "train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8})
-    >>> summary = run_until_decided(grid, tempfile.mkdtemp(), max_seeds=2, seeds_per_round=1,
-    ...                             device="cpu", progress=False)
-    >>> len(summary.rounds), summary.comparisons[0]["seeds"], summary.comparisons[0]["decision"]
-    (2, [0, 1], 'undecided')
+    Two one-epoch runs per arm decide nothing, so the batch stops at ``max_seeds``:
+
+    ```python
+    from spcl_diag import run_until_decided
+    from spcl_diag.batch import Grid
+
+    small = {"train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8}
+    grid = Grid(curriculum=("none", "spcl"), seed=(0,), overrides=small)
+    summary = run_until_decided(grid, "runs", max_seeds=2, seeds_per_round=1)
+    first = summary.comparisons[0]
+    len(summary.rounds), first["seeds"], first["decision"]  # (2, [0, 1], 'undecided')
+    ```
     """
     grid = load_grid(grid)
     problems = []

@@ -288,13 +288,14 @@ def tune(
 
     Examples
     --------
-    >>> import tempfile
-    >>> grid = {"curriculum": ["none"], "overrides": {"train.epochs": 1, "data.synthetic.n_dialogues": 10,
-    ...         "model.hidden_dim": 8}, "axes": {"train.lr": [1e-4, 1e-3]}}
-    >>> result = tune(grid, tempfile.mkdtemp(), tune_seeds=1, eval_seeds=1, device="cpu",
-    ...               progress=False)  # doctest: +SKIP
-    >>> [c["arm"] for c in result.choices]  # doctest: +SKIP
-    ['none']
+    ```python
+    from spcl_diag import tune
+
+    grid = {"curriculum": ["none"], "axes": {"train.lr": [1e-4, 1e-3]},
+            "overrides": {"train.epochs": 1, "data.synthetic.n_dialogues": 10, "model.hidden_dim": 8}}
+    result = tune(grid, "runs", tune_seeds=1, eval_seeds=1)
+    [(c["arm"], c["overrides"]) for c in result.choices]  # [('none', {'train.lr': ...})], the lr chosen
+    ```
     """
     from spcl_diag.runs.loading import load_runs
     from spcl_diag.stats.comparison import compare, infer_higher_is_better

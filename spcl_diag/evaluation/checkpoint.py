@@ -76,13 +76,15 @@ def load_checkpoint(path: str | Path, *, device: torch.device | str = "cpu") -> 
 
     Examples
     --------
-    >>> import tempfile
-    >>> from spcl_diag import RunConfig, run
-    >>> result = run(RunConfig().with_overrides({"train.epochs": 1, "data.synthetic.n_dialogues": 12,
-    ...     "model.hidden_dim": 8, "model.feedforward_dim": 16}), tempfile.mkdtemp(), device="cpu")
-    >>> checkpoint = load_checkpoint(result.path)
-    >>> checkpoint.config.run_id() == result.run_id, checkpoint.model.modalities
-    (True, 'tav')
+    ```python
+    from spcl_diag import RunConfig, run
+    from spcl_diag.evaluation import load_checkpoint
+
+    small = {"train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8}
+    result = run(RunConfig().with_overrides(small), "runs")
+    checkpoint = load_checkpoint(result.path)
+    checkpoint.config.run_id() == result.run_id, checkpoint.model.modalities  # (True, 'tav')
+    ```
     """
     path = Path(path)
     if path.is_dir():

@@ -114,13 +114,17 @@ def run(
 
     Examples
     --------
-    >>> import tempfile
-    >>> config = RunConfig(curriculum="spcl").with_overrides({
-    ...     "train.epochs": 2, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 16,
-    ...     "model.feedforward_dim": 32})
-    >>> result = run(config, tempfile.mkdtemp(), device="cpu")
-    >>> result.status, sorted(result.result["test"])
-    ('ok', ['a', 'joint', 't', 'v'])
+    ```python
+    from spcl_diag import RunConfig, run
+
+    small = {"train.epochs": 2, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 16}
+    result = run(RunConfig(curriculum="spcl").with_overrides(small), "runs")
+    result.status, sorted(result.result["test"])  # ('ok', ['a', 'joint', 't', 'v'])
+    result.path  # runs/<run id>: config.json, result.json, epochs.csv, difficulty.npz, ...
+    ```
+
+    A paced control arm (``random``, ``anti``) replays its spcl twin's pacing, so ``run``
+    trains that twin first when the output folder lacks it.
     """
     plan = plan_run(config, out, dataset=dataset)
     config, run_id, out = plan.config, plan.run_id, plan.out

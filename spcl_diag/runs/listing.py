@@ -60,15 +60,15 @@ def list_runs(runs: str | Path, filters: Mapping[str, Sequence[str]] | None = No
 
     Examples
     --------
-    >>> import tempfile
-    >>> from spcl_diag import RunConfig, run
-    >>> out = tempfile.mkdtemp()
-    >>> _ = run(RunConfig(seed=2).with_overrides({"train.epochs": 1, "data.synthetic.n_dialogues": 12,
-    ...     "model.hidden_dim": 8, "model.feedforward_dim": 16}), out, device="cpu")
-    >>> [(r["curriculum"], r["seed"], r["status"]) for r in list_runs(out, {"status": ["ok"]})]
-    [('none', 2, 'ok')]
-    >>> list_runs(out, {"curriculum": ["spcl"]})
-    []
+    ```python
+    from spcl_diag import RunConfig, list_runs, run
+
+    small = {"train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8}
+    run(RunConfig(seed=2).with_overrides(small), "runs")
+    [(r["curriculum"], r["seed"], r["status"]) for r in list_runs("runs", {"status": ["ok"]})]
+    # [('none', 2, 'ok')]
+    list_runs("runs", {"curriculum": ["spcl"]})  # []
+    ```
     """
     from spcl_diag.runs.loading import find_run_dirs
 

@@ -99,16 +99,15 @@ def load_runs(path: str | Path) -> RunTables:
 
     Examples
     --------
-    >>> import tempfile
-    >>> from spcl_diag import RunConfig, run
-    >>> out = tempfile.mkdtemp()
-    >>> small = {"train.epochs": 2, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 16}
-    >>> _ = run(RunConfig(seed=1).with_overrides(small), out, device="cpu")
-    >>> tables = load_runs(out)
-    >>> tables.results[["curriculum", "seed", "status"]].values.tolist()
-    [['none', 1, 'ok']]
-    >>> sorted(tables.epochs["split"].unique())
-    ['dev', 'test', 'train']
+    ```python
+    from spcl_diag import RunConfig, load_runs, run
+
+    small = {"train.epochs": 2, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 16}
+    run(RunConfig(seed=1).with_overrides(small), "runs")
+    tables = load_runs("runs")
+    tables.results[["curriculum", "seed", "status"]].values.tolist()  # [['none', 1, 'ok']]
+    sorted(tables.epochs["split"].unique())  # ['dev', 'test', 'train']
+    ```
     """
     records, epoch_frames = [], []
     for run_dir in find_run_dirs(path):

@@ -41,13 +41,15 @@ def per_class_tables(run_dir: str | Path) -> PerClassTables:
 
     Examples
     --------
-    >>> import tempfile
-    >>> from spcl_diag import RunConfig, run
-    >>> small = {"train.epochs": 2, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 16}
-    >>> result = run(RunConfig(curriculum="spcl").with_overrides(small), tempfile.mkdtemp(), device="cpu")
-    >>> tables = per_class_tables(result.path)
-    >>> sorted(tables.contribution["metric"].unique()), tables.kept["epoch"].max()
-    (['shapley_acc', 'unimodal_acc'], np.int64(1))
+    ```python
+    from spcl_diag import RunConfig, per_class_tables, run
+
+    small = {"train.epochs": 2, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 16}
+    result = run(RunConfig(curriculum="spcl").with_overrides(small), "runs")
+    tables = per_class_tables(result.path)
+    sorted(tables.contribution["metric"].unique())  # ['shapley_acc', 'unimodal_acc']
+    tables.kept["epoch"].max()  # 1, the second of the two epochs
+    ```
     """
     path = Path(run_dir)
     if not rd.is_complete(path):

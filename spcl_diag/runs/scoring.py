@@ -79,15 +79,19 @@ def evaluate_run(
 
     Examples
     --------
-    >>> import tempfile
-    >>> from spcl_diag import RunConfig, run
-    >>> result = run(RunConfig().with_overrides({"train.epochs": 1, "data.synthetic.n_dialogues": 12,
-    ...     "model.hidden_dim": 8, "model.feedforward_dim": 16}), tempfile.mkdtemp(), device="cpu")
-    >>> again = evaluate_run(result.path, write=False)
-    >>> round(again["test"]["joint"]["wf1"], 6) == round(result.result["test"]["joint"]["wf1"], 6)
-    True
-    >>> evaluate_run(result.path, mask="a,v", write=False)["mask"]
-    'av'
+    Scoring the saved model again gives the run's own test score; masking audio and visual
+    scores the text alone:
+
+    ```python
+    from spcl_diag import RunConfig, evaluate_run, run
+
+    small = {"train.epochs": 1, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8}
+    result = run(RunConfig().with_overrides(small), "runs")
+    again = evaluate_run(result.path, write=False)
+    again["test"]["joint"]["wf1"] - result.result["test"]["joint"]["wf1"]  # 0.0, up to float rounding
+    text_only = evaluate_run(result.path, mask="a,v", write=False)
+    text_only["mask"], text_only["test"]["joint"]["wf1"]  # ('av', ...)
+    ```
     """
     device = resolve_device(device)
     checkpoint = load_checkpoint(run_dir, device=device)

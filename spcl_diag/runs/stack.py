@@ -20,13 +20,15 @@ with a one-line warning.
 
 Examples
 --------
->>> import tempfile
->>> from spcl_diag import RunConfig
->>> base = RunConfig().with_overrides({"train.epochs": 2, "data.synthetic.n_dialogues": 12,
-...                                    "data.synthetic.max_length": 8, "model.hidden_dim": 8, "model.feedforward_dim": 16})
->>> results = run_stack([base.paired(a) for a in ("none", "spcl", "random", "anti")], tempfile.mkdtemp(), device="cpu")
->>> [(r.result["stack"]["arms"], r.status) for r in results][0]
-(['none', 'spcl', 'random', 'anti'], 'ok')
+```python
+from spcl_diag import RunConfig, run_stack
+
+small = {"train.epochs": 2, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8}
+base = RunConfig().with_overrides(small)
+results = run_stack([base.paired(arm) for arm in ("none", "spcl", "random", "anti")], "runs")
+[r.status for r in results], results[0].result["stack"]["arms"]
+# (['ok', 'ok', 'ok', 'ok'], ['none', 'spcl', 'random', 'anti'])
+```
 """
 
 from __future__ import annotations

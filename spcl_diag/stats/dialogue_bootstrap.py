@@ -163,16 +163,18 @@ def dialogue_bootstrap_runs(
 
     Examples
     --------
-    Training the two runs takes a few seconds, so this example is not run as a doctest;
-    ``tests/stats/test_compare.py`` runs it on real tiny runs.
+    ```python
+    import numpy as np
 
-    >>> from spcl_diag import RunConfig, run  # doctest: +SKIP
-    >>> small = {"train.epochs": 2, "data.synthetic.n_dialogues": 12}
-    >>> a = run(RunConfig(curriculum="spcl").with_overrides(small), "runs").path  # doctest: +SKIP
-    >>> b = run(RunConfig(curriculum="none").with_overrides(small), "runs").path  # doctest: +SKIP
-    >>> res = dialogue_bootstrap_runs(a, b, rng=np.random.default_rng(0))  # doctest: +SKIP
-    >>> res.method, res.low <= res.estimate <= res.high  # doctest: +SKIP
-    ('bootstrap-percentile', True)
+    from spcl_diag import RunConfig, run
+    from spcl_diag.stats import dialogue_bootstrap_runs
+
+    small = {"train.epochs": 2, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8}
+    spcl = run(RunConfig(curriculum="spcl").with_overrides(small), "runs").path
+    none = run(RunConfig(curriculum="none").with_overrides(small), "runs").path
+    res = dialogue_bootstrap_runs(spcl, none, rng=np.random.default_rng(0))
+    res.method, res.low <= res.estimate <= res.high  # ('bootstrap-percentile', True)
+    ```
     """
     from spcl_diag.runs.loading import load_predictions
 

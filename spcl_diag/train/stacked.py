@@ -38,14 +38,24 @@ longer recorded while the others train on; a paced arm stops with its spcl arm.
 
 Examples
 --------
->>> from spcl_diag import RunConfig
->>> from spcl_diag.data.registry import resolve_dataset
->>> base = RunConfig().with_overrides({"train.epochs": 2, "data.synthetic.n_dialogues": 12,
-...                                    "data.synthetic.max_length": 8, "model.hidden_dim": 8, "model.feedforward_dim": 16}).resolved()
->>> data = resolve_dataset(base.dataset, base.data, modalities=base.modalities, seed=0)
->>> outcomes = train_stacked([base.paired(a) for a in ("none", "spcl", "random")], data, device=torch.device("cpu"))
->>> sorted(outcomes), (outcomes["random"].pacing.kept == outcomes["spcl"].pacing.kept).all().item()
-(['none', 'random', 'spcl'], True)
+The random arm keeps as many utterances per epoch as the spcl arm beside it:
+
+```python
+import numpy as np
+import torch
+
+from spcl_diag import RunConfig
+from spcl_diag.data.registry import resolve_dataset
+from spcl_diag.train import train_stacked
+
+small = {"train.epochs": 2, "data.synthetic.n_dialogues": 12, "model.hidden_dim": 8}
+base = RunConfig().with_overrides(small).resolved()
+data = resolve_dataset(base.dataset, base.data, modalities=base.modalities, seed=0)
+arms = [base.paired(arm) for arm in ("none", "spcl", "random")]
+outcomes = train_stacked(arms, data, device=torch.device("cpu"))
+sorted(outcomes)  # ['none', 'random', 'spcl']
+np.array_equal(outcomes["random"].pacing.kept, outcomes["spcl"].pacing.kept)  # True
+```
 """
 
 from __future__ import annotations
