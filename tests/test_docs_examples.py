@@ -16,13 +16,13 @@ compares them, line by line with trailing spaces ignored.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import json
 import os
 import re
 import sys
-import ast
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,20 +58,19 @@ def docstring_examples() -> dict[str, Document]:
     """The docstrings of ``spcl_diag`` (module, class, function, method) that hold a ```python block."""
     documents: dict[str, Document] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
-        name = path.relative_to(ROOT).as_posix()
-
-        def visit(node: ast.AST, qualname: str) -> None:
-            body = getattr(node, "body", [])
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str) and "```python" in body[0].value.value:
-                key = f"{name}::{qualname}" if qualname else name
-                documents[key] = Document(key, ast.get_docstring(node) or "", body[0].lineno)
-            for child in body:
-                if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    visit(child, f"{qualname}.{child.name}" if qualname else child.name)
-
-        visit(ast.parse(path.read_text(encoding="utf-8")), "")
+        _visit(ast.parse(path.read_text(encoding="utf-8")), path.relative_to(ROOT).as_posix(), documents)
     return documents
+
+
+def _visit(node: ast.AST, name: str, documents: dict[str, Document]) -> None:
+    """Add the docstring of ``node`` (named ``name``) when it has a python block, then its classes' and functions'."""
+    body = getattr(node, "body", [])
+    first = body[0].value if body and isinstance(body[0], ast.Expr) else None
+    if isinstance(first, ast.Constant) and isinstance(first.value, str) and "```python" in first.value:
+        documents[name] = Document(name, ast.get_docstring(node) or "", body[0].lineno)
+    for child in body:
+        if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            _visit(child, f"{name}.{child.name}" if "::" in name else f"{name}::{child.name}", documents)
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,8 @@ def run(
         Re-run a run whose directory records a failure (the old directory is kept as
         ``<run_id>.failed-<n>``); otherwise a recorded failure is returned as it is.
     dataset
-        Train on this in-memory dataset (e.g. :meth:`ConversationDataset.from_arrays
-        <spcl_diag.data.dataset.ConversationDataset.from_arrays>`) instead of
+        Train on this in-memory dataset (e.g. one built by
+        :meth:`~spcl_diag.data.dataset.ConversationDataset.from_arrays`) instead of
         ``config.dataset``, which becomes ``memory:<name>:<fingerprint>`` so that the data's
         content enters the run id. A dataset without dev dialogues gets them as a file does.
     probe

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import spcl_diag
+from spcl_diag.batch import run_batch
 from spcl_diag.batch.locking import LOCK_DIR
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc (Linux)")
@@ -100,18 +101,27 @@ def _interrupt(tmp_path: Path, sig: signal.Signals, *, group: bool, stack: bool,
     return err, proc.returncode
 
 
-def _resume(tmp_path: Path, done_before: dict[str, int]) -> None:
-    """Run the batch again: the finished runs are kept as they are, the rest trained once; nothing left over."""
+def _resume(tmp_path: Path, done_before: dict[str, int], *, command_line: bool = False) -> None:
+    """Run the batch again: the finished runs are kept as they are, the rest trained once; nothing left over.
+
+    With ``command_line`` the same ``spcl-diag batch`` command runs again, in a new process;
+    otherwise :func:`run_batch` runs the grid file in this process, which saves a Python and
+    torch start-up and resumes the same way (the command only parses, calls it and prints).
+    """
     out = tmp_path / "runs"
-    rerun = subprocess.run(_batch(tmp_path / "grid.toml", out), check=False, env=_env(), capture_output=True,
-                           text=True, timeout=PATIENCE)
-    assert rerun.returncode == 0, rerun.stderr
     skipped = len(done_before)
-    assert f"{N_RUNS} runs: {N_RUNS - skipped} done, {skipped} skipped, 0 failed" in rerun.stdout
+    expected = f"{N_RUNS} runs: {N_RUNS - skipped} done, {skipped} skipped, 0 failed"
+    if command_line:
+        rerun = subprocess.run(_batch(tmp_path / "grid.toml", out), check=False, env=_env(), capture_output=True,
+                               text=True, timeout=PATIENCE)
+        assert rerun.returncode == 0, rerun.stderr
+        assert expected in rerun.stdout, (rerun.stdout, rerun.stderr)
+    else:
+        assert run_batch(tmp_path / "grid.toml", out, device="cpu", progress=False).line() == expected
     after = _complete(out)
-    assert len(after) == N_RUNS and all(after[run_id] == ino for run_id, ino in done_before.items())
-    assert not list(out.glob(".*.tmp-*")) and not list(out.glob("*.failed-*"))
-    assert not list((out / LOCK_DIR).glob("*.lock"))
+    assert len(after) == N_RUNS and all(after[run_id] == ino for run_id, ino in done_before.items()), (after, done_before)
+    left = [*out.glob(".*.tmp-*"), *out.glob("*.failed-*"), *(out / LOCK_DIR).glob("*.lock")]
+    assert not left, f"left behind by the re-run: {sorted(p.name for p in left)}"
 
 
 @pytest.mark.parametrize(
@@ -142,7 +152,7 @@ def test_a_signal_stops_the_batch_cleanly_and_a_rerun_trains_only_the_rest(tmp_p
 def test_a_second_ctrl_c_ends_at_once_and_the_rerun_cleans_up(tmp_path):
     err, status = _interrupt(tmp_path, signal.SIGINT, group=True, stack=False, twice=True)
     assert status == 130, err
-    _resume(tmp_path, _complete(tmp_path / "runs"))
+    _resume(tmp_path, _complete(tmp_path / "runs"), command_line=True)
 
 
 def test_a_second_signal_during_the_clean_up_exits_at_once_and_deletes_the_locks_held(tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 
 import pytest
@@ -16,17 +15,11 @@ from spcl_diag.errors import ConfigError
 from spcl_diag.runs import directory as rd
 
 from .conftest import TINY
-from .test_locking import count_waits
+from .test_locking import count_waits, dead_pid
 
 
 def run_dirs(out):
     return sorted(p.name for p in out.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "grids")
-
-
-def dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
 
 
 def test_batch_runs_every_run_once_and_resumes(tiny_grid, tmp_path):

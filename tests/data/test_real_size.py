@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 import pickle
 import pickletools
-import subprocess
-import sys
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -227,15 +225,13 @@ def test_loading_at_the_real_widths_needs_at_most_twice_the_features(fmt, tmp_pa
 
 
 @pytest.mark.slow
-def test_the_spcl_reference_layout_trains_from_the_command_line(tmp_path, fresh_cache):
+def test_the_spcl_reference_layout_trains_from_the_command_line(tmp_path, fresh_cache, capsys):
     """The file the SPCL authors' code reads (``data/iemocap/iemocap.pkl``), full size and widths, one epoch."""
     path = write_standard_file(tmp_path / "iemocap.pkl", "spcl-iemocap")
     out = tmp_path / "runs"
-    done = subprocess.run(
-        [sys.executable, "-m", "spcl_diag.cli.main", "run", "--dataset", str(path), "--backbone", "late_fusion",
-         "--curriculum", "spcl", "--epochs", "1", "--out", str(out), "--device", "cpu", "--quiet", *TINY_MODEL],
-        capture_output=True, text=True, check=False)
-    assert done.returncode == 0, done.stderr
+    code = main(["run", "--dataset", str(path), "--backbone", "late_fusion", "--curriculum", "spcl", "--epochs", "1",
+                 "--out", str(out), "--device", "cpu", "--quiet", *TINY_MODEL])
+    assert code == 0, capsys.readouterr().err
     (run_dir,) = out.iterdir()
     config = json.loads((run_dir / "config.json").read_text())
     assert config["dataset_summary"]["format"] == "spcl-iemocap"
