@@ -320,7 +320,7 @@ def balancing_problem(method: str, backbone: str, modalities: str) -> str | None
     if len(modalities) < spec.min_modalities:
         return (f"balancing {method!r} cannot train on the single modality {modalities!r}: it balances "
                 f"modalities against each other and needs at least {spec.min_modalities} modalities")
-    if spec.needs_pure_heads and backbone in BACKBONES and not getattr(BACKBONES[backbone].cls, "PURE_HEADS", True):
+    if spec.needs_pure_heads and backbone in BACKBONES and not BACKBONES[backbone].heads_are_pure():
         pure = [name for name, other in METHOD_REQUIREMENTS.items() if name != "none" and not other.needs_pure_heads]
         return (f"balancing {method!r} cannot train backbone {backbone!r}: it needs pure per-modality "
                 f"heads (logits of each modality computed from that modality alone), and {backbone}'s "

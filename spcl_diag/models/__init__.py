@@ -39,6 +39,7 @@ class BackboneSpec:
 
     source: Callable[..., Backbone] | str  # (modalities, dims, n_classes, n_speakers, config) -> Backbone
     config: type
+    pure_heads: bool | None = None  # the class's PURE_HEADS, said here so a config check imports no torch
 
     @property
     def cls(self) -> Callable[..., Backbone]:
@@ -48,14 +49,24 @@ class BackboneSpec:
             return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
         return self.source
 
+    def heads_are_pure(self) -> bool:
+        """Whether each modality's logits come from that modality alone (``Backbone.PURE_HEADS``).
+
+        Read from :attr:`pure_heads` when the spec says it (the built-ins do), else from the
+        class, which imports its module the first time.
+        """
+        if self.pure_heads is not None:
+            return self.pure_heads
+        return bool(getattr(self.cls, "PURE_HEADS", True))
+
 
 BACKBONES: dict[str, BackboneSpec] = {
-    "late_fusion": BackboneSpec("spcl_diag.models.late_fusion:LateFusion", LateFusionConfig),
-    "dialogue_gcn": BackboneSpec("spcl_diag.models.dialogue_gcn:DialogueGCN", DialogueGCNConfig),
-    "mmgcn": BackboneSpec("spcl_diag.models.mmgcn:MMGCN", MMGCNConfig),
-    "mm_dfn": BackboneSpec("spcl_diag.models.mm_dfn:MMDFN", MMDFNConfig),
-    "biddin": BackboneSpec("spcl_diag.models.biddin:BiDDIN", BiDDINConfig),
-    "ada2i": BackboneSpec("spcl_diag.models.ada2i:Ada2I", Ada2IConfig),
+    "late_fusion": BackboneSpec("spcl_diag.models.late_fusion:LateFusion", LateFusionConfig, pure_heads=True),
+    "dialogue_gcn": BackboneSpec("spcl_diag.models.dialogue_gcn:DialogueGCN", DialogueGCNConfig, pure_heads=True),
+    "mmgcn": BackboneSpec("spcl_diag.models.mmgcn:MMGCN", MMGCNConfig, pure_heads=False),
+    "mm_dfn": BackboneSpec("spcl_diag.models.mm_dfn:MMDFN", MMDFNConfig, pure_heads=False),
+    "biddin": BackboneSpec("spcl_diag.models.biddin:BiDDIN", BiDDINConfig, pure_heads=True),
+    "ada2i": BackboneSpec("spcl_diag.models.ada2i:Ada2I", Ada2IConfig, pure_heads=False),
 }
 
 

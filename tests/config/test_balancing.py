@@ -23,22 +23,23 @@ import sys
 from spcl_diag.config import RunConfig
 from spcl_diag.errors import ConfigError
 RunConfig(balancing="ogm-ge", modalities="ta").with_overrides({"balancing_config.alpha": 0.5})
+RunConfig(balancing="pmr", backbone="late_fusion").resolved()  # needs pure heads, and late fusion has them
 for kwargs, overrides in (({"balancing": "agm"}, {"balancing_config.mu": 0.1}),
-                          ({"balancing": "ogm-ge", "modalities": "t"}, {}), ({"balancing": "nope"}, {})):
+                          ({"balancing": "ogm-ge", "modalities": "t"}, {}), ({"balancing": "nope"}, {}),
+                          ({"balancing": "pmr", "backbone": "mmgcn"}, {})):
     try:
-        RunConfig(**kwargs).with_overrides(overrides)
+        RunConfig(**kwargs).with_overrides(overrides).resolved()
     except ConfigError as err:
-        print(str(err).splitlines()[0][:60])
+        print(str(err).splitlines()[0][:80])
 print("torch" in sys.modules)
 """
-# (A method that needs pure heads reads BACKBONES[name].cls.PURE_HEADS, which imports the backbone's
-# module and torch: that check is the models layer's, spcl_diag.models.BackboneSpec.)
 
 
 def test_config_checks_of_a_balancing_method_import_no_torch():
     done = subprocess.run([sys.executable, "-c", CHECKS], capture_output=True, text=True, check=True)
     lines = done.stdout.strip().splitlines()
-    assert len(lines) == 4, done.stdout + done.stderr  # the three bad configs were refused
+    assert len(lines) == 5, done.stdout + done.stderr  # the four bad configs were refused
+    assert "cannot train backbone 'mmgcn'" in lines[3], lines[3]  # mixed heads, said without importing the model
     assert lines[-1] == "False", "checking a balancing config imported torch"
 
 

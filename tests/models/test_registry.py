@@ -91,3 +91,24 @@ def test_register_backbone_refuses_what_it_cannot_use(backbone_registry):
     with pytest.raises(ConfigError, match="needs a default; missing for width"):
         register_backbone("bad", Pooled, NoDefault)
     assert "bad" not in BACKBONES
+
+
+def test_the_builtin_specs_say_what_their_classes_say_of_their_heads():
+    from spcl_diag.models import BUILTIN_BACKBONES
+
+    for name in BUILTIN_BACKBONES:
+        spec = BACKBONES[name]
+        assert spec.pure_heads is not None, f"{name}: say pure_heads in its spec, so config checks need no torch"
+        assert spec.heads_are_pure() == spec.cls.PURE_HEADS, name
+
+
+def test_a_registered_backbone_s_heads_are_read_from_its_class(backbone_registry):
+    from spcl_diag.models.late_fusion import LateFusion, LateFusionConfig
+
+    class Mixed(LateFusion):
+        PURE_HEADS = False
+
+    register_backbone("mixed_heads", Mixed, LateFusionConfig)
+    assert backbone_registry["mixed_heads"].heads_are_pure() is False
+    with pytest.raises(ConfigError, match="cannot train backbone 'mixed_heads'"):
+        RunConfig(backbone="mixed_heads", balancing="pmr").resolved()
