@@ -30,6 +30,7 @@ from spcl_diag.config.balancing import (
     PMR_START_EPOCH,
     UNI_AUX_WEIGHT,
     BalancingConfig,
+    Default,
     MethodRequirements,
     balancing_problem,
 )
@@ -69,7 +70,6 @@ from spcl_diag.train.balancing.prototypes import (
 from spcl_diag.train.balancing.registry import (
     METHODS,
     BalancerContext,
-    Default,
     MethodSpec,
     methods_table,
     register_balancing,

@@ -29,7 +29,6 @@ from torch import Tensor
 
 from spcl_diag.config.balancing import (
     METHOD_REQUIREMENTS,
-    Default,
     MethodRequirements,
     register_requirements,
 )
@@ -54,11 +53,11 @@ class BalancerContext:
 
 
 @dataclass(frozen=True)
-class MethodSpec:
+class MethodSpec(MethodRequirements):
     """A balancing method: its :class:`~spcl_diag.config.balancing.MethodRequirements` and its builder.
 
-    Every field but ``build`` and ``holdout`` is a field of ``MethodRequirements``, with the same
-    default (:attr:`requirements`; a test keeps the two in step).
+    It inherits every field of ``MethodRequirements`` and adds ``build`` and ``holdout``, which
+    are keyword-only (``MethodSpec("name", build=..., summary=...)``).
 
     Attributes
     ----------
@@ -81,18 +80,8 @@ class MethodSpec:
         its own estimates (G-Blend), or ``None``; the loop carves them before the run starts.
     """
 
-    name: str
-    build: Callable[[BalancerContext], Balancer]
-    summary: str
-    logged: tuple[str, ...] = ()
-    citation: str = ""
-    code: str = ""
-    defaults: Mapping[str, Default] = field(default_factory=dict)
-    min_modalities: int = 2
-    needs_pure_heads: bool = False
-    stacks: bool = False
-    solo_reason: str = "its spec does not say that it stacks (stacks=False)"
-    holdout: Callable[[Mapping[str, Any]], float] | None = None
+    build: Callable[[BalancerContext], Balancer] = field(kw_only=True)
+    holdout: Callable[[Mapping[str, Any]], float] | None = field(default=None, kw_only=True)
 
     @property
     def requirements(self) -> MethodRequirements:
