@@ -115,8 +115,7 @@ def code_blocks(document: Document) -> list[Block]:
     return blocks
 
 
-_NAMESPACES: dict[str, dict[str, Any]] = {}
-_CWDS: dict[str, Path] = {}  # where each document ran
+_RAN: dict[str, tuple[dict[str, Any], Path]] = {}  # document name -> its namespace and the folder it ran in
 
 
 def run_file(path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
@@ -125,8 +124,8 @@ def run_file(path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, 
 
 def run_document(document: Document, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Run the python blocks of ``document`` once per session; their shared namespace."""
-    if document.name in _NAMESPACES:
-        return _NAMESPACES[document.name]
+    if document.name in _RAN:
+        return _RAN[document.name][0]
     # A real module, as when a reader runs the blocks as a script: dataclasses and pickling
     # look their class's module up in sys.modules.
     stem = re.sub(r"\W+", "_", document.name.removesuffix(".md"))
@@ -157,7 +156,7 @@ def run_document(document: Document, tmp_path_factory: pytest.TempPathFactory) -
             sys.stdout.write(printed)
     finally:
         os.chdir(old)
-    _NAMESPACES[document.name], _CWDS[document.name] = namespace, cwd
+    _RAN[document.name] = namespace, cwd
     return namespace
 
 
@@ -228,7 +227,7 @@ def test_docstring_example(name: str, tmp_path_factory: pytest.TempPathFactory,
                            monkeypatch: pytest.MonkeyPatch) -> None:
     """The example runs as written, then its check asserts on what it left, in the folder it ran in."""
     namespace = run_document(DOCSTRINGS[name], tmp_path_factory)
-    monkeypatch.chdir(_CWDS[name])
+    monkeypatch.chdir(_RAN[name][1])
     CHECKS[name](namespace)
 
 
